@@ -1,0 +1,206 @@
+import { Cron } from 'croner';
+import { z } from 'zod';
+
+/**
+ * The one configuration schema: main.ts validates the file with it before synthesizing, and the
+ * orchestrator Lambda validates its environment with the same `targetSchema`, so both reject the
+ * same bad input. Every string that can reach a shell, a path or an S3 key is held to a strict
+ * pattern here and is still quoted wherever it is used.
+ */
+
+/** Engines the orchestrator knows how to dump and restore. */
+export const ENGINES = ['postgres', 'redis', 'mysql', 'mariadb', 'mongodb'] as const;
+
+/** A database engine name. */
+export type Engine = (typeof ENGINES)[number];
+
+/** Retention periods CloudWatch Logs accepts, in days. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const pattern = (re: RegExp, what: string) => z.string().regex(re, { message: `must be ${what}` });
+
+/** Target names end up in S3 keys, EFS paths, metric dimensions and shell scripts. */
+const targetName = pattern(
+  /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/,
+  '1-40 lowercase letters, digits or hyphens, starting and ending with a letter or digit',
+);
+/** ECS cluster, service and container names (the ECS rules). */
+const ecsName = pattern(/^[A-Za-z0-9_-]{1,255}$/, '1-255 letters, digits, hyphens or underscores');
+/** Database, user and role names: no quoting tricks needed anywhere they go. */
+const dbName = pattern(
+  /^[A-Za-z0-9_][A-Za-z0-9_$-]{0,62}$/,
+  '1-63 letters, digits, underscores, hyphens or dollar signs, not starting with a hyphen or dollar sign',
+);
+const dbUser = pattern(
+  /^[A-Za-z0-9_][A-Za-z0-9_.@-]{0,62}$/,
+  '1-63 letters, digits, underscores, dots, @ or hyphens, not starting with a dot, @ or hyphen',
+);
+const envName = pattern(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'an environment variable name (letters, digits, underscores)');
+const hostName = pattern(/^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/, 'a host name or IPv4 address');
+/** An absolute path of plain segments: no `.`, `..`, spaces or shell characters. */
+const absolutePath = z
+  .string()
+  .regex(/^(\/[A-Za-z0-9_][A-Za-z0-9._-]*)+$/, {
+    message: 'must be an absolute path of segments made of letters, digits, dots, underscores or hyphens',
+  })
+  .refine((p) => !p.split('/').some((s) => s === '.' || s === '..'), {
+    message: 'must not contain "." or ".." segments',
+  });
+
+const cronExpression = z.string().superRefine((expr, ctx) => {
+  try {
+    new Cron(expr, { paused: true, mode: '5-part' });
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: `is not a valid 5-field cron expression (${(error as Error).message})` });
+  }
+});
+
+const timeZone = z.string().superRefine((tz, ctx) => {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `is not an IANA time zone (for example "UTC" or "Europe/Berlin")` });
+  }
+});
+
+const drillSchema = z
+  .strictObject({
+    schedule: cronExpression.describe('When to run a restore drill (5-field cron), e.g. weekly "30 3 * * 0".'),
+    timeZone: timeZone.default('UTC').describe('IANA time zone of the drill schedule.'),
+    scratchDatabase: dbName
+      .optional()
+      .describe('Database the drill restores into and drops afterwards; default "<database>_drill".'),
+  })
+  .describe('Scheduled restore drill: restore the latest backup into a scratch database and compare counts.');
+
+/** One database to back up. */
+export const targetSchema = z
+  .strictObject({
+    name: targetName.describe('Unique name of the target; used in S3 keys, EFS paths and metrics.'),
+    engine: z.enum(ENGINES).describe('Database engine running in the container.'),
+    cluster: ecsName.describe('ECS cluster of the database service.'),
+    service: ecsName.describe('ECS service running the database.'),
+    container: ecsName.describe('Container (in the task definition) that runs the database.'),
+    database: dbName
+      .optional()
+      .describe('Database to dump. Required for postgres, mysql and mariadb; mongodb dumps all when omitted.'),
+    user: dbUser.optional().describe('Database user for the dump (redis: ACL user).'),
+    passwordEnv: envName
+      .optional()
+      .describe('Name of the container environment variable holding the password (never the password itself).'),
+    host: hostName.default('127.0.0.1').describe('Host the dump tool connects to, seen from inside the container.'),
+    port: z.number().int().min(1).max(65535).optional().describe("Port; default the engine's standard port."),
+    backupDir: absolutePath.describe('Directory inside the container where the backup EFS access point is mounted.'),
+    schedule: cronExpression.default('0 0 * * *').describe('When a backup is due (5-field cron).'),
+    timeZone: timeZone.default('UTC').describe('IANA time zone of the schedule.'),
+    taskRoleName: pattern(/^[\w+=,.@-]{1,64}$/, 'an IAM role name')
+      .optional()
+      .describe('IAM role of the database task; gets the ssmmessages permissions ECS Exec needs.'),
+    dumpTimeoutMinutes: z.number().int().min(1).max(24 * 60).default(180).describe('A dump running longer fails.'),
+    allowServiceRestart: z
+      .boolean()
+      .default(false)
+      .describe('Redis restore only: let the orchestrator restart the service on the restored RDB.'),
+    drill: drillSchema.optional(),
+  })
+  .superRefine((t, ctx) => {
+    if (['postgres', 'mysql', 'mariadb'].includes(t.engine) && t.database === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['database'], message: `is required for engine "${t.engine}"` });
+    }
+    if (t.engine === 'redis' && t.database !== undefined && !/^(?:[0-9]|1[0-5])$/.test(t.database)) {
+      ctx.addIssue({ code: 'custom', path: ['database'], message: 'must be a redis database number 0-15 when given' });
+    }
+  });
+
+/** A validated target, defaults filled in. */
+export type Target = z.output<typeof targetSchema>;
+
+const id = (prefix: string) => pattern(new RegExp(`^${prefix}-[0-9a-f]{8,17}$`), `an id like "${prefix}-0123456789abcdef0"`);
+
+/** The whole configuration file. */
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('Path of the JSON Schema, for editors.'),
+    region: pattern(/^[a-z]{2}(?:-[a-z]+)+-\d$/, 'an AWS region like "eu-west-1"').describe('AWS region.'),
+    bucket: z
+      .strictObject({
+        name: pattern(
+          /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+          'a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)',
+        ).describe('Bucket name.'),
+        existing: z.boolean().default(false).describe('Use an existing bucket instead of creating it.'),
+      })
+      .describe('Backup bucket.'),
+    keyPrefix: z
+      .string()
+      .regex(/^(?:[A-Za-z0-9_-]+\/)*$/, { message: 'must be empty or segments of letters, digits, "_" or "-", each ending in "/"' })
+      .default('ecs-db-backup/')
+      .describe('Prefix of every object key.'),
+    retentionDays: z.number().int().min(1).max(3650).default(35).describe('Days non-current object versions are kept.'),
+    kmsKeyArn: pattern(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'a KMS key ARN')
+      .optional()
+      .describe('Customer-managed KMS key for SSE-KMS; SSE-S3 when omitted.'),
+    vpcId: id('vpc').describe('VPC of the Lambda, the EFS mount targets and the endpoints.'),
+    subnetIds: z.array(id('subnet')).min(1).describe('Subnets of the Lambda (and of interface endpoints).'),
+    securityGroupIds: z.array(id('sg')).default([]).describe('Extra security groups for the Lambda.'),
+    efs: z
+      .strictObject({
+        fileSystemId: id('fs').describe('EFS file system holding the backup directory.'),
+        mountTargetSecurityGroupId: id('sg').describe('Security group of the EFS mount targets (gets an NFS ingress rule).'),
+        rootPath: absolutePath.default('/ecs-db-backup').describe('Directory of the access point on the file system.'),
+        posixUid: z.number().int().min(0).max(4294967294).default(1000).describe('POSIX uid of the Lambda on EFS.'),
+        posixGid: z.number().int().min(0).max(4294967294).default(1000).describe('POSIX gid of the Lambda on EFS.'),
+      })
+      .describe('Backup EFS: the containers mount the same directory at their backupDir.'),
+    endpoints: z
+      .strictObject({
+        s3Gateway: z.boolean().default(false).describe('Create an S3 gateway endpoint (free).'),
+        routeTableIds: z.array(id('rtb')).default([]).describe('Route tables for the S3 gateway endpoint.'),
+        ecs: z.boolean().default(false).describe('Create an interface endpoint for ecs (billed hourly).'),
+        ssmmessages: z.boolean().default(false).describe('Create an interface endpoint for ssmmessages (billed hourly).'),
+      })
+      .default({ s3Gateway: false, routeTableIds: [], ecs: false, ssmmessages: false })
+      .superRefine((e, ctx) => {
+        if (e.s3Gateway && e.routeTableIds.length === 0) {
+          ctx.addIssue({ code: 'custom', path: ['routeTableIds'], message: 'must list at least one route table when s3Gateway is true' });
+        }
+      })
+      .describe('VPC endpoints to create.'),
+    alarmEmail: z.email({ message: 'must be an e-mail address' }).optional().describe('E-mail subscribed to the alarm topic.'),
+    lambda: z
+      .strictObject({
+        timeoutSeconds: z.number().int().min(60).max(900).default(900).describe('Lambda timeout.'),
+        memoryMb: z.number().int().min(256).max(10240).default(512).describe('Lambda memory.'),
+        reservedConcurrency: z.number().int().min(1).max(10).default(2).describe('Reserved concurrency (bounded).'),
+        logRetentionDays: z
+          .number()
+          .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+            message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
+          })
+          .default(30)
+          .describe('Retention of the Lambda log group.'),
+        fastPathSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(600)
+          .default(120)
+          .describe('How long an invocation waits for a dump it just started before leaving it to the next hour.'),
+      })
+      .default({ timeoutSeconds: 900, memoryMb: 512, reservedConcurrency: 2, logRetentionDays: 30, fastPathSeconds: 120 })
+      .describe('Orchestrator Lambda settings.'),
+    targets: z.array(targetSchema).min(1).describe('Databases to back up.'),
+  })
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.targets.forEach((t, i) => {
+      if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicates target name "${t.name}"` });
+      seen.add(t.name);
+    });
+  })
+  .describe('ecs-db-backup configuration');
+
+/** A validated configuration, defaults filled in. */
+export type BackupConfig = z.output<typeof configSchema>;
