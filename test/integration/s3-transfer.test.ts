@@ -1,0 +1,337 @@
+import {
+  AbortMultipartUploadCommand,
+  GetObjectCommand,
+  ListObjectVersionsCommand,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  ChecksumMismatchError,
+  EmptyFileError,
+  S3TransferError,
+  abortUpload,
+  downloadFileResumable,
+  planPartSize,
+  uploadFileResumable,
+  type UploadProgress,
+} from '../../functions/shared/adapters/s3-transfer.js';
+import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
+
+const MiB = 1024 * 1024;
+const PART = 5 * MiB;
+let s3: S3rverHandle;
+let dir: string;
+let seq = 0;
+
+beforeAll(async () => {
+  s3 = await startS3rver();
+  dir = await mkdtemp(join(tmpdir(), 's3-transfer-'));
+});
+afterAll(async () => {
+  await s3?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+const fresh = (name: string) => `${name}-${++seq}`;
+
+async function makeFile(size: number): Promise<{ path: string; data: Buffer }> {
+  const data = randomBytes(size);
+  const path = join(dir, fresh('dump'));
+  await writeFile(path, data);
+  return { path, data };
+}
+
+async function objectBytes(client: S3Client, key: string): Promise<Buffer | null> {
+  try {
+    const res = await client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+    return Buffer.from(await res.Body!.transformToByteArray());
+  } catch (error) {
+    if ((error as { name?: string }).name === 'NoSuchKey') return null;
+    throw error;
+  }
+}
+
+interface Spy {
+  client: S3Client;
+  /** Attempts per command name (every retry counts). */
+  attempts: Record<string, number>;
+  inputs: { command: string; input: Record<string, unknown> }[];
+}
+
+/** A client that counts every attempt of every command and can fail or react to chosen attempts. */
+function spyClient(hooks: { fail?: (command: string, attempt: number, partNumber?: number) => boolean; after?: (command: string, count: number) => void } = {}): Spy {
+  const client = s3.newClient();
+  const attempts: Record<string, number> = {};
+  const inputs: Spy['inputs'] = [];
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const command = String(context.commandName).replace(/Command$/, '');
+      const attempt = (attempts[command] = (attempts[command] ?? 0) + 1);
+      const input = args.input as Record<string, unknown>;
+      inputs.push({ command, input });
+      if (hooks.fail?.(command, attempt, input.PartNumber as number | undefined)) {
+        throw Object.assign(new Error('We encountered an internal error. Please try again.'), {
+          name: 'InternalError',
+          $fault: 'server',
+          $metadata: { httpStatusCode: 500 },
+        });
+      }
+      const result = await next(args);
+      hooks.after?.(command, attempt);
+      return result;
+    },
+    // The deserialize step runs inside the SDK's retry loop, so each attempt is seen.
+    { step: 'deserialize', name: 'testSpy', priority: 'high' },
+  );
+  return { client, attempts, inputs };
+}
+
+const upload = (client: S3Client, key: string, path: string, extra: Partial<Parameters<typeof uploadFileResumable>[0]> = {}) =>
+  uploadFileResumable({ s3: client, bucket: s3.bucket, key, filePath: path, progressPath: `${path}.upload.json`, partSizeBytes: PART, ...extra });
+
+async function versionsOf(key: string) {
+  const res = await s3.client.send(new ListObjectVersionsCommand({ Bucket: s3.bucket, Prefix: key }));
+  return (res.Versions ?? []).filter((v) => v.Key === key);
+}
+
+describe('planPartSize', () => {
+  it.each([
+    { fileSize: 1, requested: undefined, expected: 16 * MiB },
+    { fileSize: 100 * 1024 * MiB, requested: 16 * MiB, expected: 16 * MiB },
+    { fileSize: 1024 * 1024 * MiB, requested: 16 * MiB, expected: 105 * MiB },
+  ])('uses $expected bytes for a $fileSize-byte file', ({ fileSize, requested, expected }) => {
+    expect(planPartSize(fileSize, requested)).toBe(expected);
+  });
+
+  it('rejects parts below S3 minimum', () => {
+    expect(() => planPartSize(10, MiB)).toThrow(/below S3's minimum of 5 MiB/);
+  });
+});
+
+describe('uploadFileResumable', () => {
+  it.each([
+    { name: 'one byte', size: 1, parts: 1 },
+    { name: 'exactly one part', size: PART, parts: 1 },
+    { name: 'three and a half parts', size: 3.5 * PART, parts: 4 },
+  ])('uploads $name byte-identically and downloads it back', async ({ size, parts }) => {
+    const { path, data } = await makeFile(size);
+    const key = fresh('round/trip.bin');
+
+    const result = await upload(s3.client, key, path);
+
+    expect(result).toMatchObject({ status: 'complete', sha256: sha(data), size, parts, resumed: false });
+    expect(existsSync(`${path}.upload.json`)).toBe(false);
+    const target = join(dir, fresh('download'));
+    const down = await downloadFileResumable({ s3: s3.client, bucket: s3.bucket, key, filePath: target, progressPath: `${target}.json`, expectedSha256: sha(data) });
+    expect(down).toEqual({ status: 'complete', sha256: sha(data), size });
+    expect((await readFile(target)).equals(data)).toBe(true);
+  });
+
+  it('rejects an empty file without starting an upload', async () => {
+    const { path } = await makeFile(0);
+    const spy = spyClient();
+
+    await expect(upload(spy.client, fresh('empty'), path)).rejects.toThrow(EmptyFileError);
+    expect(spy.attempts.CreateMultipartUpload).toBeUndefined();
+  });
+
+  it.each([
+    { name: 'an abort signal after two parts', interrupt: 'signal' as const },
+    { name: 'a deadline already passed', interrupt: 'deadline' as const },
+  ])('resumes after $name without re-uploading finished parts or duplicating the object', async ({ interrupt }) => {
+    const { path, data } = await makeFile(6 * PART);
+    const key = fresh('resume/dump.bin');
+    const controller = new AbortController();
+    const first = spyClient({ after: (command, n) => command === 'UploadPart' && n === 2 && controller.abort() });
+
+    const paused = await upload(first.client, key, path, {
+      concurrency: 1,
+      ...(interrupt === 'signal' ? { signal: controller.signal } : { deadline: Date.now() - 1 }),
+    });
+
+    const partsDone = interrupt === 'signal' ? 2 : 0;
+    expect(paused).toEqual({ status: 'paused', partsDone, partsTotal: 6 });
+    const recorded = JSON.parse(await readFile(`${path}.upload.json`, 'utf8')) as UploadProgress;
+    expect(recorded.parts.map((p) => p.PartNumber)).toEqual([1, 2].slice(0, partsDone));
+    expect(await objectBytes(s3.client, key)).toBeNull();
+
+    const second = spyClient();
+    const done = await upload(second.client, key, path);
+
+    expect(done).toMatchObject({ status: 'complete', sha256: sha(data), parts: 6, resumed: true });
+    expect(second.attempts.UploadPart).toBe(6 - partsDone);
+    expect(second.attempts.CreateMultipartUpload).toBeUndefined();
+    expect(second.attempts.CompleteMultipartUpload).toBe(1);
+    expect((await objectBytes(s3.client, key))?.equals(data)).toBe(true);
+    expect(await versionsOf(key)).toHaveLength(1);
+    expect(await s3.openUploads(key)).toEqual([]);
+  });
+
+  it('re-sends a recorded part that S3 no longer has', async () => {
+    const { path, data } = await makeFile(4 * PART);
+    const key = fresh('lost/part.bin');
+    const controller = new AbortController();
+    const first = spyClient({ after: (command, n) => command === 'UploadPart' && n === 3 && controller.abort() });
+    await upload(first.client, key, path, { concurrency: 1, signal: controller.signal });
+    const { uploadId } = JSON.parse(await readFile(`${path}.upload.json`, 'utf8')) as UploadProgress;
+    const uploadDir = s3.uploadDir(uploadId);
+    expect(await readdir(uploadDir)).toContain('2');
+    await rm(join(uploadDir, '2'));
+    await rm(join(uploadDir, '2.md5'));
+
+    const second = spyClient();
+    const done = await upload(second.client, key, path);
+
+    expect(done).toMatchObject({ status: 'complete', resumed: true });
+    expect(second.inputs.filter((i) => i.command === 'UploadPart').map((i) => i.input.PartNumber)).toEqual([2, 4]);
+    expect((await objectBytes(s3.client, key))?.equals(data)).toBe(true);
+  });
+
+  it('starts over cleanly when the recorded upload no longer exists', async () => {
+    const { path, data } = await makeFile(3 * PART);
+    const key = fresh('stale/upload.bin');
+    const controller = new AbortController();
+    const first = spyClient({ after: (command, n) => command === 'UploadPart' && n === 1 && controller.abort() });
+    await upload(first.client, key, path, { concurrency: 1, signal: controller.signal });
+    const { uploadId } = JSON.parse(await readFile(`${path}.upload.json`, 'utf8')) as UploadProgress;
+    await s3.client.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId }));
+
+    const second = spyClient();
+    const done = await upload(second.client, key, path);
+
+    expect(done).toMatchObject({ status: 'complete', resumed: false });
+    expect(second.attempts.CreateMultipartUpload).toBe(1);
+    expect(second.attempts.UploadPart).toBe(3);
+    expect((await objectBytes(s3.client, key))?.equals(data)).toBe(true);
+  });
+
+  it.each([
+    { name: 'keeps the previous object', previous: true },
+    { name: 'leaves no object', previous: false },
+  ])('aborts on a sha256 mismatch and $name at the key', async ({ previous }) => {
+    const key = fresh('mismatch/monday.pgdump');
+    const old = randomBytes(1000);
+    if (previous) await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: old }));
+    const { path } = await makeFile(2 * PART);
+    const spy = spyClient();
+
+    await expect(upload(spy.client, key, path, { expectedSha256: 'a'.repeat(64) })).rejects.toThrow(ChecksumMismatchError);
+
+    expect(spy.attempts.CompleteMultipartUpload).toBeUndefined();
+    expect(spy.attempts.AbortMultipartUpload).toBe(1);
+    expect(await objectBytes(s3.client, key)).toEqual(previous ? old : null);
+    expect(existsSync(`${path}.upload.json`)).toBe(false);
+    expect(await s3.openUploads(key)).toEqual([]);
+  });
+
+  it('completes through the SDK retries when one part attempt fails with a 500', async () => {
+    const { path, data } = await makeFile(3 * PART);
+    const key = fresh('retry/once.bin');
+    const spy = spyClient({ fail: (command, attempt) => command === 'UploadPart' && attempt === 2 });
+
+    const done = await upload(spy.client, key, path, { concurrency: 1 });
+
+    expect(done).toMatchObject({ status: 'complete', sha256: sha(data) });
+    expect(spy.attempts.UploadPart).toBe(4);
+    expect((await objectBytes(s3.client, key))?.equals(data)).toBe(true);
+  });
+
+  it('throws a resumable error when a part keeps failing, then a later call finishes', async () => {
+    const key = fresh('retry/always.bin');
+    const old = randomBytes(100);
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: old }));
+    const { path, data } = await makeFile(3 * PART);
+    const broken = spyClient({ fail: (command, _attempt, part) => command === 'UploadPart' && part === 2 });
+
+    await expect(upload(broken.client, key, path, { concurrency: 1 })).rejects.toThrow(
+      new RegExp(`uploading part 2/3 of s3://${s3.bucket}/${key} failed: .*the next call resumes`),
+    );
+
+    expect(broken.attempts.UploadPart).toBe(1 + 3);
+    expect(await objectBytes(s3.client, key)).toEqual(old);
+    const kept = JSON.parse(await readFile(`${path}.upload.json`, 'utf8')) as UploadProgress;
+    expect(kept.parts.map((p) => p.PartNumber)).toEqual([1]);
+    const healthy = spyClient();
+    const done = await upload(healthy.client, key, path);
+    expect(done).toMatchObject({ status: 'complete', resumed: true });
+    expect(healthy.attempts.UploadPart).toBe(2);
+    expect((await objectBytes(s3.client, key))?.equals(data)).toBe(true);
+  });
+
+  it('abortUpload aborts the recorded upload and deletes the progress', async () => {
+    const { path } = await makeFile(2 * PART);
+    const key = fresh('aborted.bin');
+    await upload(s3.client, key, path, { deadline: Date.now() - 1 });
+    expect(await s3.openUploads(key)).toHaveLength(1);
+
+    await abortUpload(s3.client, s3.bucket, `${path}.upload.json`);
+
+    expect(await s3.openUploads(key)).toEqual([]);
+    expect(existsSync(`${path}.upload.json`)).toBe(false);
+  });
+});
+
+describe('downloadFileResumable', () => {
+  async function uploaded(size: number) {
+    const { path, data } = await makeFile(size);
+    const key = fresh('down/obj.bin');
+    await upload(s3.client, key, path);
+    const target = join(dir, fresh('restored'));
+    return { key, data, target, progressPath: `${target}.download.json` };
+  }
+
+  it('resumes with pinned range requests after an interruption', async () => {
+    const { key, data, target, progressPath } = await uploaded(12 * MiB);
+    const controller = new AbortController();
+    const first = spyClient({ after: (command, n) => command === 'GetObject' && n === 2 && controller.abort() });
+    const opts = { bucket: s3.bucket, key, versionId: 'pinned-version', filePath: target, progressPath, expectedSha256: sha(data), chunkSizeBytes: 5 * MiB };
+
+    const paused = await downloadFileResumable({ ...opts, s3: first.client, signal: controller.signal });
+    expect(paused.status).toBe('paused');
+    const second = spyClient();
+    const done = await downloadFileResumable({ ...opts, s3: second.client });
+
+    expect(done).toEqual({ status: 'complete', sha256: sha(data), size: data.length });
+    expect((await readFile(target)).equals(data)).toBe(true);
+    const gets = [...first.inputs, ...second.inputs].filter((i) => i.command === 'GetObject').map((i) => i.input);
+    expect(gets.every((g) => g.VersionId === 'pinned-version')).toBe(true);
+    expect(second.inputs.filter((i) => i.command === 'GetObject').map((i) => i.input.Range)[0]).toMatch(/^bytes=[1-9]\d*-/);
+    expect(second.attempts.HeadObject).toBeUndefined();
+    expect(existsSync(progressPath)).toBe(false);
+  });
+
+  it('pins to the ETag when the bucket gives no version id', async () => {
+    const { key, data, target, progressPath } = await uploaded(PART + 1);
+    const spy = spyClient();
+
+    await downloadFileResumable({ s3: spy.client, bucket: s3.bucket, key, filePath: target, progressPath, expectedSha256: sha(data), chunkSizeBytes: 5 * MiB });
+
+    const gets = spy.inputs.filter((i) => i.command === 'GetObject').map((i) => i.input);
+    expect(gets.map((g) => g.Range)).toEqual([`bytes=0-${PART - 1}`, `bytes=${PART}-${PART}`]);
+    expect(gets.every((g) => typeof g.IfMatch === 'string' && g.IfMatch.length > 0)).toBe(true);
+  });
+
+  it('deletes the bytes and throws when the object does not match the manifest', async () => {
+    const { key, target, progressPath } = await uploaded(1000);
+
+    await expect(
+      downloadFileResumable({ s3: s3.client, bucket: s3.bucket, key, filePath: target, progressPath, expectedSha256: 'b'.repeat(64) }),
+    ).rejects.toThrow(ChecksumMismatchError);
+
+    expect([existsSync(target), existsSync(`${target}.part`), existsSync(progressPath)]).toEqual([false, false, false]);
+  });
+
+  it('says so when the object does not exist', async () => {
+    const target = join(dir, fresh('missing'));
+    await expect(
+      downloadFileResumable({ s3: s3.client, bucket: s3.bucket, key: 'no/such.key', filePath: target, progressPath: `${target}.json`, expectedSha256: 'c'.repeat(64) }),
+    ).rejects.toThrow(new S3TransferError(`s3://${s3.bucket}/no/such.key does not exist: list the backups and pick one that does`));
+  });
+});
