@@ -1,0 +1,373 @@
+import WebSocket from 'ws';
+import {
+  ackFrame,
+  decodeFrame,
+  encodeFrame,
+  Flags,
+  FrameError,
+  MessageType,
+  openDataChannelMessage,
+  parseAck,
+  PayloadType,
+  streamFrame,
+  type Frame,
+} from './frame.js';
+import { RetransmissionTimer, RtoDefaults } from './rto.js';
+import { ChannelClosedError, ConnectionLostError, ExecDeadlineError, ExecError, KmsSessionNotSupportedError } from './errors.js';
+
+/**
+ * The client side of one SSM data channel session (specs/ssm-data-channel.md §1): opening frame, acks,
+ * reordering, duplicate re-acks, retransmission with the adaptive RTO, the KMS-less handshake, Size, the end
+ * of the session, a deadline and a ping watchdog. It knows nothing about ECS: it gets a stream URL and a token.
+ */
+
+/** Terminal size sent once after the first output: wide, so width-aware tools do not truncate lines. */
+export const DEFAULT_TERMINAL_SIZE = { cols: 1000, rows: 100 } as const;
+/** How many early frames are kept while a gap is open (the plugin's capacity). */
+const REORDER_CAPACITY = 10_000;
+/** After `channel_closed`, how long a gap in the output may still be filled by late frames. */
+const CLOSE_GAP_GRACE_MS = 2000;
+/** After answering a KMS handshake with "Failed", how long the agent gets to close the session. */
+const KMS_REJECT_GRACE_MS = 2000;
+
+/** Options of one data channel session. */
+export interface DataChannelOptions {
+  /** `wss://ssmmessages…/v1/data-channel/<sessionId>?role=publish_subscribe`, or `ws://` for the local stand-in. */
+  streamUrl: string;
+  tokenValue: string;
+  /** Session id, only for messages. */
+  sessionId?: string;
+  /** Receives each output payload, in order, exactly once. */
+  onOutput: (chunk: Buffer) => void;
+  /** True when the output already holds everything the caller needs (used when the socket closes without `channel_closed`). */
+  isComplete?: () => boolean;
+  /** Absolute time (epoch ms) after which the session is abandoned with ExecDeadlineError. */
+  deadline: number;
+  /** Interval of WebSocket pings (default 15 000 ms). */
+  pingIntervalMs?: number;
+  /** No frame and no pong for this long means the connection is dead (default 45 000 ms). */
+  silenceTimeoutMs?: number;
+  /** Size sent after the first output frame; null sends none. */
+  terminalSize?: { cols: number; rows: number } | null;
+}
+
+/** How a session ended normally. */
+export interface DataChannelResult {
+  /** `channel_closed`: the service said the session is over; `socket_closed`: the socket closed after completion. */
+  endedBy: 'channel_closed' | 'socket_closed';
+}
+
+interface Unacked {
+  bytes: Buffer;
+  lastSentAt: number;
+}
+
+/** Runs one data channel session to its end; resolves on a clean end, rejects with an ExecError subclass. */
+export function runDataChannel(options: DataChannelOptions): Promise<DataChannelResult> {
+  return new DataChannelSession(options).run();
+}
+
+class DataChannelSession {
+  private readonly ws: WebSocket;
+  private readonly rto = new RetransmissionTimer();
+  private readonly unacked = new Map<bigint, Unacked>();
+  private readonly early = new Map<bigint, Frame>();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private nextSeq = 0n;
+  private expectedSeq = 0n;
+  private lastHeardAt = Date.now();
+  private sizeSent = false;
+  private kmsRejected = false;
+  private channelClosed = false;
+  private settled = false;
+  private socketError: Error | undefined;
+  private resolve!: (result: DataChannelResult) => void;
+  private reject!: (error: Error) => void;
+
+  constructor(private readonly options: DataChannelOptions) {
+    // Like the plugin's gorilla dialer: no extra headers, no compression; the token is the credential.
+    this.ws = new WebSocket(options.streamUrl, { perMessageDeflate: false, handshakeTimeout: 30_000 });
+  }
+
+  run(): Promise<DataChannelResult> {
+    const promise = new Promise<DataChannelResult>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    const ws = this.ws;
+    ws.on('open', () => this.onOpen());
+    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('pong', () => {
+      this.lastHeardAt = Date.now();
+    });
+    ws.on('error', (error) => {
+      this.socketError = error;
+    });
+    ws.on('close', (code, reason) => this.onClose(code, reason.toString('utf8')));
+    const remaining = this.options.deadline - Date.now();
+    this.timers.push(setTimeout(() => this.onDeadline(), Math.max(0, remaining)));
+    return promise;
+  }
+
+  private get label(): string {
+    return this.options.sessionId ? `session ${this.options.sessionId}` : 'the ECS Exec session';
+  }
+
+  private onOpen(): void {
+    this.lastHeardAt = Date.now();
+    this.ws.send(openDataChannelMessage(this.options.tokenValue));
+    this.timers.push(setInterval(() => this.resendOldest(), RtoDefaults.resendCheckIntervalMs));
+    const pingIntervalMs = this.options.pingIntervalMs ?? 15_000;
+    const silenceTimeoutMs = this.options.silenceTimeoutMs ?? 45_000;
+    this.timers.push(
+      setInterval(() => {
+        if (this.ws.readyState === WebSocket.OPEN) this.ws.ping('keepalive');
+      }, pingIntervalMs),
+    );
+    this.timers.push(
+      setInterval(() => {
+        const silentFor = Date.now() - this.lastHeardAt;
+        if (silentFor > silenceTimeoutMs) {
+          this.fail(new ConnectionLostError(`${this.label} went silent: no frame and no pong for ${silentFor} ms; the container or the connection is gone, check the task and retry`));
+        }
+      }, Math.max(10, Math.min(pingIntervalMs, silenceTimeoutMs) / 4)),
+    );
+  }
+
+  private onMessage(data: WebSocket.RawData, isBinary: boolean): void {
+    this.lastHeardAt = Date.now();
+    if (this.settled || !isBinary) return;
+    let frame: Frame;
+    try {
+      frame = decodeFrame(toBuffer(data));
+    } catch (error) {
+      // A corrupt frame is neither processed nor acked: the agent sends it again.
+      if (error instanceof FrameError) return;
+      throw error;
+    }
+    switch (frame.messageType) {
+      case MessageType.OutputStreamData:
+        this.onStreamFrame(frame);
+        break;
+      case MessageType.Acknowledge:
+        this.onAck(frame);
+        break;
+      case MessageType.ChannelClosed:
+        this.onChannelClosed(frame);
+        break;
+      default:
+        // start/pause_publication and anything unknown: nothing to do (the plugin ignores them too).
+        break;
+    }
+  }
+
+  private onStreamFrame(frame: Frame): void {
+    const seq = frame.sequenceNumber;
+    if (seq < this.expectedSeq) {
+      // Our ack was lost or late: ack again so the agent stops resending it.
+      this.sendAck(frame);
+      return;
+    }
+    if (seq > this.expectedSeq) {
+      if (this.early.size >= REORDER_CAPACITY && !this.early.has(seq)) return;
+      this.early.set(seq, frame);
+      this.sendAck(frame);
+      return;
+    }
+    this.process(frame);
+    this.expectedSeq++;
+    for (let next = this.early.get(this.expectedSeq); next && !this.settled; next = this.early.get(this.expectedSeq)) {
+      this.early.delete(this.expectedSeq);
+      // Early frames were acked when they arrived.
+      this.process(next, false);
+      this.expectedSeq++;
+    }
+    if (this.channelClosed && this.early.size === 0) this.finish({ endedBy: 'channel_closed' });
+  }
+
+  private process(frame: Frame, ack = true): void {
+    switch (frame.payloadType) {
+      case PayloadType.HandshakeRequest:
+        if (ack) this.sendAck(frame);
+        this.answerHandshake(frame);
+        return;
+      case PayloadType.HandshakeComplete:
+        if (ack) this.sendAck(frame);
+        this.sendSizeOnce();
+        return;
+      case PayloadType.EncChallengeRequest:
+        if (ack) this.sendAck(frame);
+        this.fail(kmsError(this.label));
+        return;
+      case PayloadType.Output:
+        if (frame.payload.length > 0) this.options.onOutput(frame.payload);
+        if (ack) this.sendAck(frame);
+        this.sendSizeOnce();
+        return;
+      default:
+        if (ack) this.sendAck(frame);
+    }
+  }
+
+  private answerHandshake(frame: Frame): void {
+    let actions: { ActionType?: string }[] = [];
+    try {
+      const request = JSON.parse(frame.payload.toString('utf8')) as { RequestedClientActions?: { ActionType?: string }[] };
+      actions = request.RequestedClientActions ?? [];
+    } catch {
+      this.fail(new ExecError(`${this.label} sent a handshake request that is not JSON; retry, and report it if it persists`));
+      return;
+    }
+    const processed = actions.map((action) => {
+      if (action.ActionType === 'SessionType') return { ActionType: 'SessionType', ActionStatus: 1, ActionResult: null, Error: '' };
+      if (action.ActionType === 'KMSEncryption') {
+        this.kmsRejected = true;
+        return { ActionType: 'KMSEncryption', ActionStatus: 2, ActionResult: null, Error: 'KMS encryption of ECS Exec sessions is not supported by this client' };
+      }
+      return { ActionType: action.ActionType ?? '', ActionStatus: 3, ActionResult: null, Error: 'not supported by this client' };
+    });
+    const response = { ClientVersion: '1.2.0.0', ProcessedClientActions: processed, Errors: null };
+    this.sendStream(PayloadType.HandshakeResponse, Buffer.from(JSON.stringify(response)));
+    if (this.kmsRejected) {
+      // The agent cancels the session when it reads "Failed"; give it a moment to say so, then report.
+      this.timers.push(setTimeout(() => this.fail(kmsError(this.label)), KMS_REJECT_GRACE_MS));
+    }
+  }
+
+  private sendSizeOnce(): void {
+    const size = this.options.terminalSize === undefined ? DEFAULT_TERMINAL_SIZE : this.options.terminalSize;
+    if (this.sizeSent || size === null || this.kmsRejected) return;
+    this.sizeSent = true;
+    this.sendStream(PayloadType.Size, Buffer.from(JSON.stringify({ cols: size.cols, rows: size.rows })));
+  }
+
+  private onAck(frame: Frame): void {
+    let seq: bigint;
+    try {
+      seq = BigInt(parseAck(frame).AcknowledgedMessageSequenceNumber);
+    } catch {
+      return;
+    }
+    const entry = this.unacked.get(seq);
+    if (!entry) return;
+    this.unacked.delete(seq);
+    this.rto.update(Date.now() - entry.lastSentAt);
+  }
+
+  private onChannelClosed(frame: Frame): void {
+    let output = '';
+    try {
+      const content = JSON.parse(frame.payload.toString('utf8')) as { Output?: unknown };
+      if (typeof content.Output === 'string') output = content.Output;
+    } catch {
+      // A channel_closed without a readable payload still ends the session.
+    }
+    if (this.kmsRejected) {
+      this.fail(kmsError(this.label));
+      return;
+    }
+    if (output.trim() !== '') {
+      this.fail(new ChannelClosedError(`${this.label} was closed by the service with an error: ${output.trim()}`, output));
+      return;
+    }
+    this.channelClosed = true;
+    if (this.early.size === 0) {
+      this.finish({ endedBy: 'channel_closed' });
+      return;
+    }
+    this.timers.push(
+      setTimeout(() => {
+        const missing = this.expectedSeq;
+        this.fail(new ConnectionLostError(`${this.label} closed while output frame ${missing} was still missing; the output is incomplete, run the command again`));
+      }, CLOSE_GAP_GRACE_MS),
+    );
+  }
+
+  private onClose(code: number, reason: string): void {
+    if (this.settled) return;
+    if (this.kmsRejected) {
+      this.fail(kmsError(this.label));
+      return;
+    }
+    // The exit marker is the last thing the command prints; if it is here, all the output we need arrived,
+    // and a socket that closes before (or instead of) channel_closed loses nothing (aws-cli#7488: it can happen).
+    if (this.options.isComplete?.()) {
+      this.finish({ endedBy: 'socket_closed' });
+      return;
+    }
+    const why = this.socketError ? `: ${this.socketError.message}` : ` (code ${code}${reason ? `, ${reason}` : ''})`;
+    this.fail(new ConnectionLostError(`the WebSocket of ${this.label} closed before the command finished${why}; check the network path to ssmmessages and retry`, { cause: this.socketError }));
+  }
+
+  private onDeadline(): void {
+    if (this.settled) return;
+    // Ctrl-C through the pty: SIGINT to the command's foreground process group, best effort.
+    if (this.ws.readyState === WebSocket.OPEN) {
+      try {
+        this.sendStream(PayloadType.Output, Buffer.from('\x03'));
+      } catch {
+        // The socket is going away anyway.
+      }
+    }
+    this.fail(new ExecDeadlineError(`${this.label} did not finish before its deadline; raise timeoutMs or make the command detach (setsid nohup … &)`));
+  }
+
+  private resendOldest(): void {
+    if (this.settled || this.ws.readyState !== WebSocket.OPEN) return;
+    // Only the oldest unacked frame is checked, as in the agent and the plugin.
+    const oldest = this.unacked.values().next();
+    if (oldest.done) return;
+    const now = Date.now();
+    if (now - oldest.value.lastSentAt > this.rto.rtoMs) {
+      oldest.value.lastSentAt = now;
+      this.ws.send(oldest.value.bytes);
+    }
+  }
+
+  private sendStream(payloadType: number, payload: Buffer): void {
+    const seq = this.nextSeq++;
+    const bytes = encodeFrame(streamFrame(MessageType.InputStreamData, seq, payloadType, payload, Flags.None));
+    this.unacked.set(seq, { bytes, lastSentAt: Date.now() });
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(bytes);
+  }
+
+  private sendAck(frame: Frame): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(encodeFrame(ackFrame(frame)));
+  }
+
+  private finish(result: DataChannelResult): void {
+    if (this.settled) return;
+    this.settle();
+    this.resolve(result);
+  }
+
+  private fail(error: Error): void {
+    if (this.settled) return;
+    this.settle();
+    this.reject(error);
+  }
+
+  private settle(): void {
+    this.settled = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    if (this.ws.readyState === WebSocket.OPEN) {
+      // A normal close after queued frames (acks, Ctrl-C) are flushed; terminate if the peer never answers.
+      this.ws.close(1000);
+      setTimeout(() => this.ws.terminate(), 2000).unref();
+    } else if (this.ws.readyState === WebSocket.CONNECTING) {
+      this.ws.terminate();
+    }
+  }
+}
+
+function kmsError(label: string): KmsSessionNotSupportedError {
+  return new KmsSessionNotSupportedError(
+    `${label} asked for KMS encryption: the cluster's executeCommandConfiguration has a kmsKeyId, and KMS-encrypted ECS Exec sessions are not supported yet; remove the kmsKeyId from the cluster's execute command configuration or back up this target another way`,
+  );
+}
+
+function toBuffer(data: WebSocket.RawData): Buffer {
+  if (Buffer.isBuffer(data)) return data;
+  if (Array.isArray(data)) return Buffer.concat(data);
+  return Buffer.from(data);
+}

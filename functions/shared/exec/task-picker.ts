@@ -1,0 +1,84 @@
+import { DescribeTasksCommand, ListTasksCommand, type ECSClient, type Task } from '@aws-sdk/client-ecs';
+import { AgentNotRunningError, ExecNotEnabledError, NoRunningTaskError } from './errors.js';
+
+/** A task (and container) that ECS Exec can run a command in right now. */
+export interface PickedTask {
+  taskArn: string;
+  taskId: string;
+  clusterArn: string;
+  container: string;
+  /** The container's runtime id (needed by KMS sessions as part of the SSM target id). */
+  runtimeId?: string;
+  startedAt?: Date;
+}
+
+/** DescribeTasks accepts at most this many tasks per call. */
+const DESCRIBE_BATCH = 100;
+
+/** RUNNING tasks of the service, newest first, skipping tasks whose container's ExecuteCommandAgent is not RUNNING. */
+export async function pickTask(ecs: ECSClient, cluster: string, service: string, container: string): Promise<PickedTask> {
+  const arns = await listRunningTaskArns(ecs, cluster, service);
+  const tasks: Task[] = [];
+  for (let i = 0; i < arns.length; i += DESCRIBE_BATCH) {
+    const { tasks: described = [] } = await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(i, i + DESCRIBE_BATCH) }));
+    tasks.push(...described);
+  }
+  const running = tasks.filter((t) => t.lastStatus === 'RUNNING' && t.taskArn);
+  const where = `service ${service} in cluster ${cluster}`;
+  if (running.length === 0) {
+    throw new NoRunningTaskError(`${where} has no RUNNING task; start the service (desired count ≥ 1) and wait for a task to run`);
+  }
+  running.sort((a, b) => timeOf(b) - timeOf(a));
+  const skipped = { notEnabled: 0, noContainer: 0, agentDown: 0 };
+  for (const task of running) {
+    if (task.enableExecuteCommand === false) {
+      skipped.notEnabled++;
+      continue;
+    }
+    const found = task.containers?.find((c) => c.name === container);
+    if (!found) {
+      skipped.noContainer++;
+      continue;
+    }
+    const agent = found.managedAgents?.find((a) => a.name === 'ExecuteCommandAgent');
+    if (agent?.lastStatus !== 'RUNNING') {
+      skipped.agentDown++;
+      continue;
+    }
+    const taskArn = task.taskArn as string;
+    return {
+      taskArn,
+      taskId: taskArn.slice(taskArn.lastIndexOf('/') + 1),
+      clusterArn: task.clusterArn ?? cluster,
+      container,
+      ...(found.runtimeId ? { runtimeId: found.runtimeId } : {}),
+      ...(task.startedAt ? { startedAt: task.startedAt } : {}),
+    };
+  }
+  if (skipped.agentDown > 0) {
+    throw new AgentNotRunningError(
+      `no RUNNING task of ${where} has a running ECS Exec agent in container ${container} (${skipped.agentDown} waiting); wait a minute after the task starts, or check the task role's ssmmessages permissions`,
+    );
+  }
+  if (skipped.notEnabled > 0 && skipped.noContainer === 0) {
+    throw new ExecNotEnabledError(
+      `ECS Exec is not enabled on the RUNNING tasks of ${where}; set enableExecuteCommand: true on the service and force a new deployment`,
+    );
+  }
+  throw new NoRunningTaskError(`no RUNNING task of ${where} has a container named ${container}; check the container name in the configuration`);
+}
+
+async function listRunningTaskArns(ecs: ECSClient, cluster: string, service: string): Promise<string[]> {
+  const arns: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ecs.send(new ListTasksCommand({ cluster, serviceName: service, desiredStatus: 'RUNNING', ...(nextToken ? { nextToken } : {}) }));
+    arns.push(...(page.taskArns ?? []));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return arns;
+}
+
+function timeOf(task: Task): number {
+  return (task.startedAt ?? task.createdAt)?.getTime() ?? 0;
+}

@@ -1,0 +1,164 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { ackFrame, decodeFrame, encodeFrame, Flags, MessageType, parseAck, PayloadType, streamFrame, type Frame } from '../../functions/shared/exec/frame.js';
+
+/**
+ * A minimal, scriptable agent side of the SSM data channel on a loopback WebSocket, for unit and property
+ * tests of the client. Each test drives it by hand (send this frame, wait for that ack); the full stand-in
+ * with a real pty lives in scripts/standin/.
+ */
+
+/** What the peer does by itself; everything else is up to the test. */
+export interface FakeAgentPeerOptions {
+  /** Expected TokenValue; a mismatch closes the socket with 4001. */
+  token?: string;
+  /** Ack this client stream frame? (default: yes, every one). Called on each arrival, retransmissions included. */
+  ackInput?: (frame: Frame, arrival: number) => boolean;
+  /** Answer WebSocket pings (default true); false simulates a peer that went silent. */
+  autoPong?: boolean;
+}
+
+/** A frame the client sent, with when it arrived. */
+export interface ReceivedFrame {
+  frame: Frame;
+  at: number;
+}
+
+/** One client connection, driven by the test. */
+export class PeerConnection {
+  /** The opening text frame, parsed. */
+  openMessage: Record<string, unknown> | undefined;
+  /** Every binary frame from the client, in arrival order. */
+  readonly received: ReceivedFrame[] = [];
+  /** Sequence numbers of our output frames the client acked (each ack counted). */
+  readonly ackCounts = new Map<bigint, number>();
+  private nextSeq = 0n;
+  private readonly waiters: (() => void)[] = [];
+  readonly closed: Promise<void>;
+
+  constructor(
+    readonly ws: WebSocket,
+    private readonly options: FakeAgentPeerOptions,
+  ) {
+    this.closed = once(ws, 'close').then(() => undefined);
+    ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
+  }
+
+  private onMessage(data: Buffer, isBinary: boolean): void {
+    if (!isBinary) {
+      this.openMessage = JSON.parse(data.toString('utf8')) as Record<string, unknown>;
+      if (this.options.token !== undefined && this.openMessage.TokenValue !== this.options.token) this.ws.close(4001, 'bad token');
+    } else {
+      const frame = decodeFrame(data);
+      const at = Date.now();
+      this.received.push({ frame, at });
+      if (frame.messageType === MessageType.Acknowledge) {
+        const seq = BigInt(parseAck(frame).AcknowledgedMessageSequenceNumber);
+        this.ackCounts.set(seq, (this.ackCounts.get(seq) ?? 0) + 1);
+      } else if (frame.messageType === MessageType.InputStreamData && (this.options.ackInput?.(frame, at) ?? true)) {
+        this.send(ackFrame(frame));
+      }
+    }
+    for (const wake of this.waiters.splice(0)) wake();
+  }
+
+  /** Client stream frames (input_stream_data), retransmissions included. */
+  inputFrames(): Frame[] {
+    return this.received.filter((r) => r.frame.messageType === MessageType.InputStreamData).map((r) => r.frame);
+  }
+
+  /** Waits until `check` holds (re-checked on every client frame); rejects after `timeoutMs`. */
+  async waitUntil(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!check()) {
+      const left = end - Date.now();
+      if (left <= 0) throw new Error(`fake agent peer: timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 50));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Waits for the opening text frame. */
+  async opened(): Promise<Record<string, unknown>> {
+    await this.waitUntil(() => this.openMessage !== undefined, 'the OpenDataChannel text frame');
+    return this.openMessage as Record<string, unknown>;
+  }
+
+  /** Builds the next output frame (SYN on seq 0) without sending it. */
+  output(payload: string | Buffer, payloadType: number = PayloadType.Output): Frame {
+    const seq = this.nextSeq++;
+    return streamFrame(MessageType.OutputStreamData, seq, payloadType, Buffer.from(payload), seq === 0n ? Flags.Syn : Flags.None);
+  }
+
+  /** Sends a frame as is. */
+  send(frame: Frame): void {
+    this.ws.send(encodeFrame(frame));
+  }
+
+  /** Builds and sends the next output frame. */
+  sendOutput(payload: string | Buffer, payloadType: number = PayloadType.Output): Frame {
+    const frame = this.output(payload, payloadType);
+    this.send(frame);
+    return frame;
+  }
+
+  /** Sends start/pause_publication with a wrong PayloadLength and digest, as MGS does (spec §1.2). */
+  sendPublication(kind: 'start' | 'pause'): void {
+    const type = kind === 'start' ? MessageType.StartPublication : MessageType.PausePublication;
+    const bytes = encodeFrame({ messageType: type, schemaVersion: 1, createdDate: Date.now(), sequenceNumber: 0n, flags: Flags.SynFin, messageId: crypto.randomUUID(), payloadType: 0, payload: Buffer.from('{}') });
+    bytes.fill(0xab, 80, 112);
+    bytes.writeUInt32LE(2, 116);
+    this.ws.send(bytes);
+  }
+
+  /** Sends channel_closed (PayloadType 261, as seen live) with the given Output. */
+  sendChannelClosed(output = ''): void {
+    const payload = { MessageId: crypto.randomUUID(), CreatedDate: new Date().toISOString(), DestinationId: 'client', SessionId: 'fake-session', MessageType: 'channel_closed', SchemaVersion: 1, Output: output };
+    this.send({ messageType: MessageType.ChannelClosed, schemaVersion: 1, createdDate: Date.now(), sequenceNumber: 0n, flags: Flags.SynFin, messageId: crypto.randomUUID(), payloadType: 261, payload: Buffer.from(JSON.stringify(payload)) });
+  }
+
+  /** Waits until the client acked our output frame `seq` at least `times` times. */
+  async waitForAck(seq: bigint, times = 1): Promise<void> {
+    await this.waitUntil(() => (this.ackCounts.get(seq) ?? 0) >= times, `ack ${times}× of output seq ${seq}`);
+  }
+}
+
+/** A listening fake agent; `url` is what ExecuteCommand would return as streamUrl. */
+export interface FakeAgentPeer {
+  url: string;
+  /** Resolves with each connection as the client opens it. */
+  nextConnection(): Promise<PeerConnection>;
+  close(): Promise<void>;
+}
+
+/** Starts a fake agent peer on 127.0.0.1 with a random port. */
+export async function startFakeAgentPeer(options: FakeAgentPeerOptions = {}): Promise<FakeAgentPeer> {
+  const server = new WebSocketServer({ host: '127.0.0.1', port: 0, autoPong: options.autoPong ?? true });
+  await once(server, 'listening');
+  const pending: PeerConnection[] = [];
+  const waiting: ((c: PeerConnection) => void)[] = [];
+  server.on('connection', (ws) => {
+    const connection = new PeerConnection(ws, options);
+    const waiter = waiting.shift();
+    if (waiter) waiter(connection);
+    else pending.push(connection);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `ws://127.0.0.1:${port}/v1/data-channel/fake-session?role=publish_subscribe`,
+    nextConnection: () => {
+      const ready = pending.shift();
+      return ready ? Promise.resolve(ready) : new Promise((resolve) => waiting.push(resolve));
+    },
+    close: async () => {
+      for (const client of server.clients) client.terminate();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
