@@ -1,0 +1,30 @@
+import type { Target } from '../../config/schema.js';
+import { assembleJob, secretStep, type JobContext } from './common.js';
+import { mongoBackup, mongoVars } from './engines/mongodb.js';
+import { mysqlBackup, mysqlVars } from './engines/mysql.js';
+import { postgresBackup, postgresVars } from './engines/postgres.js';
+import { redisBackup } from './engines/redis.js';
+import { SECRET_VARS } from './secrets.js';
+
+export type { JobContext } from './common.js';
+
+/**
+ * The POSIX sh backup job for a target: dumps to a temporary name in ctx.runDir, runs the engine's self-check, renames
+ * to `dump.<ext>`, records bytes and sha256, and writes done.gz last (also when a step fails, with ok=false).
+ */
+export function buildBackupJob(target: Target, ctx: JobContext): string {
+  const hasSecret = target.passwordEnv !== undefined;
+  const common = { kind: 'backup' as const, target, ctx, secretVar: SECRET_VARS[target.engine] };
+  const withSecret = (body: { functions: string; main: string }) => ({ ...body, main: `${secretStep(target)}\n${body.main}` });
+  switch (target.engine) {
+    case 'postgres':
+      return assembleJob({ ...common, vars: postgresVars(), ...withSecret(postgresBackup()) });
+    case 'redis':
+      return assembleJob({ ...common, ...withSecret(redisBackup()) });
+    case 'mysql':
+    case 'mariadb':
+      return assembleJob({ ...common, vars: mysqlVars(), ...withSecret(mysqlBackup()) });
+    case 'mongodb':
+      return assembleJob({ ...common, vars: mongoVars(), ...mongoBackup(hasSecret) });
+  }
+}

@@ -1,0 +1,178 @@
+import { sqlLiteral } from '../common.js';
+
+/** Secret variable pg tools read. */
+export const POSTGRES_SECRET_VAR = 'PGPASSWORD';
+
+/**
+ * Counts the rows of every table in a data-only SQL stream from `pg_restore -a -f -`: the lines between
+ * `COPY <schema>.<table> (...) FROM stdin;` and `\.` (COPY text format escapes newlines, so one row is one line).
+ * Keys are the qualified names as pg_dump writes them, i.e. `format('%I.%I')`; prints a JSON object.
+ */
+export const PG_COUNT_AWK = `function jname(s,  o, i, c) {
+  o = ""
+  for (i = 1; i <= length(s); i++) {
+    c = substr(s, i, 1)
+    if (c == "\\\\") o = o "\\\\\\\\"
+    else if (c == "\\"") o = o "\\\\\\""
+    else if (c < " " || c == "\\177") o = o "?"
+    else o = o c
+  }
+  return o
+}
+function copyname(s,  i, c, q) {
+  q = 0
+  for (i = 1; i <= length(s); i++) {
+    c = substr(s, i, 1)
+    if (c == "\\"") q = !q
+    else if (!q && c == " ") return substr(s, 1, i - 1)
+  }
+  return s
+}
+incopy { if ($0 == "\\\\.") incopy = 0; else cnt[name]++; next }
+/^COPY .* FROM stdin;$/ { name = copyname(substr($0, 6)); if (!(name in cnt)) { cnt[name] = 0; order[++n] = name } incopy = 1; next }
+END { printf "{"; for (i = 1; i <= n; i++) printf "%s\\"%s\\":%.0f", (i > 1 ? "," : ""), jname(order[i]), cnt[order[i]]; printf "}" }
+`;
+
+/** Lists `<count> <schema>.<table>` statements for every ordinary, non-extension table of the current database (for \gexec). */
+const PG_COUNT_SQL = `SELECT format('SELECT count(*) || %L FROM %I.%I', ' ' || format('%I.%I', n.nspname, c.relname), n.nspname, c.relname)
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY 1
+\\gexec
+`;
+
+/** Turns `<count> <name>` lines into a JSON object. */
+export const COUNT_LINES_AWK = `function jname(s,  o, i, c) {
+  o = ""
+  for (i = 1; i <= length(s); i++) {
+    c = substr(s, i, 1)
+    if (c == "\\\\") o = o "\\\\\\\\"
+    else if (c == "\\"") o = o "\\\\\\""
+    else if (c < " " || c == "\\177") o = o "?"
+    else o = o c
+  }
+  return o
+}
+BEGIN { printf "{" }
+{ sp = index($0, " "); if (sp == 0) next; printf "%s\\"%s\\":%.0f", (n++ ? "," : ""), jname(substr($0, sp + 1)), substr($0, 1, sp - 1) }
+END { printf "}" }
+`;
+
+const shared = `pg() {
+  _tool=$1; shift
+  if [ -n "$DBUSER" ]; then set -- -U "$DBUSER" "$@"; fi
+  "$_tool" -h "$HOST" -p "$PORT" -w "$@"
+}
+pg_tool_version() {
+  TOOL_VERSION=$("$1" --version) || { log "error: $1 is not on PATH in this container"; return 127; }
+}
+# pg_dump_counts FILE: exact per-table row counts read back from the dump itself, so drills compare like for like.
+pg_dump_counts() {
+  { pg_restore -a -f - "$1"; echo $? >.s1; } | LC_ALL=C awk "$PG_COUNT_AWK" >.counts; echo $? >.s2
+  first_failure .s1 .s2 || return $?
+  COUNTS_JSON="{\\"tables\\":$(cat .counts)}"
+  rm -f .counts
+}
+# pg_live_counts DB: exact per-table row counts of a restored database.
+pg_live_counts() {
+  { printf '%s' "$PG_COUNT_SQL" | pg psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$1"; echo $? >.s1; } | LC_ALL=C awk "$COUNT_LINES_AWK" >.counts; echo $? >.s2
+  first_failure .s1 .s2 || return $?
+  COUNTS_JSON="{\\"tables\\":$(cat .counts)}"
+  rm -f .counts
+}
+pg_jobs() {
+  JOBS=$(nproc 2>/dev/null) || JOBS=2
+  case $JOBS in ''|*[!0-9]*) JOBS=2;; esac
+  [ "$JOBS" -le 4 ] || JOBS=4
+  [ "$JOBS" -ge 1 ] || JOBS=1
+}
+`;
+
+/** Variables every postgres job carries. */
+export function postgresVars(): Record<string, string> {
+  return { PG_COUNT_AWK, COUNT_LINES_AWK, PG_COUNT_SQL };
+}
+
+/** Functions and steps of a postgres backup: pg_dump -Fc, pg_restore --list, counts from the dump, promote. */
+export function postgresBackup(): { functions: string; main: string } {
+  return {
+    functions: `${shared}
+pg_version() {
+  pg_tool_version pg_dump || return $?
+  _major=$(printf '%s\\n' "$TOOL_VERSION" | sed -n 's/^pg_dump (PostgreSQL) \\([0-9][0-9]*\\).*/\\1/p')
+  # Measured: -Z1 dumps at the speed of -Z0; zstd (pg_dump 16+) is as fast and smaller.
+  if [ "\${_major:-0}" -ge 16 ]; then COMPRESS=zstd; else COMPRESS=1; fi
+  log "pg_dump major version \${_major:-unknown}: compression $COMPRESS"
+}
+pg_do_dump() { pg pg_dump -Fc -Z "$COMPRESS" -d "$DB" -f dump.pgdump.tmp; }
+pg_check() { pg_restore --list dump.pgdump.tmp >/dev/null; }
+`,
+    main: `step version pg_version
+step dump pg_do_dump
+step check pg_check
+step counts pg_dump_counts dump.pgdump.tmp
+step promote promote dump.pgdump.tmp dump.pgdump
+[ "$OK" = 1 ] || rm -f dump.pgdump.tmp`,
+  };
+}
+
+/** Functions and steps of a postgres restore into INTO (created when missing; must be empty unless OVERWRITE=1). */
+export function postgresRestore(into: string): { functions: string; main: string; vars: Record<string, string> } {
+  return {
+    vars: {
+      EXISTS_SQL: `SELECT count(*) FROM pg_database WHERE datname = ${sqlLiteral(into)}`,
+      NONEMPTY_SQL: `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')`,
+    },
+    functions: `${shared}
+pg_prepare() {
+  _n=$(pg psql -X -A -t -v ON_ERROR_STOP=1 -d postgres -c "$EXISTS_SQL") || return $?
+  if [ "$_n" = 0 ]; then
+    log "database $INTO does not exist: creating it"
+    pg createdb "$INTO"
+    return $?
+  fi
+  _n=$(pg psql -X -A -t -v ON_ERROR_STOP=1 -d "$INTO" -c "$NONEMPTY_SQL") || return $?
+  if [ "$_n" != 0 ] && [ "$OVERWRITE" != 1 ]; then
+    log "error: database $INTO already holds $_n relations; restore with overwrite to replace them, or into another database"
+    return 1
+  fi
+}
+pg_do_restore() {
+  pg_jobs
+  set -- -d "$INTO" -j "$JOBS"
+  [ "$OVERWRITE" != 1 ] || set -- "$@" --clean --if-exists
+  pg pg_restore "$@" "$FILE"
+}
+`,
+    main: `step version pg_tool_version pg_restore
+step check pg_restore --list "$FILE"
+step prepare pg_prepare
+step restore pg_do_restore`,
+  };
+}
+
+/** Functions and steps of a postgres drill: restore into SCRATCH, count rows, always drop SCRATCH. */
+export function postgresDrill(): { functions: string; main: string } {
+  return {
+    functions: `${shared}
+pg_scratch() {
+  pg dropdb --if-exists "$SCRATCH" || return $?
+  pg createdb "$SCRATCH"
+}
+pg_drill_restore() {
+  pg_jobs
+  pg pg_restore -d "$SCRATCH" -j "$JOBS" "$FILE"
+}
+pg_drop_scratch() { pg dropdb --if-exists "$SCRATCH"; }
+`,
+    main: `step version pg_tool_version pg_restore
+step check pg_restore --list "$FILE"
+step scratch pg_scratch
+step restore pg_drill_restore
+step counts pg_live_counts "$SCRATCH"
+always drop pg_drop_scratch`,
+  };
+}
