@@ -1,5 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, utimes } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -64,6 +64,8 @@ export interface S3rverHandle {
   openUploads(key?: string): Promise<string[]>;
   /** The directory where s3rver keeps the parts of an upload (files `<n>` and `<n>.md5`). */
   uploadDir(uploadId: string): string;
+  /** Sets an object's LastModified (s3rver reports the file's mtime, in whole seconds). */
+  setLastModified(key: string, date: Date): Promise<void>;
   /** Stops the server and deletes its directory. */
   stop(): Promise<void>;
 }
@@ -198,6 +200,9 @@ export async function startS3rver(
       if (key === undefined) return ids;
       const keys = await Promise.all(ids.map((id) => readFile(join(dir, id, 'key'), 'utf8').catch(() => null)));
       return ids.filter((_, i) => keys[i] === key);
+    },
+    async setLastModified(key, date) {
+      await utimes(server.store.getResourcePath(bucket, key, 'object'), date, date);
     },
     uploadDir(uploadId) {
       return join(server.store.getResourcePath(bucket, undefined, 'uploads'), uploadId);
