@@ -1,0 +1,174 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { AgentSession, DEFAULT_TIMINGS, type AgentTimings } from './agent-session.js';
+import { parseDefinition, type StandinDefinition, type StandinTask } from './definition.js';
+import { EcsApi, EcsApiError, newSessionIdentity, type ExecRequest, type ExecSession } from './ecs-api.js';
+import type { StandinFaults } from './faults.js';
+
+export type { StandinContainer, StandinTask, StandinCluster, StandinDefinition } from './definition.js';
+export type { StandinFaults } from './faults.js';
+export { REAL_AGENT_TIMINGS, DEFAULT_TIMINGS, type AgentTimings } from './agent-session.js';
+
+/** A running stand-in for the ECS API and the ECS Exec agent. */
+export interface Standin {
+  /** http://127.0.0.1:port — give it to the SDK as `endpoint` (or AWS_ENDPOINT_URL_ECS). */
+  endpoint: string;
+  region: string;
+  accountId: string;
+  /** Dummy credentials (signatures are not checked). */
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  /** Replaces the faults for sessions and calls from now on. */
+  setFaults(f: StandinFaults): void;
+  removeTask(cluster: string, taskId: string): void;
+  /** Adds or replaces a task (matched by id). */
+  setTask(cluster: string, task: StandinTask): void;
+  /** Every API call received, in order. */
+  calls: { operation: string; input: unknown }[];
+  /** Sessions whose command is still running or whose channel is still open. */
+  activeSessions(): number;
+  stop(): Promise<void>;
+}
+
+/** Options of startStandin. */
+export interface StandinOptions {
+  faults?: StandinFaults;
+  /** Default: a free port. */
+  port?: number;
+  /** Agent timings (default DEFAULT_TIMINGS: 200 ms initial silence; REAL_AGENT_TIMINGS has the agent's 1 s). */
+  timings?: Partial<AgentTimings>;
+}
+
+const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
+const DATA_CHANNEL_PATH = /^\/v1\/data-channel\/([^/?]+)/;
+
+/** Starts the stand-in on 127.0.0.1: the ECS JSON API on POST / and the data channel on /v1/data-channel/<id>. */
+export async function startStandin(def: StandinDefinition, opts: StandinOptions = {}): Promise<Standin> {
+  const definition = structuredClone(parseDefinition(def));
+  const region = definition.region ?? 'us-east-1';
+  const accountId = definition.accountId ?? '123456789012';
+  let faults: StandinFaults = { ...opts.faults };
+  const timings: AgentTimings = { ...DEFAULT_TIMINGS, ...opts.timings };
+  const sessions = new Map<string, AgentSession>();
+  const calls: { operation: string; input: unknown }[] = [];
+  let endpoint = '';
+
+  const state = {
+    region,
+    accountId,
+    definition,
+    targetNotConnectedLeft: faults.targetNotConnectedCalls ?? 0,
+    startSession(request: ExecRequest): ExecSession {
+      const { sessionId, tokenValue } = newSessionIdentity();
+      const session = new AgentSession({
+        sessionId,
+        token: tokenValue,
+        command: request.command,
+        container: request.container,
+        kmsKeyId: request.cluster.kmsKeyId,
+        faults: { ...faults },
+        timings,
+        onFinished: () => sessions.delete(sessionId),
+      });
+      if (session.active) sessions.set(sessionId, session);
+      const streamUrl = `${endpoint.replace(/^http/, 'ws')}/v1/data-channel/${sessionId}?role=publish_subscribe`;
+      return { sessionId, tokenValue, streamUrl };
+    },
+  };
+  const api = new EcsApi(state);
+
+  const server = createServer((req, res) => {
+    handleHttp(req, res, api, calls).catch((error: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { __type: 'ServerException', message: String(error) });
+    });
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    const match = DATA_CHANNEL_PATH.exec(req.url ?? '');
+    const session = match ? sessions.get(decodeURIComponent(match[1]!)) : undefined;
+    if (!session) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => session.attach(ws));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const clusterNamed = (name: string) => {
+    const cluster = definition.clusters.find((c) => c.name === name);
+    if (!cluster) throw new Error(`stand-in has no cluster ${name}`);
+    return cluster;
+  };
+
+  return {
+    endpoint,
+    region,
+    accountId,
+    credentials: { accessKeyId: 'AKIASTANDIN000000000', secretAccessKey: 'standin-secret-access-key' },
+    calls,
+    setFaults(f) {
+      faults = { ...f };
+      state.targetNotConnectedLeft = f.targetNotConnectedCalls ?? 0;
+    },
+    removeTask(cluster, taskId) {
+      const c = clusterNamed(cluster);
+      c.tasks = c.tasks.filter((t) => t.id !== taskId);
+    },
+    setTask(cluster, task) {
+      const c = clusterNamed(cluster);
+      const copy = structuredClone(task);
+      const index = c.tasks.findIndex((t) => t.id === task.id);
+      if (index >= 0) c.tasks[index] = copy;
+      else c.tasks.push(copy);
+    },
+    activeSessions: () => sessions.size,
+    async stop() {
+      for (const session of [...sessions.values()]) session.stop();
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function handleHttp(req: IncomingMessage, res: ServerResponse, api: EcsApi, calls: { operation: string; input: unknown }[]): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const target = String(req.headers['x-amz-target'] ?? '');
+  if (req.method !== 'POST' || !target.startsWith(TARGET_PREFIX)) {
+    sendJson(res, 400, { __type: 'UnknownOperationException', message: `The stand-in only answers ECS JSON 1.1 calls, not ${req.method} ${req.url} ${target}.` });
+    return;
+  }
+  const operation = target.slice(TARGET_PREFIX.length);
+  let input: Record<string, unknown>;
+  try {
+    const text = Buffer.concat(chunks).toString('utf8');
+    input = text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+  } catch {
+    sendJson(res, 400, { __type: 'SerializationException', message: 'Request body is not valid JSON.' });
+    return;
+  }
+  calls.push({ operation, input });
+  try {
+    sendJson(res, 200, api.handle(operation, input));
+  } catch (error) {
+    if (error instanceof EcsApiError) sendJson(res, 400, { __type: error.type, message: error.message }, error.type);
+    else throw error;
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'content-length': Buffer.byteLength(text),
+    'x-amzn-requestid': crypto.randomUUID(),
+    ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+  });
+  res.end(text);
+}
