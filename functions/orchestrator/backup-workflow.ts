@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { lastSuccessfulBackup } from '../shared/adapters/s3-backups.js';
+import type { Target } from '../shared/config/schema.js';
+import { decideRun, STARTING_STALE_MS, type RunAction } from '../shared/core/decide.js';
+import { newRunId, startingRecord, type RunRecord } from '../shared/core/run-record.js';
+import { isDue } from '../shared/core/schedule.js';
+import { buildBackupJob } from '../shared/core/scripts/jobs.js';
+import { errorMessage } from '../shared/errors.js';
+import type { Deps, TargetOutcome } from './deps.js';
+import { failRun } from './failure.js';
+import { containerRunDir, isTaskRunning, launchJob, observeMarker } from './job-runner.js';
+import { MAX_UPLOAD_ATTEMPTS, uploadRun } from './upload-step.js';
+
+/**
+ * One target's backup, one step per invocation: decide from what EFS and S3 show, do that step,
+ * record it on EFS, so an invocation killed at any point leaves the next one able to carry on.
+ */
+
+/** How often the fast path looks for the marker. */
+const FAST_PATH_POLL_MS = 2_000;
+/** How long a "task still runs" answer is trusted during the fast path. */
+const TASK_CHECK_TTL_MS = 15_000;
+
+/** Runs the next step of `target`'s backup; `manual` starts one now, whatever the schedule says. */
+export async function runBackup(deps: Deps, target: Target, manual: boolean): Promise<TargetOutcome> {
+  const now = deps.now();
+  const file = await deps.state.readRun(target.name, now);
+  if (file.state === 'corrupt') {
+    if (file.ageMs <= STARTING_STALE_MS) return { target: target.name, outcome: 'busy', reason: file.reason };
+    deps.telemetry.logger.warn('removing an unreadable run record', { target: target.name, reason: file.reason });
+    await deps.state.removeRun(target.name, null);
+  } else if (file.state === 'ok') {
+    const run = file.record;
+    if (run.kind !== 'backup') return { target: target.name, outcome: 'busy', runId: run.runId, reason: `a ${run.kind} is running` };
+    const outcome = await continueRun(deps, target, run, null);
+    if (outcome !== 'abandoned') return outcome;
+  }
+  let slot: Date | null = null;
+  if (!manual) {
+    const [last, failure] = await Promise.all([
+      lastSuccessfulBackup(deps.s3, deps.env.bucket, deps.env.keyPrefix, target.name),
+      deps.state.readLastFailure(target.name),
+    ]);
+    const due = isDue({
+      schedule: target.schedule,
+      timeZone: target.timeZone,
+      now,
+      lastSuccess: last ? new Date(last.startedAt) : null,
+      lastFailedSlot: failure?.slot ? new Date(failure.slot) : null,
+    });
+    if (!due.due) return { target: target.name, outcome: 'idle', reason: due.reason };
+    slot = due.slot;
+  }
+  return startRun(deps, target, slot);
+}
+
+async function startRun(deps: Deps, target: Target, slot: Date | null): Promise<TargetOutcome> {
+  const now = deps.now();
+  let run = startingRecord({ kind: 'backup', runId: newRunId(now, randomBytes(4).toString('hex')), target: target.name, now, slot });
+  if (!(await deps.state.createRun(run))) {
+    return { target: target.name, outcome: 'busy', reason: 'another invocation took the lock first' };
+  }
+  const log = { target: target.name, runId: run.runId };
+  try {
+    const swept = await deps.state.sweep(target.name, run.runId);
+    if (swept.length > 0) deps.telemetry.logger.info('removed leftovers of earlier runs', { ...log, removed: swept });
+    const job = buildBackupJob(target, { runId: run.runId, runDir: containerRunDir(target, run.runId), startedAt: now.toISOString() });
+    const started = await launchJob(deps, target, run.runId, job);
+    run = { ...run, phase: 'running', task: started.task, pid: started.pid, startedAt: started.startedAt.toISOString() };
+    await deps.state.writeRun(run);
+  } catch (error) {
+    return failRun(deps, target, run, `could not start the dump: ${errorMessage(error)}`, false);
+  }
+  deps.telemetry.logger.info('dump started', { ...log, task: run.task?.taskId, pid: run.pid, slot: run.slot });
+  const fastUntil = Math.min(deps.deadline, now.getTime() + deps.env.fastPathSeconds * 1000);
+  const outcome = await continueRun(deps, target, run, fastUntil);
+  return outcome === 'abandoned' ? { target: target.name, outcome: 'failed', runId: run.runId, reason: 'run vanished' } : outcome;
+}
+
+/** Looks at a run until it needs the next invocation (or, on the fast path, until `fastUntil`) and does its next step. */
+async function continueRun(deps: Deps, target: Target, run: RunRecord, fastUntil: number | null): Promise<TargetOutcome | 'abandoned'> {
+  let taskChecked: { running: boolean; at: number } | null = null;
+  for (;;) {
+    const { observation, marker } = await observeMarker(deps, run);
+    const base = { now: deps.now(), run, marker: observation, dumpTimeoutMinutes: target.dumpTimeoutMinutes, maxUploadAttempts: MAX_UPLOAD_ATTEMPTS };
+    let action: RunAction = decideRun(base);
+    if (action.action === 'check-task') {
+      if (taskChecked === null || Date.now() - taskChecked.at > TASK_CHECK_TTL_MS) {
+        taskChecked = { running: await isTaskRunning(deps, run), at: Date.now() };
+      }
+      action = decideRun({ ...base, taskRunning: taskChecked.running });
+    }
+    switch (action.action) {
+      case 'busy':
+        return { target: target.name, outcome: 'busy', runId: run.runId, reason: action.reason };
+      case 'abandon':
+        deps.telemetry.logger.warn('cleaning up an abandoned run', { target: target.name, runId: run.runId, reason: action.reason });
+        await deps.state.removeRun(target.name, run.runId);
+        return 'abandoned';
+      case 'fail':
+        return failRun(deps, target, run, action.reason, action.kill, marker?.stderrTail);
+      case 'upload':
+        // decideRun only says "upload" for a present, verified marker.
+        return uploadRun(deps, target, run, marker!);
+      case 'check-task':
+      case 'wait': {
+        const left = (fastUntil ?? 0) - Date.now();
+        if (left <= 0) {
+          const started = fastUntil !== null;
+          return { target: target.name, outcome: started ? 'started' : 'waiting', runId: run.runId, reason: action.action === 'wait' ? action.reason : undefined };
+        }
+        await deps.sleep(Math.min(FAST_PATH_POLL_MS, left));
+      }
+    }
+  }
+}

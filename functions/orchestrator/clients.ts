@@ -1,0 +1,11 @@
+import { ECSClient } from '@aws-sdk/client-ecs';
+import { S3Client } from '@aws-sdk/client-s3';
+import type { OrchestratorEnv } from './env.js';
+
+/** The orchestrator's SDK clients. Endpoints come from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables (the stand-ins in tests). */
+export function createClients(env: OrchestratorEnv): { ecs: ECSClient; s3: S3Client } {
+  return {
+    ecs: new ECSClient({}),
+    s3: new S3Client(env.s3ForcePathStyle ? { forcePathStyle: true } : {}),
+  };
+}

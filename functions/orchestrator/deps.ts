@@ -1,0 +1,32 @@
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { EfsState } from '../shared/adapters/efs-state.js';
+import type { Telemetry } from '../shared/adapters/telemetry.js';
+import type { EcsExec } from '../shared/exec/exec-client.js';
+import type { OrchestratorEnv } from './env.js';
+import type { Semaphore } from './semaphore.js';
+
+/** Everything a workflow step needs for one invocation. */
+export interface Deps {
+  env: OrchestratorEnv;
+  ecs: ECSClient;
+  s3: S3Client;
+  exec: EcsExec;
+  state: EfsState;
+  telemetry: Telemetry;
+  /** Caps uploads running at once across all targets of the invocation. */
+  uploadSlots: Semaphore;
+  /** Epoch ms after which no new work starts (the Lambda's remaining time minus a safety margin). */
+  deadline: number;
+  now(): Date;
+  sleep(ms: number): Promise<void>;
+}
+
+/** What happened to one target in this invocation. */
+export interface TargetOutcome {
+  target: string;
+  outcome: 'idle' | 'busy' | 'started' | 'waiting' | 'uploading' | 'succeeded' | 'failed';
+  runId?: string;
+  reason?: string;
+  key?: string;
+}

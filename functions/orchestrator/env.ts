@@ -1,0 +1,53 @@
+import { decodeTargets, TARGETS_ENV } from '../shared/config/load.js';
+import type { Target } from '../shared/config/schema.js';
+import { ConfigError } from '../shared/errors.js';
+
+/** The orchestrator's settings, read once from the Lambda environment. */
+export interface OrchestratorEnv {
+  targets: readonly Target[];
+  bucket: string;
+  /** May be empty (objects at the bucket root). */
+  keyPrefix: string;
+  /** Where the backup EFS access point is mounted in the Lambda. */
+  efsMountPath: string;
+  /** How long an invocation waits for a dump it just started. */
+  fastPathSeconds: number;
+  kmsKeyArn: string | undefined;
+  /** Multipart part size; undefined = the transfer module's default. Tests lower it to 5 MiB. */
+  partSizeBytes: number | undefined;
+  /** Path-style S3 addressing: only for S3 stand-ins such as s3rver. */
+  s3ForcePathStyle: boolean;
+}
+
+function required(env: NodeJS.ProcessEnv, name: string, allowEmpty = false): string {
+  const value = env[name];
+  if (value === undefined || (!allowEmpty && value === '')) {
+    throw new ConfigError(`environment variable ${name} is missing: redeploy the orchestrator with the stack, which sets it`);
+  }
+  return value;
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(`environment variable ${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+/** Reads and validates the orchestrator's environment; the error names the variable that is missing or bad. */
+export function readEnv(env: NodeJS.ProcessEnv = process.env): OrchestratorEnv {
+  const partSizeMb = integer(env, 'UPLOAD_PART_SIZE_MB', 0, 5, 5120);
+  return {
+    targets: decodeTargets(required(env, TARGETS_ENV)),
+    bucket: required(env, 'BUCKET'),
+    keyPrefix: required(env, 'KEY_PREFIX', true),
+    efsMountPath: required(env, 'EFS_MOUNT_PATH'),
+    fastPathSeconds: integer(env, 'FAST_PATH_SECONDS', 120, 0, 600),
+    kmsKeyArn: env.KMS_KEY_ARN || undefined,
+    partSizeBytes: partSizeMb === 0 ? undefined : partSizeMb * 1024 * 1024,
+    s3ForcePathStyle: env.S3_FORCE_PATH_STYLE === '1',
+  };
+}

@@ -1,0 +1,95 @@
+import { EfsState } from '../shared/adapters/efs-state.js';
+import { createTelemetry } from '../shared/adapters/telemetry.js';
+import type { Target } from '../shared/config/schema.js';
+import { ConfigError, errorMessage } from '../shared/errors.js';
+import { EcsExec } from '../shared/exec/exec-client.js';
+import { runBackup } from './backup-workflow.js';
+import { createClients } from './clients.js';
+import type { Deps, TargetOutcome } from './deps.js';
+import { readEnv, type OrchestratorEnv } from './env.js';
+import { parseEvent } from './events.js';
+import { Semaphore } from './semaphore.js';
+
+/** Time kept back from the Lambda's remaining time: no new work (part, poll, launch) starts within it. */
+export const SAFETY_MARGIN_MS = 45_000;
+/**
+ * Uploads running at once. Each holds up to 4 part buffers of 16 MiB (s3-transfer's defaults), so 2
+ * stay near 128 MiB on a 512 MB function; more would not go faster either, as they share one NIC.
+ */
+export const MAX_CONCURRENT_UPLOADS = 2;
+
+/** The part of the Lambda context the orchestrator uses. */
+export interface LambdaContext {
+  getRemainingTimeInMillis(): number;
+}
+
+/** What the orchestrator answers. */
+export type HandlerResult =
+  | { action: 'scheduled' | 'backup'; results: TargetOutcome[] }
+  | { action: 'probe'; ok: boolean; found: boolean; content: string | null };
+
+const telemetry = createTelemetry();
+let cached: { env: OrchestratorEnv; clients: ReturnType<typeof createClients>; exec: EcsExec } | null = null;
+
+// Environment and clients are set up once per container (cold start), not per invocation.
+function setup() {
+  if (cached === null) {
+    const env = readEnv();
+    const clients = createClients(env);
+    cached = { env, clients, exec: new EcsExec({ ecs: clients.ecs }) };
+  }
+  return cached;
+}
+
+/** The Lambda entry point: parses the event and dispatches on its action. */
+export async function handler(event: unknown, context: LambdaContext): Promise<HandlerResult> {
+  const request = parseEvent(event);
+  const { env, clients, exec } = setup();
+  const deps: Deps = {
+    env,
+    ...clients,
+    exec,
+    state: new EfsState(env.efsMountPath),
+    telemetry,
+    uploadSlots: new Semaphore(MAX_CONCURRENT_UPLOADS),
+    deadline: Date.now() + context.getRemainingTimeInMillis() - SAFETY_MARGIN_MS,
+    now: () => new Date(),
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
+  switch (request.action) {
+    case 'scheduled':
+      // Every target runs concurrently: a slow or stuck target costs the others nothing but upload slots.
+      return { action: 'scheduled', results: await Promise.all(env.targets.map((t) => guarded(deps, t, false))) };
+    case 'backup':
+      return { action: 'backup', results: [await guarded(deps, targetNamed(env, request.target), true)] };
+    case 'probe': {
+      const content = await deps.state.readRootFile(request.file);
+      const found = content !== null;
+      const ok = found && (request.expect === undefined || content.trim() === request.expect.trim());
+      return { action: 'probe', ok, found, content };
+    }
+    case 'restore':
+    case 'drill':
+      // Restores and drills plug in here, reusing job-runner.ts (launch, marker, task) and the EFS run record.
+      throw new ConfigError(`action "${request.action}" is not available in this version of the orchestrator`);
+  }
+}
+
+function targetNamed(env: OrchestratorEnv, name: string): Target {
+  const target = env.targets.find((t) => t.name === name);
+  if (!target) {
+    throw new ConfigError(`unknown target "${name}": configured targets are ${env.targets.map((t) => t.name).join(', ')}`);
+  }
+  return target;
+}
+
+/** One target's step; an unexpected error becomes that target's failed outcome, never the others'. */
+async function guarded(deps: Deps, target: Target, manual: boolean): Promise<TargetOutcome> {
+  try {
+    return await runBackup(deps, target, manual);
+  } catch (error) {
+    deps.telemetry.logger.error(`backup step failed: ${errorMessage(error)}`, { target: target.name, error: error instanceof Error ? error : String(error) });
+    deps.telemetry.emit(target.name, { BackupFailure: 1 });
+    return { target: target.name, outcome: 'failed', reason: errorMessage(error) };
+  }
+}

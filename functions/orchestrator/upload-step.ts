@@ -1,0 +1,130 @@
+import { join } from 'node:path';
+import { EfsFullError, UPLOAD_PROGRESS_FILE } from '../shared/adapters/efs-state.js';
+import { putManifest } from '../shared/adapters/s3-backups.js';
+import { ChecksumMismatchError, EmptyFileError, uploadFileResumable } from '../shared/adapters/s3-transfer.js';
+import type { Target } from '../shared/config/schema.js';
+import type { Manifest } from '../shared/core/manifest.js';
+import { extensionFor, type Marker } from '../shared/core/marker.js';
+import type { RunRecord } from '../shared/core/run-record.js';
+import { backupKey, weekdayOf, type Weekday } from '../shared/core/s3-keys.js';
+import { errorMessage } from '../shared/errors.js';
+import type { Deps, TargetOutcome } from './deps.js';
+import { failRun } from './failure.js';
+
+/** Invocations that may hit S3 errors before the run fails (about this many hours of retries). */
+export const MAX_UPLOAD_ATTEMPTS = 3;
+
+/** Errors no retry can fix: the bytes on EFS are not the bytes the marker vouched for, or EFS is full. */
+const PERMANENT = [ChecksumMismatchError, EmptyFileError, EfsFullError];
+
+/**
+ * Uploads (or resumes uploading) a verified dump to its weekday key, then writes the manifest, emits
+ * the success metrics and removes the run. Pauses at the invocation deadline; S3 errors leave the
+ * progress on EFS for the next invocation, up to MAX_UPLOAD_ATTEMPTS.
+ */
+export async function uploadRun(deps: Deps, target: Target, run: RunRecord, marker: Marker): Promise<TargetOutcome> {
+  // The weekday of the run's start, not of the upload's end: a dump started Monday stays Monday's backup.
+  const startedAt = new Date(run.startedAt ?? run.createdAt);
+  const weekday = weekdayOf(startedAt, target.timeZone);
+  const key = backupKey(deps.env.keyPrefix, target.name, weekday, extensionFor(target.engine));
+  if (run.phase !== 'uploading') {
+    run = { ...run, phase: 'uploading' };
+    await deps.state.writeRun(run);
+  }
+  const current = run;
+  return deps.uploadSlots.use(() => uploadAndRecord(deps, target, current, marker, { key, weekday, startedAt }));
+}
+
+async function uploadAndRecord(
+  deps: Deps,
+  target: Target,
+  run: RunRecord,
+  marker: Marker,
+  where: { key: string; weekday: Weekday; startedAt: Date },
+): Promise<TargetOutcome> {
+  const { key } = where;
+  const log = { target: target.name, runId: run.runId, key };
+  const runDir = deps.state.runDir(target.name, run.runId);
+  const t0 = Date.now();
+  const retryLater = async (error: unknown, what: string): Promise<TargetOutcome> => {
+    const attempts = run.uploadAttempts + 1;
+    const reason = `${what} failed (attempt ${attempts} of ${MAX_UPLOAD_ATTEMPTS}): ${errorMessage(error)}`;
+    run = { ...run, uploadAttempts: attempts, lastError: errorMessage(error), uploadMs: run.uploadMs + (Date.now() - t0) };
+    if (attempts >= MAX_UPLOAD_ATTEMPTS || PERMANENT.some((E) => error instanceof E)) return failRun(deps, target, run, reason, false);
+    await deps.state.writeRun(run);
+    deps.telemetry.logger.warn(`${reason}; the next invocation resumes it`, log);
+    return { target: target.name, outcome: 'uploading', runId: run.runId, key, reason };
+  };
+
+  if (run.uploaded === null) {
+    let result;
+    try {
+      result = await uploadFileResumable({
+        s3: deps.s3,
+        bucket: deps.env.bucket,
+        key,
+        filePath: join(runDir, marker.file ?? ''),
+        progressPath: join(runDir, UPLOAD_PROGRESS_FILE),
+        expectedSha256: marker.sha256,
+        deadline: deps.deadline,
+        partSizeBytes: deps.env.partSizeBytes,
+        metadata: { 'run-id': run.runId, target: target.name },
+        ...(deps.env.kmsKeyArn ? { serverSideEncryption: { kmsKeyId: deps.env.kmsKeyArn } } : {}),
+      });
+    } catch (error) {
+      return retryLater(error, `upload to ${key}`);
+    }
+    if (result.status === 'paused') {
+      await deps.state.writeRun({ ...run, uploadMs: run.uploadMs + (Date.now() - t0) });
+      deps.telemetry.logger.info('upload paused at the invocation deadline', { ...log, partsDone: result.partsDone, partsTotal: result.partsTotal });
+      return { target: target.name, outcome: 'uploading', runId: run.runId, key, reason: `${result.partsDone}/${result.partsTotal} parts` };
+    }
+    run = {
+      ...run,
+      uploaded: { key, size: result.size, sha256: result.sha256, versionId: result.versionId },
+      uploadMs: run.uploadMs + (Date.now() - t0),
+    };
+    await deps.state.writeRun(run);
+    deps.telemetry.logger.info('dump uploaded', { ...log, size: result.size, sha256: result.sha256, resumed: result.resumed, parts: result.parts });
+  }
+  const uploaded = run.uploaded!;
+  const manifest: Manifest = {
+    version: 1,
+    target: target.name,
+    engine: target.engine,
+    key,
+    weekday: where.weekday,
+    size: uploaded.size,
+    sha256: uploaded.sha256,
+    toolVersion: marker.toolVersion,
+    runId: run.runId,
+    sourceTask: run.task?.taskArn ?? '',
+    // The schedule compares the last success with its slots on the orchestrator's clock, so this is the run's start.
+    startedAt: where.startedAt.toISOString(),
+    dumpEndedAt: isoOr(marker.endedAt, deps.now()),
+    uploadedAt: deps.now().toISOString(),
+    checks: marker.steps.map((s) => ({ name: s.name, status: s.status })),
+    counts: marker.counts,
+    objectVersionId: uploaded.versionId,
+  };
+  try {
+    await putManifest(deps.s3, deps.env.bucket, deps.env.keyPrefix, manifest, deps.env.kmsKeyArn ? { kmsKeyId: deps.env.kmsKeyArn } : {});
+  } catch (error) {
+    return retryLater(error, `writing the manifest of ${key}`);
+  }
+  const dumpSeconds = (Date.parse(marker.endedAt) - Date.parse(marker.startedAt)) / 1000;
+  deps.telemetry.emit(target.name, {
+    BackupSuccess: 1,
+    BackupBytes: uploaded.size,
+    DumpSeconds: Number.isFinite(dumpSeconds) && dumpSeconds >= 0 ? dumpSeconds : undefined,
+    UploadSeconds: run.uploadMs / 1000,
+  });
+  deps.telemetry.logger.info('backup succeeded', { ...log, size: uploaded.size, sha256: uploaded.sha256, versionId: uploaded.versionId });
+  await deps.state.removeRun(target.name, run.runId);
+  return { target: target.name, outcome: 'succeeded', runId: run.runId, key };
+}
+
+function isoOr(value: string, fallback: Date): string {
+  const t = Date.parse(value);
+  return new Date(Number.isNaN(t) ? fallback.getTime() : t).toISOString();
+}

@@ -1,0 +1,198 @@
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { BackupError } from '../errors.js';
+import { parseRunRecord, RunRecordError, type RunRecord } from '../core/run-record.js';
+
+/**
+ * Per-target state on the backup EFS (node:fs on the Lambda's mount path):
+ * `<root>/<target>/run.json` (the lock and the run's phase), `<root>/<target>/<runId>/` (the run
+ * directory the container writes: dump, log, done.gz, job.sh; plus upload.json, the upload progress)
+ * and `<root>/<target>/last-failure.json` (the slot whose run failed, so it is not retried hourly).
+ */
+
+/** The file system is full: the dump or the state cannot be written. */
+export class EfsFullError extends BackupError {}
+
+/** Name of the run record in a target's directory. */
+export const RUN_FILE = 'run.json';
+/** Name of the last-failure record in a target's directory. */
+export const LAST_FAILURE_FILE = 'last-failure.json';
+/** Name of the upload progress file in a run directory. */
+export const UPLOAD_PROGRESS_FILE = 'upload.json';
+
+/** Schema of last-failure.json. */
+export const lastFailureSchema = z.object({
+  runId: z.string(),
+  slot: z.iso.datetime({ offset: true }).nullable(),
+  at: z.iso.datetime({ offset: true }),
+  reason: z.string(),
+});
+
+/** The last failed run of a target. */
+export type LastFailure = z.infer<typeof lastFailureSchema>;
+
+/** What run.json holds: nothing, a valid record, or something unreadable (with its age, to tell a crash from a writer). */
+export type RunFileState = { state: 'none' } | { state: 'ok'; record: RunRecord } | { state: 'corrupt'; reason: string; ageMs: number };
+
+function code(error: unknown): string | undefined {
+  return (error as NodeJS.ErrnoException | undefined)?.code;
+}
+
+function translate(error: unknown, what: string): never {
+  if (code(error) === 'ENOSPC' || code(error) === 'EDQUOT') {
+    throw new EfsFullError(`the backup EFS is full while ${what}: free space or raise its limits`, { cause: error });
+  }
+  throw error;
+}
+
+/** Reads and writes one EFS mount's per-target state. */
+export class EfsState {
+  constructor(
+    /** The mount path of the backup access point (EFS_MOUNT_PATH). */
+    readonly root: string,
+  ) {}
+
+  /** `<root>/<target>`. */
+  targetDir(target: string): string {
+    return join(this.root, target);
+  }
+
+  /** `<root>/<target>/<runId>`. */
+  runDir(target: string, runId: string): string {
+    return join(this.root, target, runId);
+  }
+
+  /** Reads run.json. */
+  async readRun(target: string, now: Date): Promise<RunFileState> {
+    const path = join(this.targetDir(target), RUN_FILE);
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      if (code(error) === 'ENOENT') return { state: 'none' };
+      throw error;
+    }
+    try {
+      return { state: 'ok', record: parseRunRecord(text) };
+    } catch (error) {
+      if (!(error instanceof RunRecordError)) throw error;
+      const info = await stat(path).catch(() => null);
+      return { state: 'corrupt', reason: error.message, ageMs: info ? now.getTime() - info.mtimeMs : 0 };
+    }
+  }
+
+  /**
+   * Takes the target's lock: creates run.json only if there is none. Returns false when another run holds it.
+   * The content goes to a temporary file first and is hard-linked into place: link() fails with EEXIST like an
+   * open with 'wx', but a reader never sees a half-written record (EFS supports hard links).
+   */
+  async createRun(record: RunRecord): Promise<boolean> {
+    const dir = this.targetDir(record.target);
+    const tmp = join(dir, `.${RUN_FILE}.${randomBytes(6).toString('hex')}`);
+    try {
+      await mkdir(dir, { recursive: true });
+      await writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`, { flag: 'wx' });
+      try {
+        await link(tmp, join(dir, RUN_FILE));
+        return true;
+      } catch (error) {
+        if (code(error) === 'EEXIST') return false;
+        throw error;
+      }
+    } catch (error) {
+      return translate(error, 'taking the run lock');
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  /** Replaces run.json atomically (write a temporary file, then rename). */
+  async writeRun(record: RunRecord): Promise<void> {
+    await this.writeJsonAtomic(join(this.targetDir(record.target), RUN_FILE), record, 'recording the run');
+  }
+
+  /** Removes a run: its directory, then run.json (the lock goes last so nobody starts while files are deleted). */
+  async removeRun(target: string, runId: string | null): Promise<void> {
+    if (runId !== null) await this.removeRunDir(target, runId);
+    await this.releaseRun(target);
+  }
+
+  /** Removes a run directory and everything in it. */
+  async removeRunDir(target: string, runId: string): Promise<void> {
+    await rm(this.runDir(target, runId), { recursive: true, force: true });
+  }
+
+  /** Deletes run.json: the lock is free. */
+  async releaseRun(target: string): Promise<void> {
+    await rm(join(this.targetDir(target), RUN_FILE), { force: true });
+  }
+
+  /** Deletes leftovers of earlier runs (run directories whose run.json is gone); call only while holding the lock. */
+  async sweep(target: string, keepRunId: string): Promise<string[]> {
+    const keep = new Set([RUN_FILE, LAST_FAILURE_FILE, keepRunId]);
+    const names = await readdir(this.targetDir(target)).catch(() => [] as string[]);
+    const removed = names.filter((n) => !keep.has(n) && !n.startsWith(`.${RUN_FILE}.`));
+    await Promise.all(removed.map((n) => rm(join(this.targetDir(target), n), { recursive: true, force: true })));
+    return removed;
+  }
+
+  /** Reads last-failure.json; an unreadable one counts as none (it only throttles retries). */
+  async readLastFailure(target: string): Promise<LastFailure | null> {
+    try {
+      const parsed = lastFailureSchema.safeParse(JSON.parse(await readFile(join(this.targetDir(target), LAST_FAILURE_FILE), 'utf8')));
+      return parsed.success ? parsed.data : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Writes last-failure.json atomically. */
+  async writeLastFailure(target: string, failure: LastFailure): Promise<void> {
+    await mkdir(this.targetDir(target), { recursive: true }).catch((e: unknown) => translate(e, 'recording a failure'));
+    await this.writeJsonAtomic(join(this.targetDir(target), LAST_FAILURE_FILE), failure, 'recording a failure');
+  }
+
+  /** Reads a file of a run directory, or null when it does not exist. */
+  async readRunFile(target: string, runId: string, name: string): Promise<Buffer | null> {
+    try {
+      return await readFile(join(this.runDir(target, runId), name));
+    } catch (error) {
+      if (code(error) === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  /** Size of a file of a run directory, or null when it does not exist. */
+  async runFileSize(target: string, runId: string, name: string): Promise<number | null> {
+    try {
+      const info = await stat(join(this.runDir(target, runId), name));
+      return info.isFile() ? info.size : null;
+    } catch (error) {
+      if (code(error) === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  /** Reads `<root>/<file>` (a probe file the exec-checker wrote from the container), or null when absent. */
+  async readRootFile(file: string): Promise<string | null> {
+    try {
+      return await readFile(join(this.root, file), 'utf8');
+    } catch (error) {
+      if (code(error) === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  private async writeJsonAtomic(path: string, value: unknown, what: string): Promise<void> {
+    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
+      await rename(tmp, path);
+    } catch (error) {
+      await unlink(tmp).catch(() => undefined);
+      translate(error, what);
+    }
+  }
+}
