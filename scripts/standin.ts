@@ -1,0 +1,71 @@
+import { Command, InvalidArgumentError } from 'commander';
+import { errorMessage } from '../functions/shared/errors.js';
+import { loadDefinitionFile } from './standin/definition.js';
+import { REAL_AGENT_TIMINGS, startStandin, type StandinFaults } from './standin/index.js';
+
+/** CLI: runs the ECS + ECS Exec agent stand-in until SIGINT/SIGTERM, after printing its endpoint as JSON. */
+async function main(argv: string[]): Promise<number> {
+  const program = new Command()
+    .name('standin')
+    .description('Local stand-in for the ECS API and the ECS Exec agent (data channel), for tests and the demo.')
+    .requiredOption('--definition <file>', 'JSON definition of clusters, tasks and containers')
+    .option('--port <n>', 'port on 127.0.0.1 (default: a free one)', parsePort)
+    .option('--faults <json>', 'faults to inject, as JSON (see scripts/standin/faults.ts)', parseFaults)
+    .option('--real-timings', "use the real agent's 1 s initial silence", false)
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    program.parse(argv);
+  } catch (error) {
+    const code = (error as { exitCode?: number }).exitCode;
+    return code === 0 ? 0 : 2;
+  }
+  const opts = program.opts<{ definition: string; port?: number; faults?: StandinFaults; realTimings: boolean }>();
+  const definition = await loadDefinitionFile(opts.definition);
+  const standin = await startStandin(definition, {
+    port: opts.port,
+    faults: opts.faults,
+    timings: opts.realTimings ? REAL_AGENT_TIMINGS : undefined,
+  });
+  const info = {
+    endpoint: standin.endpoint,
+    region: standin.region,
+    accountId: standin.accountId,
+    credentials: standin.credentials,
+    env: {
+      AWS_ENDPOINT_URL_ECS: standin.endpoint,
+      AWS_REGION: standin.region,
+      AWS_ACCESS_KEY_ID: standin.credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: standin.credentials.secretAccessKey,
+    },
+  };
+  process.stdout.write(`${JSON.stringify(info)}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await standin.stop();
+  return 0;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('must be a port number 0-65535');
+  return port;
+}
+
+function parseFaults(value: string): StandinFaults {
+  try {
+    return JSON.parse(value) as StandinFaults;
+  } catch {
+    throw new InvalidArgumentError('must be a JSON object');
+  }
+}
+
+main(process.argv).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`error: ${errorMessage(error)}\n`);
+    process.exit(1);
+  },
+);
