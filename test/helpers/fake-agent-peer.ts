@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { shlexSplit } from './google-shlex.js';
 import { ackFrame, decodeFrame, encodeFrame, Flags, MessageType, parseAck, PayloadType, streamFrame, type Frame } from '../../functions/shared/exec/frame.js';
 
 /**
@@ -40,6 +42,8 @@ export class PeerConnection {
   constructor(
     readonly ws: WebSocket,
     private readonly options: FakeAgentPeerOptions,
+    /** Path and query the client connected to. */
+    readonly path: string,
   ) {
     this.closed = once(ws, 'close').then(() => undefined);
     ws.on('message', (data, isBinary) => this.onMessage(data as Buffer, isBinary));
@@ -143,8 +147,8 @@ export async function startFakeAgentPeer(options: FakeAgentPeerOptions = {}): Pr
   await once(server, 'listening');
   const pending: PeerConnection[] = [];
   const waiting: ((c: PeerConnection) => void)[] = [];
-  server.on('connection', (ws) => {
-    const connection = new PeerConnection(ws, options);
+  server.on('connection', (ws, request) => {
+    const connection = new PeerConnection(ws, options, request.url ?? '/');
     const waiter = waiting.shift();
     if (waiter) waiter(connection);
     else pending.push(connection);
@@ -161,4 +165,26 @@ export async function startFakeAgentPeer(options: FakeAgentPeerOptions = {}): Pr
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Plays a well-behaved agent for one connection: splits `command` with shlex, runs it without a shell (no pty:
+ * `\n` is turned into `\r\n` by hand), sends its output in frames of at most 1024 bytes, waits for every ack,
+ * then sends channel_closed and closes the socket.
+ */
+export async function serveCommand(connection: PeerConnection, command: string): Promise<void> {
+  await connection.opened();
+  const [file, ...args] = shlexSplit(command);
+  const child = spawn(file as string, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const frames: Frame[] = [];
+  const onData = (chunk: Buffer) => {
+    const text = Buffer.from(chunk.toString('latin1').replace(/\n/g, '\r\n'), 'latin1');
+    for (let i = 0; i < text.length; i += 1024) frames.push(connection.sendOutput(text.subarray(i, i + 1024)));
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  await once(child, 'close');
+  for (const frame of frames) await connection.waitForAck(frame.sequenceNumber);
+  connection.sendChannelClosed();
+  connection.ws.close();
 }

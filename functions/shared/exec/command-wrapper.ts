@@ -95,7 +95,7 @@ export class OutputCollector {
     const before = this.slice(0, Math.min(start, max));
     const after = start < max ? this.slice(end, Math.min(this.totalBytes, end + max - start)) : Buffer.alloc(0);
     let kept = Buffer.concat([before, after]);
-    if (kept.length < contentBytes) kept = kept.subarray(0, utf8Boundary(kept, kept.length));
+    if (kept.length < contentBytes) kept = kept.subarray(0, completeUtf8Length(kept));
     return {
       output: kept.toString('utf8').replace(/\r\n/g, '\n'),
       exitCode: marker.exitCode,
@@ -124,11 +124,14 @@ export class OutputCollector {
   }
 }
 
-/** The largest length ≤ `length` that does not cut a UTF-8 character of `bytes` in half. */
-function utf8Boundary(bytes: Buffer, length: number): number {
-  if (length >= bytes.length) return bytes.length;
-  let cut = length;
-  // Step back over continuation bytes (10xxxxxx) to the start of the character that straddles the cut.
-  while (cut > 0 && cut > length - 4 && ((bytes[cut] ?? 0) & 0xc0) === 0x80) cut--;
-  return cut;
+/** The length of `bytes` without a UTF-8 character that the end cuts in half. */
+function completeUtf8Length(bytes: Buffer): number {
+  // Find the lead byte of the last character (at most 3 continuation bytes, 10xxxxxx, follow it).
+  for (let i = bytes.length - 1; i >= 0 && i >= bytes.length - 4; i--) {
+    const byte = bytes[i] as number;
+    if ((byte & 0xc0) === 0x80) continue;
+    const width = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return i + width > bytes.length ? i : bytes.length;
+  }
+  return bytes.length;
 }
