@@ -14,7 +14,13 @@ export function buildLaunchScript(runDir: string, jobScript: string): string {
     'mkdir -p -- "$d" || { echo "error: cannot create the run directory $d; check that the backup directory is mounted and writable" >&2; exit 1; }',
     `printf '%s' ${shQuote(jobScript)} >"$d/job.sh.tmp" && mv -f -- "$d/job.sh.tmp" "$d/job.sh" || { echo "error: cannot write $d/job.sh; check free space and permissions of the backup directory" >&2; exit 1; }`,
     'cd -- "$d" || { echo "error: cannot enter $d" >&2; exit 1; }',
-    'if command -v setsid >/dev/null 2>&1; then setsid nohup /bin/sh job.sh </dev/null >log 2>&1 & else nohup /bin/sh job.sh </dev/null >log 2>&1 & fi',
+    // The ECS Exec agent sends SIGHUP at the end of the session: a new session (setsid) and an ignored HUP (nohup, and
+    // `trap '' HUP`, which children inherit, for images without nohup such as some busybox builds) both keep the job alive.
+    "trap '' HUP",
+    's=; n=',
+    'command -v setsid >/dev/null 2>&1 && s=setsid',
+    'command -v nohup >/dev/null 2>&1 && n=nohup',
+    '$s $n /bin/sh job.sh </dev/null >log 2>&1 &',
     'pid=$!',
     'echo "started $pid"',
     'exit 0',
