@@ -64,7 +64,7 @@ export interface UploadOptions {
   progressPath: string;
   /** Default 16 MiB; at least 5 MiB; grown so a file never needs more than 10 000 parts. */
   partSizeBytes?: number;
-  /** Parts in flight at once (default 4); memory is about concurrency × part size. */
+  /** Parts in flight at once (default 4); memory is about (concurrency + 1) × part size. */
   concurrency?: number;
   /** From the marker: a mismatch aborts the upload, and the key keeps its previous object. */
   expectedSha256?: string | null;
@@ -263,17 +263,23 @@ export async function uploadFileResumable(opts: UploadOptions): Promise<UploadRe
         await hashRange(filePath, start, length, hash);
         continue;
       }
+      if (failure) break;
+      if (shouldStop()) {
+        stopped = true;
+        break;
+      }
+      // Read and hash the next part while `concurrency` parts are in flight: a pool of at most
+      // concurrency + 1 part buffers keeps memory independent of the file size.
+      const full = buffers.pop() ?? Buffer.allocUnsafe(partSize);
+      const buffer = full.subarray(0, length);
+      await readFully(fh, buffer, start);
+      hash.update(buffer);
       while (inFlight.size >= concurrency && !failure) await Promise.race(inFlight);
       if (failure) break;
       if (shouldStop()) {
         stopped = true;
         break;
       }
-      // A pool of at most `concurrency` part buffers keeps memory independent of the file size.
-      const full = buffers.pop() ?? Buffer.allocUnsafe(partSize);
-      const buffer = full.subarray(0, length);
-      await readFully(fh, buffer, start);
-      hash.update(buffer);
       const task: Promise<void> = s3
         .send(
           new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: state.uploadId, PartNumber: n, Body: buffer, ContentLength: length, ChecksumAlgorithm: 'CRC32' }),
