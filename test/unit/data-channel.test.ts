@@ -216,6 +216,17 @@ describe('data channel', () => {
     await expect(result).resolves.toEqual({ endedBy: 'socket_closed' });
   });
 
+  it('ends once complete when channel_closed never comes', async () => {
+    let complete = false;
+    const { connection, result } = await startSession({}, { isComplete: () => complete, completionGraceMs: 300 });
+    connection.sendOutput('still working');
+    await connection.waitForAck(0n);
+    complete = true;
+    connection.sendOutput('exit marker');
+    await expect(result).resolves.toEqual({ endedBy: 'completed' });
+    await connection.closed;
+  });
+
   it('sends Ctrl-C and fails with ExecDeadlineError when the deadline passes', async () => {
     const { connection, result } = await startSession({}, { deadline: Date.now() + 800 });
     connection.sendOutput('working');

@@ -19,6 +19,8 @@ const WRAPPER_NAME = 'ecs-exec';
 const WRAPPER_CODE = '/bin/sh -c "$1" </dev/null; printf "\\n%s:%d\\n" "$2" "$?"';
 /** Bytes of the stream kept after the output cap so the marker at the very end is always found. */
 export const MARKER_TAIL_BYTES = 4096;
+/** Longest possible marker line: `\r\n` + 64-digit nonce + `:255\r\n`. */
+const MARKER_MAX_BYTES = 2 + 64 + 4 + 2;
 
 /** A fresh random nonce (32 hex digits) for one call's exit marker. */
 export function newNonce(): string {
@@ -51,6 +53,7 @@ export class OutputCollector {
   private headBytes = 0;
   private tail: Buffer = Buffer.alloc(0);
   private totalBytes = 0;
+  private seen = false;
   private readonly markerPattern: RegExp;
 
   constructor(
@@ -63,6 +66,10 @@ export class OutputCollector {
 
   /** Adds a chunk of output as it arrives. */
   push(chunk: Buffer): void {
+    // A marker completed by this chunk starts at most MARKER_MAX_BYTES before it.
+    const recent = Buffer.concat([this.tail.subarray(Math.max(0, this.tail.length - MARKER_MAX_BYTES)), chunk]);
+    this.markerPattern.lastIndex = 0;
+    if (this.markerPattern.test(recent.toString('latin1'))) this.seen = true;
     this.totalBytes += chunk.length;
     const room = this.maxOutputBytes - this.headBytes;
     if (room > 0) {
@@ -74,9 +81,9 @@ export class OutputCollector {
     this.tail = joined.subarray(Math.max(0, joined.length - MARKER_TAIL_BYTES));
   }
 
-  /** True once the exit marker has arrived (the command's shell has exited). */
+  /** True once the exit marker has arrived (the command's shell has exited); cheap, called on every frame. */
   markerSeen(): boolean {
-    return this.findMarker() !== undefined;
+    return this.seen;
   }
 
   /** The output without the marker and its exit status; throws if the marker never came. */

@@ -29,6 +29,8 @@ const REORDER_CAPACITY = 10_000;
 const CLOSE_GAP_GRACE_MS = 2000;
 /** After answering a KMS handshake with "Failed", how long the agent gets to close the session. */
 const KMS_REJECT_GRACE_MS = 2000;
+/** Default wait for `channel_closed` once the output is complete. */
+const DEFAULT_COMPLETION_GRACE_MS = 5000;
 
 /** Options of one data channel session. */
 export interface DataChannelOptions {
@@ -39,8 +41,14 @@ export interface DataChannelOptions {
   sessionId?: string;
   /** Receives each output payload, in order, exactly once. */
   onOutput: (chunk: Buffer) => void;
-  /** True when the output already holds everything the caller needs (used when the socket closes without `channel_closed`). */
+  /**
+   * True when the output already holds everything the caller needs (checked after each output frame, so it
+   * must be cheap). Then a socket that closes is not an error, and a missing `channel_closed` is waited for
+   * only `completionGraceMs`.
+   */
   isComplete?: () => boolean;
+  /** How long to wait for `channel_closed` after isComplete() turned true (default 5000 ms). */
+  completionGraceMs?: number;
   /** Absolute time (epoch ms) after which the session is abandoned with ExecDeadlineError. */
   deadline: number;
   /** Interval of WebSocket pings (default 15 000 ms). */
@@ -53,8 +61,11 @@ export interface DataChannelOptions {
 
 /** How a session ended normally. */
 export interface DataChannelResult {
-  /** `channel_closed`: the service said the session is over; `socket_closed`: the socket closed after completion. */
-  endedBy: 'channel_closed' | 'socket_closed';
+  /**
+   * `channel_closed`: the service said the session is over; `socket_closed`: the socket closed after
+   * completion; `completed`: complete, but no `channel_closed` within the grace time (we closed the socket).
+   */
+  endedBy: 'channel_closed' | 'socket_closed' | 'completed';
 }
 
 interface Unacked {
@@ -78,6 +89,7 @@ class DataChannelSession {
   private lastHeardAt = Date.now();
   private sizeSent = false;
   private kmsRejected = false;
+  private graceStarted = false;
   private channelClosed = false;
   private settled = false;
   private socketError: Error | undefined;
@@ -203,6 +215,7 @@ class DataChannelSession {
         if (frame.payload.length > 0) this.options.onOutput(frame.payload);
         if (ack) this.sendAck(frame);
         this.sendSizeOnce();
+        this.startGraceIfComplete();
         return;
       default:
         if (ack) this.sendAck(frame);
@@ -232,6 +245,15 @@ class DataChannelSession {
       // The agent cancels the session when it reads "Failed"; give it a moment to say so, then report.
       this.timers.push(setTimeout(() => this.fail(kmsError(this.label)), KMS_REJECT_GRACE_MS));
     }
+  }
+
+  private startGraceIfComplete(): void {
+    if (this.graceStarted || !this.options.isComplete?.()) return;
+    this.graceStarted = true;
+    // The command's shell has exited and everything needed arrived. channel_closed normally follows within a
+    // second or two; if it never comes (a dead container, or a background job still holding the pty), the
+    // result is already known, so waiting for the deadline would only turn a success into a failure.
+    this.timers.push(setTimeout(() => this.finish({ endedBy: 'completed' }), this.options.completionGraceMs ?? DEFAULT_COMPLETION_GRACE_MS));
   }
 
   private sendSizeOnce(): void {
