@@ -1,10 +1,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError, errorMessage } from '../functions/shared/errors.js';
-import { createClients } from '../functions/shared/exec-checker/clients.js';
 import { UnknownTargetError } from '../functions/shared/exec-checker/errors.js';
 import type { ExecRunner } from '../functions/shared/exec-checker/probe.js';
 import { exitCodeOf, formatReport, jsonReport, useColor } from '../functions/shared/exec-checker/report.js';
-import { loadTarget, runExecCheck, type CheckRequest } from '../functions/shared/exec-checker/run.js';
+import type { CheckRequest } from '../functions/shared/exec-checker/run.js';
 import type { Clients } from '../functions/shared/exec-checker/types.js';
 
 /** Exit code for a bad command line. */
@@ -70,6 +69,11 @@ async function main(argv: readonly string[]): Promise<number> {
     return USAGE;
   }
   try {
+    // The SDK clients load only after the command line is known to be good: usage errors answer at once.
+    const [{ createClients }, { loadTarget, runExecCheck }] = await Promise.all([
+      import('../functions/shared/exec-checker/clients.js'),
+      import('../functions/shared/exec-checker/run.js'),
+    ]);
     const loaded = request.kind === 'target' ? loadTarget(request.target, request.configPath) : undefined;
     const clients = createClients(options.region ?? loaded?.config.region);
     const probe = options.probe ? await execRunner(clients) : undefined;
