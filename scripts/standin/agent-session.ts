@@ -327,6 +327,8 @@ export class AgentSession {
 
   private transmit(seq: bigint, bytes: Buffer): void {
     if (!this.socket || !this.sender) return;
+    const limit = this.options.faults.dropConnectionAfterFrames;
+    if (limit !== undefined && this.framesSent >= limit) return; // the connection is being cut
     this.outgoing.markSent(seq, Date.now());
     this.sender.send(bytes);
     this.framesSent++;
@@ -334,7 +336,7 @@ export class AgentSession {
     if (pausePublication && !this.pauseSent) {
       this.pauseSent = true;
       this.sendRaw(brokenPublicationFrame(MessageType.PausePublication));
-      this.later(() => this.sendRaw(brokenPublicationFrame(MessageType.StartPublication)), 50);
+      this.sendRaw(brokenPublicationFrame(MessageType.StartPublication));
     }
     if (dropConnectionAfterFrames !== undefined && this.framesSent >= dropConnectionAfterFrames) {
       // Let the frames already handed to ws reach the socket, then cut it without a close handshake.

@@ -50,6 +50,10 @@ export interface RawSessionResult {
   /** The channel_closed payload, if one came. */
   channelClosed: { Output: string; payloadType: number } | undefined;
   closeCode: number;
+  /** The client gave up (timeoutMs) before the socket closed. */
+  timedOut: boolean;
+  /** How many times input frames went out, retransmissions included. */
+  inputSends: number;
 }
 
 /** Options of the minimal client. */
@@ -57,8 +61,12 @@ export interface RawSessionOptions {
   token?: string;
   /** Send Size after the first output frame (as the plugin does). */
   sendSize?: boolean;
-  /** Give up after this long (ms). */
+  /** Give up after this long (ms); the result then has timedOut. */
   timeoutMs?: number;
+  /** Do not ack the first arrival of this many output frames (forces the agent to retransmit). */
+  withholdAcks?: number;
+  /** Answer a HandshakeRequest, refusing KMS encryption like the real client does. */
+  answerHandshake?: boolean;
 }
 
 /**
@@ -74,14 +82,26 @@ export async function rawSession(streamUrl: string, token: string, options: RawS
   let inputSeq = 0n;
   let channelClosed: RawSessionResult['channelClosed'];
   let sizeSent = false;
+  let timedOut = false;
+  let inputSends = 0;
+  let withheld = 0;
   const unackedInput = new Map<bigint, Buffer>();
+  const sendInput = (payloadType: number, payload: string) => {
+    const bytes = encodeFrame(streamFrame(MessageType.InputStreamData, inputSeq, payloadType, Buffer.from(payload)));
+    unackedInput.set(inputSeq++, bytes);
+    inputSends++;
+    ws.send(bytes);
+  };
   const resend = setInterval(() => {
-    for (const bytes of unackedInput.values()) ws.send(bytes);
+    for (const bytes of unackedInput.values()) {
+      inputSends++;
+      ws.send(bytes);
+    }
   }, 200);
-  return new Promise<RawSessionResult>((resolve, reject) => {
+  return new Promise<RawSessionResult>((resolve) => {
     const timer = setTimeout(() => {
+      timedOut = true;
       ws.terminate();
-      reject(new Error('raw session timed out'));
     }, options.timeoutMs ?? 20_000);
     ws.on('open', () => ws.send(openDataChannelMessage(options.token ?? token)));
     ws.on('error', () => undefined);
@@ -90,18 +110,22 @@ export async function rawSession(streamUrl: string, token: string, options: RawS
       const frame = decodeFrame(data as Buffer);
       frames.push(frame);
       if (frame.messageType === MessageType.OutputStreamData) {
+        const firstArrival = frame.sequenceNumber >= expected && !received.has(frame.sequenceNumber);
+        if (firstArrival && withheld < (options.withholdAcks ?? 0)) {
+          withheld++;
+          return;
+        }
         ws.send(encodeFrame(ackFrame(frame)));
         if (frame.sequenceNumber >= expected) received.set(frame.sequenceNumber, frame);
         for (let next = received.get(expected); next; next = received.get(expected)) {
           received.delete(expected);
           expected++;
           if (next.payloadType === PayloadType.Output) outputs.push(next.payload);
+          if (next.payloadType === PayloadType.HandshakeRequest && options.answerHandshake) sendInput(PayloadType.HandshakeResponse, REFUSE_KMS);
         }
         if (options.sendSize && !sizeSent) {
           sizeSent = true;
-          const size = encodeFrame(streamFrame(MessageType.InputStreamData, inputSeq, PayloadType.Size, Buffer.from('{"cols":300,"rows":100}')));
-          unackedInput.set(inputSeq++, size);
-          ws.send(size);
+          sendInput(PayloadType.Size, '{"cols":300,"rows":100}');
         }
       } else if (frame.messageType === MessageType.Acknowledge) {
         const content = JSON.parse(frame.payload.toString('utf8')) as { AcknowledgedMessageSequenceNumber: number };
@@ -114,10 +138,19 @@ export async function rawSession(streamUrl: string, token: string, options: RawS
     ws.on('close', (code) => {
       clearTimeout(timer);
       clearInterval(resend);
-      resolve({ output: Buffer.concat(outputs), frames, channelClosed, closeCode: code });
+      resolve({ output: Buffer.concat(outputs), frames, channelClosed, closeCode: code, timedOut, inputSends });
     });
   });
 }
+
+const REFUSE_KMS = JSON.stringify({
+  ClientVersion: '1.2.0.0',
+  ProcessedClientActions: [
+    { ActionType: 'SessionType', ActionStatus: 1, ActionResult: null, Error: '' },
+    { ActionType: 'KMSEncryption', ActionStatus: 2, ActionResult: null, Error: 'KMS encryption is not supported by this client' },
+  ],
+  Errors: null,
+});
 
 /** ExecuteCommand through the SDK, returning the session. */
 export async function execute(ecs: ECSClient, command: string, overrides: { task?: string; container?: string; cluster?: string } = {}) {
