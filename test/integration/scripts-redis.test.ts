@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { targetSchema, type Target } from '../../functions/shared/config/schema.js';
+import { parseMarker, type Marker } from '../../functions/shared/core/marker.js';
+import { buildBackupJob } from '../../functions/shared/core/scripts/backup-job.js';
+import { buildDrillJob } from '../../functions/shared/core/scripts/drill-job.js';
+import { buildRestoreJob } from '../../functions/shared/core/scripts/restore-job.js';
+import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { runJob, shells, type Shell } from '../helpers/shells.js';
+
+const PASSWORD = `s3cret 'with" $pecial \\ chars`;
+
+let redis: RedisServer;
+let work: string;
+let digest: string;
+
+function redisTarget(overrides: Record<string, unknown> = {}): Target {
+  return targetSchema.parse({
+    name: 'sessions', engine: 'redis', cluster: 'c', service: 's', container: 'redis', passwordEnv: 'REDIS_PASSWORD',
+    port: redis.port, backupDir: '/backup', dumpTimeoutMinutes: 1, ...overrides,
+  });
+}
+
+function ctx(runDir: string) {
+  return { runId: `run-${runDir.split('/').pop()}`, runDir, startedAt: new Date().toISOString() };
+}
+
+function marker(runDir: string): Marker {
+  return parseMarker(readFileSync(join(runDir, 'done.gz')));
+}
+
+function stage(dumpDir: string, name: string, file: string): string {
+  const runDir = join(work, name);
+  mkdirSync(runDir, { recursive: true });
+  copyFileSync(join(dumpDir, 'dump.rdb'), join(runDir, file));
+  return runDir;
+}
+
+async function seed(server: RedisServer): Promise<void> {
+  await server.cli('SET', 'plain', 'value');
+  await server.cli('SET', 'unicode:ключ', 'wört "quoted"');
+  await server.cli('HSET', 'hash', 'a', '1', 'b', '2');
+  await server.cli('RPUSH', 'list', 'x', 'y', 'z');
+  await server.cli('SADD', 'set', 'm1', 'm2');
+  await server.cli('SELECT', '3');
+  await server.cli('-n', '3', 'SET', 'in-db-3', 'yes');
+  await server.cli('DEBUG', 'POPULATE', '500', 'pop');
+}
+
+beforeAll(async () => {
+  redis = await startRedis({ password: PASSWORD });
+  work = mkdtempSync(join(tmpdir(), 'redis-jobs-'));
+  await seed(redis);
+  digest = await redis.debugDigest();
+});
+
+afterAll(async () => {
+  await redis?.stop();
+});
+
+describe.each(shells())('redis jobs under $name', (shell: Shell) => {
+  let dumpDir: string;
+
+  it('backs up a fresh BGSAVE snapshot, checked by redis-check-rdb, with the key count of the file', async () => {
+    const runDir = join(work, `${shell.name}-backup`);
+    await redis.cli('SET', `written-just-before-${shell.name}`, '1');
+    const expectedKeys = Number(await redis.cli('DBSIZE')) + 1;
+
+    const result = await runJob(shell, runDir, buildBackupJob(redisTarget(), ctx(runDir)), { env: { REDIS_PASSWORD: PASSWORD } });
+    dumpDir = runDir;
+
+    const m = marker(runDir);
+    expect(result.code).toBe(0);
+    expect(m.ok).toBe(true);
+    expect(m.steps.map((s) => s.name)).toEqual(['secret', 'version', 'locate', 'snapshot', 'copy', 'check', 'promote']);
+    expect(m.file).toBe('dump.rdb');
+    const bytes = readFileSync(join(runDir, 'dump.rdb'));
+    expect(m.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
+    expect(m.bytes).toBe(bytes.length);
+    expect(m.counts).toEqual({ keys: expectedKeys });
+    expect(m.toolVersion).toMatch(/^redis 7\./);
+    await redis.cli('DEL', `written-just-before-${shell.name}`);
+  });
+
+  it('drills the RDB in a throwaway server and counts the same keys, leaving the live server alone', async () => {
+    const runDir = stage(dumpDir, `${shell.name}-drill`, 'latest.rdb');
+
+    const result = await runJob(shell, runDir, buildDrillJob(redisTarget(), ctx(runDir), { file: 'latest.rdb', scratchDatabase: 'unused' }), {
+      env: { REDIS_PASSWORD: PASSWORD },
+    });
+
+    const m = marker(runDir);
+    expect(result.code).toBe(0);
+    expect(m.ok).toBe(true);
+    expect(m.counts).toEqual(marker(dumpDir).counts);
+    expect(m.steps.at(-1)).toEqual({ name: 'stop', status: 0 });
+    expect(await redis.debugDigest()).toBe(digest);
+  });
+
+  it('fails a drill of a corrupted RDB and touches nothing else', async () => {
+    const runDir = join(work, `${shell.name}-baddrill`);
+    mkdirSync(runDir, { recursive: true });
+    const bytes = readFileSync(join(dumpDir, 'dump.rdb'));
+    writeFileSync(join(runDir, 'latest.rdb'), Buffer.concat([bytes.subarray(0, 200), Buffer.alloc(64, 0xff)]));
+
+    const result = await runJob(shell, runDir, buildDrillJob(redisTarget(), ctx(runDir), { file: 'latest.rdb', scratchDatabase: 'unused' }), {
+      env: { REDIS_PASSWORD: PASSWORD },
+    });
+
+    const m = marker(runDir);
+    expect(result.code).toBe(1);
+    expect(m.ok).toBe(false);
+    expect(m.steps[0]).toMatchObject({ name: 'check' });
+    expect(await redis.debugDigest()).toBe(digest);
+  });
+
+  it('writes ok=false at the version step given a wrong password', async () => {
+    const runDir = join(work, `${shell.name}-wrongpw`);
+
+    const result = await runJob(shell, runDir, buildBackupJob(redisTarget(), ctx(runDir)), { env: { REDIS_PASSWORD: 'wrong' } });
+
+    const m = marker(runDir);
+    expect(result.code).toBe(1);
+    expect(m.ok).toBe(false);
+    expect(m.steps.at(-1)).toEqual({ name: 'version', status: 1 });
+    expect(m.file).toBeNull();
+    expect(existsSync(join(runDir, 'dump.rdb'))).toBe(false);
+  });
+});
+
+describe.each(shells())('redis restore under $name', (shell: Shell) => {
+  it('stages the RDB where the server loads it, and a restart without saving brings the backed-up data back', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redis-restore-'));
+    let live = await startRedis({ password: PASSWORD, dir });
+    try {
+      await seed(live);
+      const backedUp = await live.debugDigest();
+      const target = () => redisTarget({ port: live.port });
+      const dumpDir = join(work, `${shell.name}-restore-src`);
+      await runJob(shell, dumpDir, buildBackupJob(target(), ctx(dumpDir)), { env: { REDIS_PASSWORD: PASSWORD } });
+      await live.cli('FLUSHALL');
+      await live.cli('SET', 'after-backup', '1');
+      const changed = await live.debugDigest();
+      const runDir = stage(dumpDir, `${shell.name}-restore`, 'in.rdb');
+      await live.cli('SAVE');
+      const liveFile = readFileSync(join(dir, 'dump.rdb'));
+
+      const withoutOverwrite = await runJob(shell, runDir, buildRestoreJob(target(), ctx(runDir), { file: 'in.rdb', overwrite: false }), {
+        env: { REDIS_PASSWORD: PASSWORD },
+      });
+      const staged = marker(runDir);
+      expect(withoutOverwrite.code).toBe(0);
+      expect(staged.note).toContain(`${dir}/dump.rdb.restored`);
+      expect(readFileSync(join(dir, 'dump.rdb'))).toEqual(liveFile);
+      expect(await live.debugDigest()).toBe(changed);
+
+      const result = await runJob(shell, runDir, buildRestoreJob(target(), ctx(runDir), { file: 'in.rdb', overwrite: true }), {
+        env: { REDIS_PASSWORD: PASSWORD },
+      });
+      const m = marker(runDir);
+      expect(result.code).toBe(0);
+      expect(m.ok).toBe(true);
+      expect(m.note).toContain('SHUTDOWN NOSAVE');
+      expect(await live.debugDigest()).toBe(changed);
+
+      await live.stop();
+      live = await startRedis({ password: PASSWORD, dir });
+      expect(await live.debugDigest()).toBe(backedUp);
+    } finally {
+      await live.stop();
+    }
+  });
+});
