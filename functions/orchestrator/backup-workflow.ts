@@ -8,7 +8,7 @@ import { buildBackupJob } from '../shared/core/scripts/jobs.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Deps, TargetOutcome } from './deps.js';
 import { failRun } from './failure.js';
-import { containerRunDir, isTaskRunning, launchJob, observeMarker } from './job-runner.js';
+import { containerRunDir, isJobAlive, isTaskRunning, launchJob, observeMarker } from './job-runner.js';
 import { MAX_UPLOAD_ATTEMPTS, uploadRun } from './upload-step.js';
 
 /**
@@ -20,6 +20,8 @@ import { MAX_UPLOAD_ATTEMPTS, uploadRun } from './upload-step.js';
 const FAST_PATH_POLL_MS = 2_000;
 /** How long a "task still runs" answer is trusted during the fast path. */
 const TASK_CHECK_TTL_MS = 15_000;
+/** How long a "job still lives" answer is trusted during the fast path (each costs an exec). */
+const JOB_CHECK_TTL_MS = 30_000;
 
 /** Runs the next step of `target`'s backup; `manual` starts one now, whatever the schedule says. */
 export async function runBackup(deps: Deps, target: Target, manual: boolean): Promise<TargetOutcome> {
@@ -72,6 +74,8 @@ async function startRun(deps: Deps, target: Target, slot: Date | null): Promise<
     return failRun(deps, target, run, `could not start the dump: ${errorMessage(error)}`, false);
   }
   deps.telemetry.logger.info('dump started', { ...log, task: run.task?.taskId, pid: run.pid, slot: run.slot });
+  // FAST_PATH_SECONDS=0 turns the fast path off: the next invocation looks first.
+  if (deps.env.fastPathSeconds === 0) return { target: target.name, outcome: 'started', runId: run.runId };
   const fastUntil = Math.min(deps.deadline, now.getTime() + deps.env.fastPathSeconds * 1000);
   const outcome = await continueRun(deps, target, run, fastUntil);
   return outcome === 'abandoned' ? { target: target.name, outcome: 'failed', runId: run.runId, reason: 'run vanished' } : outcome;
@@ -79,17 +83,21 @@ async function startRun(deps: Deps, target: Target, slot: Date | null): Promise<
 
 /** Looks at a run until it needs the next invocation (or, on the fast path, until `fastUntil`) and does its next step. */
 async function continueRun(deps: Deps, target: Target, run: RunRecord, fastUntil: number | null): Promise<TargetOutcome | 'abandoned'> {
-  let taskChecked: { running: boolean; at: number } | null = null;
+  // Task and job lookups cost an API call or an exec: their answers are reused for a while on the fast path.
+  let task: { running: boolean; at: number } | null = null;
+  let job: { alive: boolean; at: number } | null = null;
+  const fresh = (o: { at: number } | null, ttl: number) => o !== null && Date.now() - o.at <= ttl;
   for (;;) {
     const { observation, marker } = await observeMarker(deps, run);
-    const base = { now: deps.now(), run, marker: observation, dumpTimeoutMinutes: target.dumpTimeoutMinutes, maxUploadAttempts: MAX_UPLOAD_ATTEMPTS };
-    let action: RunAction = decideRun(base);
-    if (action.action === 'check-task') {
-      if (taskChecked === null || Date.now() - taskChecked.at > TASK_CHECK_TTL_MS) {
-        taskChecked = { running: await isTaskRunning(deps, run), at: Date.now() };
-      }
-      action = decideRun({ ...base, taskRunning: taskChecked.running });
-    }
+    const action: RunAction = decideRun({
+      now: deps.now(),
+      run,
+      marker: observation,
+      dumpTimeoutMinutes: target.dumpTimeoutMinutes,
+      maxUploadAttempts: MAX_UPLOAD_ATTEMPTS,
+      ...(fresh(task, TASK_CHECK_TTL_MS) ? { taskRunning: task!.running } : {}),
+      ...(fresh(job, JOB_CHECK_TTL_MS) ? { jobAlive: job!.alive } : {}),
+    });
     switch (action.action) {
       case 'busy':
         return { target: target.name, outcome: 'busy', runId: run.runId, reason: action.reason };
@@ -102,12 +110,25 @@ async function continueRun(deps: Deps, target: Target, run: RunRecord, fastUntil
       case 'upload':
         // decideRun only says "upload" for a present, verified marker.
         return uploadRun(deps, target, run, marker!);
+      // After a lookup the marker is read again: the job may have finished in between.
       case 'check-task':
+        if (fastUntil !== null && Date.now() >= fastUntil) return { target: target.name, outcome: 'started', runId: run.runId };
+        task = { running: await isTaskRunning(deps, run), at: Date.now() };
+        continue;
+      case 'check-job':
+        if (fastUntil !== null && Date.now() >= fastUntil) return { target: target.name, outcome: 'started', runId: run.runId };
+        try {
+          job = { alive: await isJobAlive(deps, run), at: Date.now() };
+        } catch (error) {
+          // Not knowing is not a failure: the dump timeout still bounds the run.
+          deps.telemetry.logger.warn(`cannot check the job: ${errorMessage(error)}`, { target: target.name, runId: run.runId });
+          job = { alive: true, at: Date.now() };
+        }
+        continue;
       case 'wait': {
         const left = (fastUntil ?? 0) - Date.now();
         if (left <= 0) {
-          const started = fastUntil !== null;
-          return { target: target.name, outcome: started ? 'started' : 'waiting', runId: run.runId, reason: action.action === 'wait' ? action.reason : undefined };
+          return { target: target.name, outcome: fastUntil !== null ? 'started' : 'waiting', runId: run.runId, reason: action.reason };
         }
         await deps.sleep(Math.min(FAST_PATH_POLL_MS, left));
       }

@@ -96,3 +96,20 @@ export async function killJob(deps: Deps, run: RunRecord): Promise<string | null
     return errorMessage(error);
   }
 }
+
+/**
+ * Whether the job's process still lives in its container: a zombie (state Z: nobody reaped it, e.g. no init
+ * process in the task) counts as gone. Throws when the container cannot be asked.
+ */
+export async function isJobAlive(deps: Deps, run: RunRecord): Promise<boolean> {
+  if (!run.task || run.pid === null) return false;
+  const pid = shQuote(String(run.pid));
+  const script = [
+    `if [ -r /proc/${pid}/stat ]; then s=$(sed 's/.*) //' /proc/${pid}/stat | cut -c1); [ "$s" != Z ] && echo job-alive || echo job-gone;`,
+    `elif kill -0 ${pid} 2>/dev/null; then echo job-alive; else echo job-gone; fi`,
+  ].join('\n');
+  const result = await deps.exec.run({ cluster: run.task.clusterArn, task: run.task.taskArn, container: run.task.container, script, timeoutMs: 30_000 });
+  if (/job-alive/.test(result.output)) return true;
+  if (/job-gone/.test(result.output)) return false;
+  throw new JobStartError(`cannot tell whether job ${run.pid} lives: ${result.output.trim().slice(-200) || '(no output)'}`);
+}

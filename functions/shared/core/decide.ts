@@ -33,6 +33,8 @@ export interface RunObservation {
   marker: MarkerObservation;
   /** Whether the recorded task is still RUNNING; undefined until looked up (the decision asks for it only when needed). */
   taskRunning?: boolean;
+  /** Whether the job's process still lives in the container; undefined until looked up (asked for after the task). */
+  jobAlive?: boolean;
   dumpTimeoutMinutes: number;
   /** Upload attempts (invocations that hit S3 errors) allowed before the run fails. */
   maxUploadAttempts: number;
@@ -46,8 +48,10 @@ export type RunAction =
   | { action: 'abandon'; reason: string }
   /** The dump is still going: look again next time. */
   | { action: 'wait'; reason: string }
-  /** Look up whether the recorded task still runs, then decide again. */
+  /** Look up whether the recorded task still runs, then look at the marker again and decide again. */
   | { action: 'check-task' }
+  /** Look up whether the job's process still lives, then look at the marker again (it may have just finished) and decide again. */
+  | { action: 'check-job' }
   /** The marker verifies: upload the dump (or resume the upload). */
   | { action: 'upload' }
   /** The run failed; `kill` asks to stop the job in the container first (it may still be running). */
@@ -94,5 +98,8 @@ export function decideRun(o: RunObservation): RunAction {
   if (o.taskRunning === undefined) return { action: 'check-task' };
   // A detached job dies with its task; without a marker it can never finish, so fail now rather than at the timeout.
   if (!o.taskRunning) return { action: 'fail', reason: `task ${run.task?.taskId ?? '?'} stopped before the job wrote its marker`, kill: false };
+  if (o.jobAlive === undefined) return { action: 'check-job' };
+  // The job writes its marker last, whatever happened; gone without one means it was killed (OOM killer, kill -9).
+  if (!o.jobAlive) return { action: 'fail', reason: `the job (pid ${run.pid ?? '?'}) ended without writing its marker: it was killed`, kill: false };
   return { action: 'wait', reason: `dump running for ${Math.round(elapsed / 1000)} s` };
 }

@@ -1,0 +1,125 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+/**
+ * Runs the orchestrator as its built bundle in a child `node`, the way Lambda would: import the
+ * bundle, call handler(event, context) with getRemainingTimeInMillis, collect the result, the JSON
+ * log lines and the EMF metric documents. The child can be SIGKILLed to play a Lambda timeout.
+ */
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Bundles functions/orchestrator/handler.ts like the deploy does: ESM, platform node, target node20. */
+export async function buildOrchestratorBundle(): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'orchestrator-bundle-'));
+  const outfile = join(dir, 'index.mjs');
+  await build({
+    entryPoints: [join(ROOT, 'functions/orchestrator/handler.ts')],
+    outfile,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    logLevel: 'silent',
+    // Some bundled CommonJS dependencies call require() for node built-ins.
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  });
+  writeFileSync(join(dir, 'runner.mjs'), RUNNER);
+  return outfile;
+}
+
+const RESULT_TAG = '@@LAMBDA_RESULT@@ ';
+const RUNNER = `
+import { pathToFileURL } from 'node:url';
+const [bundle, eventJson, remaining] = process.argv.slice(2);
+const started = Date.now();
+const context = { functionName: 'orchestrator', awsRequestId: 'test-' + process.pid, getRemainingTimeInMillis: () => Number(remaining) - (Date.now() - started) };
+let outcome;
+try {
+  const { handler } = await import(pathToFileURL(bundle).href);
+  outcome = { ok: true, result: await handler(JSON.parse(eventJson), context) };
+} catch (error) {
+  outcome = { ok: false, error: { name: error?.name ?? 'Error', message: String(error?.message ?? error) } };
+}
+process.stdout.write('\\n${RESULT_TAG}' + JSON.stringify(outcome) + '\\n', () => process.exit(0));
+`;
+
+/** One structured log line. */
+export interface LogLine {
+  level: string;
+  message: string;
+  [key: string]: unknown;
+}
+
+/** What an invocation produced. */
+export interface LambdaRun {
+  ok: boolean;
+  result: unknown;
+  error: { name: string; message: string } | null;
+  logs: LogLine[];
+  /** EMF documents: the metric values are top-level fields next to `_aws`. */
+  metrics: Record<string, unknown>[];
+  stdout: string;
+  stderr: string;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A started invocation. */
+export interface RunningLambda {
+  child: ChildProcess;
+  done: Promise<LambdaRun>;
+}
+
+/** Invokes the bundle in a child process with `env` only (plus PATH), `remainingMs` as the Lambda's time budget. */
+export function invokeBundle(bundle: string, event: unknown, env: Record<string, string>, remainingMs = 900_000): RunningLambda {
+  const child = spawn(process.execPath, [join(dirname(bundle), 'runner.mjs'), bundle, JSON.stringify(event), String(remainingMs)], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<LambdaRun>((resolveRun) => {
+    child.once('close', (exitCode, signal) => {
+      const logs: LogLine[] = [];
+      const metrics: Record<string, unknown>[] = [];
+      let outcome: { ok: boolean; result?: unknown; error?: { name: string; message: string } } = { ok: false };
+      for (const line of `${stdout}\n${stderr}`.split('\n')) {
+        if (line.startsWith(RESULT_TAG)) {
+          outcome = JSON.parse(line.slice(RESULT_TAG.length)) as typeof outcome;
+          continue;
+        }
+        if (!line.startsWith('{')) continue;
+        try {
+          const json = JSON.parse(line) as Record<string, unknown>;
+          if ('_aws' in json) metrics.push(json);
+          else if (typeof json.level === 'string') logs.push(json as LogLine);
+        } catch {
+          // not a JSON line
+        }
+      }
+      resolveRun({ ok: outcome.ok, result: outcome.result, error: outcome.error ?? null, logs, metrics, stdout, stderr, exitCode, signal });
+    });
+  });
+  return { child, done };
+}
+
+/** The value of metric `name` for `target` summed over an invocation's EMF documents, checking its dimensions are exactly service+target. */
+export function metricSum(run: LambdaRun, name: string, target: string): number {
+  let sum = 0;
+  for (const doc of run.metrics) {
+    const meta = (doc._aws as { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }).CloudWatchMetrics[0]!;
+    if (doc.target !== target || !meta.Metrics.some((m) => m.Name === name)) continue;
+    if (JSON.stringify(meta.Dimensions) !== JSON.stringify([['service', 'target']]) || doc.service !== 'ecs-db-backup') {
+      throw new Error(`metric ${name} has dimensions ${JSON.stringify(meta.Dimensions)} service=${String(doc.service)}`);
+    }
+    sum += Number(doc[name]);
+  }
+  return sum;
+}

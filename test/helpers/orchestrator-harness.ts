@@ -1,0 +1,195 @@
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeTargets } from '../../functions/shared/config/load.js';
+import { targetSchema, type Target } from '../../functions/shared/config/schema.js';
+import { WEEKDAYS } from '../../functions/shared/core/s3-keys.js';
+import { startStandin, type Standin, type StandinContainer } from '../../scripts/standin/index.js';
+import { startFaultyProxy, type FaultyProxy } from './faulty-proxy.js';
+import { buildOrchestratorBundle, invokeBundle, type LambdaRun, type RunningLambda } from './lambda-runner.js';
+import { PG_BIN } from './postgres.js';
+import { startS3rver, type S3rverHandle } from './s3rver.js';
+
+/**
+ * The orchestrator's world for integration tests: a temp directory standing for EFS (bind-mounted at
+ * /backup in every stand-in "container" and used as the Lambda's EFS_MOUNT_PATH), s3rver behind a
+ * faulty proxy, the ECS/agent stand-in, and the built bundle invoked in a child process.
+ */
+
+/** Where the backup EFS is mounted in the stand-in containers. */
+export const CONTAINER_BACKUP_DIR = '/backup';
+/** Cluster of every stand-in task. */
+export const CLUSTER = 'db';
+/** Key prefix of the tests' bucket. */
+export const KEY_PREFIX = 'backups/';
+/** The EventBridge event of the hourly schedule. */
+export const SCHEDULED_EVENT = {
+  version: '0',
+  id: '53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa',
+  'detail-type': 'Scheduled Event',
+  source: 'aws.events',
+  account: '123456789012',
+  time: '2026-11-22T05:00:00Z',
+  region: 'us-east-1',
+  resources: ['arn:aws:events:us-east-1:123456789012:rule/ecs-db-backup-hourly'],
+  detail: {},
+} as const;
+
+/** A running harness. */
+export interface Harness {
+  efsDir: string;
+  s3: S3rverHandle;
+  proxy: FaultyProxy;
+  standin: Standin;
+  /** Adds a stand-in task `<service>-task` for service `service` with one container named `service`. */
+  addService(service: string, container: Omit<StandinContainer, 'name' | 'mounts'>): string;
+  /** Sets the targets the Lambda gets (validated with the real schema). */
+  setTargets(targets: Record<string, unknown>[]): Target[];
+  /** Starts an invocation; `env` adds to or overrides the Lambda environment. */
+  invoke(event: unknown, opts?: { remainingMs?: number; env?: Record<string, string> }): RunningLambda;
+  /** Invokes and waits. */
+  run(event: unknown, opts?: { remainingMs?: number; env?: Record<string, string> }): Promise<LambdaRun>;
+  /** An object's bytes, or null. */
+  getObject(key: string): Promise<Buffer | null>;
+  /** Puts `<weekday>.<ext>` and a manifest for every weekday of a target, as an earlier week's good backups. */
+  seedWeek(target: string, ext: string): Promise<Map<string, Buffer>>;
+  stop(): Promise<void>;
+}
+
+/** Starts the harness; `fastPathSeconds` defaults to 0 (the first invocation only starts the dump). */
+export async function startHarness(opts: { fastPathSeconds?: number; partSizeMb?: number } = {}): Promise<Harness> {
+  const efsDir = mkdtempSync(join(tmpdir(), 'efs-'));
+  chmodSync(efsDir, 0o777);
+  const [bundle, s3, standin] = await Promise.all([
+    buildOrchestratorBundle(),
+    startS3rver(),
+    startStandin({ clusters: [{ name: CLUSTER, tasks: [] }] }),
+  ]);
+  const proxy = await startFaultyProxy(s3.endpoint);
+  let targetsGz = '';
+  const baseEnv = (): Record<string, string> => ({
+    BACKUP_TARGETS_GZ: targetsGz,
+    BUCKET: s3.bucket,
+    KEY_PREFIX,
+    EFS_MOUNT_PATH: efsDir,
+    FAST_PATH_SECONDS: String(opts.fastPathSeconds ?? 0),
+    POWERTOOLS_SERVICE_NAME: 'ecs-db-backup',
+    POWERTOOLS_METRICS_NAMESPACE: 'EcsDbBackup',
+    AWS_REGION: standin.region,
+    // s3rver knows only these keys; the stand-in checks none.
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_ENDPOINT_URL_ECS: standin.endpoint,
+    AWS_ENDPOINT_URL_S3: proxy.endpoint,
+    S3_FORCE_PATH_STYLE: '1',
+    ...(opts.partSizeMb ? { UPLOAD_PART_SIZE_MB: String(opts.partSizeMb) } : {}),
+    // The SDK's warning about Node 20 support is noise in the captured logs.
+    NODE_NO_WARNINGS: '1',
+  });
+  const invoke: Harness['invoke'] = (event, o = {}) => invokeBundle(bundle, event, { ...baseEnv(), ...o.env }, o.remainingMs);
+  return {
+    efsDir,
+    s3,
+    proxy,
+    standin,
+    addService(service, container) {
+      const id = `${service.replace(/[^a-z0-9]/g, '')}${'0'.repeat(32)}`.slice(0, 32);
+      standin.setTask(CLUSTER, {
+        id,
+        service,
+        containers: [{ ...container, name: service, mounts: { [CONTAINER_BACKUP_DIR]: efsDir } }],
+      });
+      return id;
+    },
+    setTargets(targets) {
+      const parsed = targets.map((t) => targetSchema.parse({ cluster: CLUSTER, backupDir: CONTAINER_BACKUP_DIR, ...t }));
+      targetsGz = encodeTargets(parsed);
+      return parsed;
+    },
+    invoke,
+    run: (event, o) => invoke(event, o).done,
+    async getObject(key) {
+      try {
+        const res = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key }));
+        return Buffer.from(await res.Body!.transformToByteArray());
+      } catch {
+        return null;
+      }
+    },
+    async seedWeek(target, ext) {
+      const seeded = new Map<string, Buffer>();
+      for (const weekday of WEEKDAYS) {
+        const body = Buffer.from(`earlier good backup of ${target} on ${weekday}\n`);
+        const key = `${KEY_PREFIX}${target}/${weekday}.${ext}`;
+        // A month old: the target is due now.
+        const manifest = seedManifest(target, weekday, key, body);
+        await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body }));
+        await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${KEY_PREFIX}${target}/${weekday}.json`, Body: manifest }));
+        seeded.set(key, body);
+        seeded.set(`${KEY_PREFIX}${target}/${weekday}.json`, Buffer.from(manifest));
+      }
+      return seeded;
+    },
+    async stop() {
+      await proxy.stop();
+      await Promise.all([s3.stop(), standin.stop()]);
+      rmSync(efsDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function seedManifest(target: string, weekday: string, key: string, body: Buffer): string {
+  const old = '2026-01-01T00:00:00.000Z';
+  return JSON.stringify({
+    version: 1, target, engine: 'postgres', key, weekday, size: body.length,
+    sha256: '0'.repeat(64), toolVersion: 'seed', runId: '20260101T000000Z-seed00', sourceTask: 'seed',
+    startedAt: old, dumpEndedAt: old, uploadedAt: old, checks: [], counts: null, objectVersionId: null,
+  });
+}
+
+/** Environment of a stand-in container running the database tools (PostgreSQL 15 binaries first on PATH). */
+export function containerEnv(extra: Record<string, string> = {}, pathPrefix?: string): Record<string, string> {
+  const path = `${pathPrefix ? `${pathPrefix}:` : ''}${PG_BIN}:/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin`;
+  return { PATH: path, ...extra };
+}
+
+/** A directory with a `pg_dump` that runs `behaviour` (sh) before/instead of the real one; `--version` always answers. */
+export function fakePgDumpDir(behaviour: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fake-pgdump-'));
+  writeFileSync(
+    join(dir, 'pg_dump'),
+    `#!/bin/sh\ncase "$1" in --version|-V) exec ${PG_BIN}/pg_dump "$@";; esac\n${behaviour}\n`,
+    { mode: 0o755 },
+  );
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+/** Reads the target's run.json on the "EFS", or null. */
+export async function readRunJson(efsDir: string, target: string): Promise<Record<string, unknown> | null> {
+  try {
+    return JSON.parse(await readFile(join(efsDir, target, 'run.json'), 'utf8')) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+}
+
+/** Rewrites the target's run.json with `change` applied (tests play the passing of time this way). */
+export async function editRunJson(efsDir: string, target: string, change: (r: Record<string, unknown>) => void): Promise<void> {
+  const record = (await readRunJson(efsDir, target))!;
+  change(record);
+  await writeFile(join(efsDir, target, 'run.json'), JSON.stringify(record));
+}
+
+/** Waits until `check` is truthy (polling every 100 ms), failing after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | null | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
