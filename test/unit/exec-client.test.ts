@@ -151,6 +151,7 @@ describe('EcsExec.run', () => {
     ['a task without ECS Exec', { enableExecuteCommand: false, containers: [] }, ExecNotEnabledError],
     ['an agent still PENDING', { enableExecuteCommand: true, containers: [{ name: 'postgres', managedAgents: [{ name: 'ExecuteCommandAgent' as const, lastStatus: 'PENDING' }] }] }, AgentNotRunningError],
     ['a task DescribeTasks cannot find', undefined, TaskNotFoundError],
+    ['a task that has stopped', { lastStatus: 'STOPPED', enableExecuteCommand: true, containers: [] }, TaskNotFoundError],
   ])('tells "not enabled" from "agent not running" with DescribeTasks for %s', async (_name, task, type) => {
     ecsMock.on(ExecuteCommandCommand).rejects(new InvalidParameterException({ message: NOT_ENABLED_OR_AGENT, $metadata: {} }));
     ecsMock.on(DescribeTasksCommand).resolves(task ? { tasks: [{ taskArn: TASK, ...task }] } : { tasks: [], failures: [{ arn: TASK, reason: 'MISSING' }] });

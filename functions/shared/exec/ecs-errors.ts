@@ -61,6 +61,9 @@ async function diagnose(ecs: ECSClient, target: ExecTarget, where: string, optio
       const reason = failures[0]?.reason ?? 'MISSING';
       return new TaskNotFoundError(`${where} was not found (${reason}); pick a RUNNING task of the service`, options);
     }
+    if (task.lastStatus && task.lastStatus !== 'RUNNING') {
+      return new TaskNotFoundError(`task ${target.task} is ${task.lastStatus}, not RUNNING; pick a RUNNING task of the service`, options);
+    }
     if (task.enableExecuteCommand === false) return notEnabledError(where, 'enableExecuteCommand is false on the task', options);
     const container = task.containers?.find((c) => c.name === target.container);
     if (!container) return new TaskNotFoundError(`task ${target.task} has no container named ${target.container}; check the container name in the configuration`, options);
