@@ -51,10 +51,9 @@ function toRequest(o: Options): CheckRequest {
 }
 
 async function execRunner(clients: Clients): Promise<ExecRunner> {
-  // Loaded only for --probe (by a computed path while the exec client is being written), so the checks run without it.
-  const path = '../functions/shared/exec/ecs-exec.js';
-  const module = (await import(path)) as { EcsExec: new (o: { ecs: Clients['ecs'] }) => ExecRunner };
-  return new module.EcsExec({ ecs: clients.ecs });
+  // Loaded only for --probe: the checks themselves never open a session.
+  const { EcsExec } = await import('../functions/shared/exec/exec-client.js');
+  return new EcsExec({ ecs: clients.ecs });
 }
 
 async function main(argv: readonly string[]): Promise<number> {

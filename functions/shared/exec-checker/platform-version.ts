@@ -24,7 +24,8 @@ export const platformVersion: Check = async (ctx) => {
     const title = 'Fargate platform version';
     const windows = (task.platformFamily ?? '').includes('Windows');
     const required = windows ? MINIMUM_VERSIONS.fargateWindows : MINIMUM_VERSIONS.fargateLinux;
-    const version = task.platformVersion ?? 'unknown';
+    const version = task.platformVersion;
+    if (version === undefined) return [yellow(title, 'not reported by ECS')];
     return compareVersions(version, required) >= 0
       ? [green(title, version)]
       : [red(title, `${version} (required: >= ${required})`, `run the service on platform version ${required} or LATEST`)];

@@ -35,6 +35,7 @@ describe('platform-version', () => {
     [{ platformVersion: '1.10.0' }, ['green', 'Fargate platform version', '1.10.0', undefined]],
     [{ platformVersion: '1.3.0' }, ['red', 'Fargate platform version', '1.3.0 (required: >= 1.4.0)', 'run the service on platform version 1.4.0 or LATEST']],
     [{ platformVersion: '1.0.0', platformFamily: 'Windows Server 2019 Full' }, ['green', 'Fargate platform version', '1.0.0', undefined]],
+    [{ platformVersion: undefined }, ['yellow', 'Fargate platform version', 'not reported by ECS', undefined]],
     [{ launchType: 'EXTERNAL', platformVersion: undefined }, ['yellow', 'Platform version', 'UNKNOWN (launch type EXTERNAL)', undefined]],
   ] as const)('reports Fargate task %o', async (patch, expected) => {
     const { ctx } = makeContext({ task: { ...goodTask(), ...patch } });
