@@ -6,7 +6,7 @@ import {
   ExecDeadlineError,
   KmsSessionNotSupportedError,
 } from '../../functions/shared/exec/errors.js';
-import { MessageType, PayloadType, type Frame } from '../../functions/shared/exec/frame.js';
+import { encodeFrame, MessageType, PayloadType, type Frame } from '../../functions/shared/exec/frame.js';
 import { startFakeAgentPeer, type FakeAgentPeer, type FakeAgentPeerOptions, type PeerConnection } from '../helpers/fake-agent-peer.js';
 
 const TOKEN = 'token-123';
@@ -87,6 +87,25 @@ describe('data channel', () => {
     connection.sendChannelClosed();
     await result;
     expect(output()).toBe('abcd');
+  });
+
+  it('neither acks nor delivers a frame whose digest is wrong, and takes its retransmission', async () => {
+    const { connection, result, output } = await startSession();
+    const first = connection.output('intact ');
+    const second = connection.output('next');
+    const corrupt = encodeFrame(first);
+    corrupt[corrupt.length - 1] ^= 0xff;
+    connection.ws.send(corrupt);
+    connection.send(second);
+    // Frames are handled in order: once the second is acked, the corrupt one has been looked at.
+    await connection.waitForAck(1n);
+    expect(connection.ackCounts.has(0n)).toBe(false);
+    expect(output()).toBe('');
+    connection.send(first);
+    await connection.waitForAck(0n);
+    connection.sendChannelClosed();
+    await result;
+    expect(output()).toBe('intact next');
   });
 
   it('drops duplicates and acks them again', async () => {
