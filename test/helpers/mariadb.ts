@@ -33,6 +33,8 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string
       if (error) reject(new Error(`${cmd} ${args.join(' ')} failed: ${stderr || error.message}`));
       else resolve(stdout);
     });
+    // A client that fails early closes its stdin; its exit status carries the error.
+    child.stdin?.on('error', () => undefined);
     if (input !== undefined) child.stdin?.end(input);
   });
 }
@@ -68,7 +70,7 @@ export async function startMariadb(): Promise<MariadbServer> {
   await rootSql(`CREATE USER 'backup'@'127.0.0.1' IDENTIFIED BY '${password}'; GRANT ALL ON *.* TO 'backup'@'127.0.0.1' WITH GRANT OPTION;`);
   const env: NodeJS.ProcessEnv = { ...base, MYSQL_PWD: password };
   const sql = (db: string, statements: string) =>
-    run('mariadb', ['--no-defaults', '-h', '127.0.0.1', '-P', String(port), '-u', 'backup', '-N', '-B', ...(db === '' ? [] : [db])], env, statements);
+    run('mariadb', ['--no-defaults', '--default-character-set=utf8mb4', '-h', '127.0.0.1', '-P', String(port), '-u', 'backup', '-N', '-B', ...(db === '' ? [] : [db])], env, statements);
   return {
     host: '127.0.0.1',
     port,

@@ -50,6 +50,8 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string
       if (error) reject(new Error(`${cmd} ${args.join(' ')} failed: ${stderr || error.message}`));
       else resolve(stdout);
     });
+    // A client that fails early closes its stdin; its exit status carries the error.
+    child.stdin?.on('error', () => undefined);
     if (input !== undefined) child.stdin?.end(input);
   });
 }

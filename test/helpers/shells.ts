@@ -48,7 +48,7 @@ export interface ScriptResult {
 }
 
 function shellPath(shell: Shell, extra: readonly string[] = []): string {
-  return [shell.pathPrefix, ...extra, '/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin'].filter((p) => p !== '').join(':');
+  return [...extra, shell.pathPrefix, '/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin'].filter((p) => p !== '').join(':');
 }
 
 /** Writes `script` to runDir/job.sh and runs it as the launcher would (stdout and stderr into runDir/log); resolves to its exit code and log. */
@@ -74,7 +74,7 @@ export function runJob(
   });
 }
 
-/** Runs `script` (a file path) with the shell; extra PATH entries go after the shell's prefix, before the system PATH. */
+/** Runs the shell with args; extra PATH entries go first, then the shell's prefix, then the system PATH. */
 export function runShell(
   shell: Shell,
   args: readonly string[],

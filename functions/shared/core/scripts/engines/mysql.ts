@@ -4,9 +4,10 @@ import { sqlLiteral } from '../common.js';
 export const MYSQL_SECRET_VAR = 'MYSQL_PWD';
 
 /**
- * Counts the rows of every table in a mysqldump stream: each `INSERT INTO \`t\` VALUES (...),(...);` line is stripped
- * of backslash escapes and quoted strings, then its `),(` separators are counted; `CREATE TABLE` lines seed empty tables
- * with 0. Keys are the plain table names; prints a JSON object.
+ * Counts the rows of every table in a mysqldump stream: the lines of each `INSERT INTO \`t\` VALUES (...),(...);`
+ * statement (one line, or one tuple per line as MariaDB 10.11+ writes them) are stripped of backslash escapes and quoted
+ * strings, and the `(` left are the tuples (values are literals, so no other parentheses remain). `CREATE TABLE` lines
+ * seed empty tables with 0. Keys are the plain table names; prints a JSON object.
  */
 export const MYSQL_COUNT_AWK = `function jname(s,  o, i, c) {
   o = ""
@@ -30,14 +31,15 @@ function tname(s,  o, i, c) {
   return o
 }
 function seen(t) { if (!(t in cnt)) { cnt[t] = 0; order[++n] = t } }
-/^CREATE TABLE \`/ { seen(tname(substr($0, 15))); next }
-/^INSERT INTO \`/ {
-  t = tname(substr($0, 14)); seen(t)
-  body = rest
+function tuples(body) {
   gsub(/\\\\./, "", body)
   gsub(/'[^']*'/, "", body)
-  cnt[t] += gsub(/\\),\\(/, "", body) + 1
+  cnt[t] += gsub(/\\(/, "", body)
+  if (body ~ /;[ \\t\\r]*$/) ins = 0
 }
+ins { tuples($0); next }
+/^CREATE TABLE \`/ { seen(tname(substr($0, 15))); next }
+/^INSERT INTO \`/ { t = tname(substr($0, 14)); seen(t); ins = 1; tuples(substr(rest, index(rest, " VALUES") + 7)); next }
 END { printf "{"; for (i = 1; i <= n; i++) printf "%s\\"%s\\":%.0f", (i > 1 ? "," : ""), jname(order[i]), cnt[order[i]]; printf "}" }
 `;
 
