@@ -61,7 +61,7 @@ export class EcsExec {
    * time: the agent allows 2 sessions per container, and one stays free for an operator.
    */
   run(options: ExecRunOptions): Promise<ExecRunResult> {
-    const key = `${options.cluster}\n${taskIdOf(options.task)}\n${options.container}`;
+    const key = `${taskIdOf(options.cluster)}\n${taskIdOf(options.task)}\n${options.container}`;
     const previous = this.queues.get(key) ?? Promise.resolve();
     const current = previous.catch(() => undefined).then(() => this.runNow(options));
     const settled = current.catch(() => undefined);
@@ -151,7 +151,7 @@ export class EcsExec {
   }
 }
 
-/** The task id of a task ARN (`arn:…:task/<cluster>/<id>`), or the id itself. */
+/** The last path segment of an ARN: the task id of `arn:…:task/<cluster>/<id>`, the name of `arn:…:cluster/<name>`. */
 export function taskIdOf(task: string): string {
   return task.slice(task.lastIndexOf('/') + 1);
 }
