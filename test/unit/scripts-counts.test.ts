@@ -1,0 +1,77 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { AWK_ESC } from '../../functions/shared/core/scripts/common.js';
+import { MYSQL_COUNT_AWK } from '../../functions/shared/core/scripts/engines/mysql.js';
+import { COUNT_LINES_AWK, PG_COUNT_AWK } from '../../functions/shared/core/scripts/engines/postgres.js';
+
+/** The awks the jobs meet: Debian's gawk and mawk, and busybox awk (Alpine). */
+const AWKS = [
+  { name: 'gawk', argv: ['gawk'] },
+  { name: 'mawk', argv: ['mawk'] },
+  { name: 'busybox awk', argv: ['busybox', 'awk'] },
+];
+
+function awk(argv: string[], program: string, input: string | Buffer): string {
+  const [cmd, ...pre] = argv as [string, ...string[]];
+  return execFileSync(cmd, [...pre, program], { input, env: { LC_ALL: 'C', PATH: '/usr/bin:/bin' } }).toString('utf8');
+}
+
+const PG_DATA = `--
+-- PostgreSQL database dump
+--
+SET statement_timeout = 0;
+COPY public.t (id, note) FROM stdin;
+1\tfirst
+2\twith \\\\. and \\n escaped
+\\.
+COPY "Ünï ""sch"" (x)"."tab le" ("a b", c) FROM stdin;
+1\tx
+\\.
+COPY public.empty (x) FROM stdin;
+\\.
+SELECT pg_catalog.setval('public.t_id_seq', 2, true);
+COPY public.t (id, note) FROM stdin;
+3\tsame table in a second block
+\\.
+`;
+
+const MYSQL_DATA = `-- MySQL dump 10.13
+CREATE TABLE \`t\` (
+  \`id\` int NOT NULL
+);
+INSERT INTO \`t\` VALUES (1,'a\\'b),(c'),(2,'x\\\\'),(3,'it''s'),(4,NULL,0x28292C);
+INSERT INTO \`t\` VALUES (5,'();');
+CREATE TABLE \`odd \`\`name\`\`\` (k int);
+INSERT INTO \`odd \`\`name\`\`\` VALUES
+(1,'line one'),
+(2,'tab\there ), ('),
+(3,'end');
+CREATE TABLE \`empty\` (x int);
+/*!50001 CREATE TABLE \`view_stand_in\` (x int) */;
+-- Dump completed on 2026-01-01 00:00:00
+`;
+
+describe.each(AWKS)('row counting under $name', ({ argv }) => {
+  it('counts the rows of each COPY block of a pg_restore data stream, keyed as pg_dump quotes names', () => {
+    expect(JSON.parse(awk(argv, PG_COUNT_AWK, PG_DATA))).toEqual({ 'public.t': 3, '"Ünï ""sch"" (x)"."tab le"': 1, 'public.empty': 0 });
+  });
+
+  it('counts the tuples of single-line and one-tuple-per-line mysqldump INSERTs, strings with parentheses included', () => {
+    expect(JSON.parse(awk(argv, MYSQL_COUNT_AWK, MYSQL_DATA))).toEqual({ t: 5, 'odd `name`': 3, empty: 0 });
+  });
+
+  it('turns "<count> <name>" lines into a JSON object', () => {
+    expect(JSON.parse(awk(argv, COUNT_LINES_AWK, '12 public.a\n0 "x y".z\n4294967296 big\n'))).toEqual({
+      'public.a': 12,
+      '"x y".z': 0,
+      big: 4294967296,
+    });
+  });
+
+  it('escapes text for JSON (quotes, backslashes, tabs; control bytes as ?)', () => {
+    const program = `${AWK_ESC}{ printf "%s%s", (NR > 1 ? "\\\\n" : ""), esc($0) }`;
+    const input = Buffer.from('say "hi"\\ now\tthen\x01\nsecond line');
+
+    expect(JSON.parse(`"${awk(argv, program, input)}"`)).toBe('say "hi"\\ now\tthen?\nsecond line');
+  });
+});
