@@ -94,7 +94,7 @@ describe('data channel', () => {
     const first = connection.output('intact ');
     const second = connection.output('next');
     const corrupt = encodeFrame(first);
-    corrupt[corrupt.length - 1] ^= 0xff;
+    corrupt.writeUInt8((corrupt.at(-1) ?? 0) ^ 0xff, corrupt.length - 1);
     connection.ws.send(corrupt);
     connection.send(second);
     // Frames are handled in order: once the second is acked, the corrupt one has been looked at.
