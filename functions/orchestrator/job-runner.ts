@@ -85,10 +85,11 @@ export async function isTaskRunning(deps: Deps, run: RunRecord): Promise<boolean
 
 /** Best effort: stops the job's process group in the container; returns why it could not, or null. */
 export async function killJob(deps: Deps, run: RunRecord): Promise<string | null> {
-  if (!run.task || run.pid === null) return 'no task or pid recorded';
-  const pid = String(run.pid);
-  // setsid made the job a process group leader: signal the group first, the process itself as a fallback.
-  const script = `kill -TERM -- -${shQuote(pid)} 2>/dev/null || kill -TERM ${shQuote(pid)} 2>/dev/null; exit 0`;
+  // A pid of 0 or 1 would make "kill -<pid>" signal far more than the job; the job is never either.
+  if (!run.task || run.pid === null || !Number.isInteger(run.pid) || run.pid <= 1) return 'no usable task or pid recorded';
+  // setsid made the job a process group leader: signal the group, the process itself as a fallback.
+  // dash's kill takes no "--", so the group is written "-<pid>" right after the signal.
+  const script = `kill -TERM -${run.pid} 2>/dev/null || kill -TERM ${run.pid} 2>/dev/null; exit 0`;
   try {
     await deps.exec.run({ cluster: run.task.clusterArn, task: run.task.taskArn, container: run.task.container, script, timeoutMs: 30_000 });
     return null;

@@ -1,0 +1,159 @@
+import { chmod, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ChecksumMismatchError, downloadFileResumable } from '../shared/adapters/s3-transfer.js';
+import type { Target } from '../shared/config/schema.js';
+import { decideRun } from '../shared/core/decide.js';
+import type { Marker } from '../shared/core/marker.js';
+import type { RunRecord } from '../shared/core/run-record.js';
+import { errorMessage } from '../shared/errors.js';
+import type { Deps } from './deps.js';
+import { isJobAlive, isTaskRunning, launchJob, observeMarker } from './job-runner.js';
+import { releaseLease, takeLease } from './restore-history.js';
+import { jobParams, type JobParams } from './restore-state.js';
+
+/**
+ * The steps restores and drills share, one invocation at a time: download the pinned object into the
+ * run directory on EFS (resumable, sha256 checked), launch the engine's job detached over ECS Exec,
+ * then watch its done.gz marker. The run record stays in phase `starting` while downloading (a backup
+ * seeing it reports the target busy) and moves to `running` once the job started.
+ */
+
+/** Invocations that may hit S3 errors while downloading before the run fails. */
+export const MAX_DOWNLOAD_ATTEMPTS = 3;
+/** Name of the download progress file in the run directory. */
+export const DOWNLOAD_PROGRESS_FILE = 'download.json';
+/** How often a waiting invocation looks for the marker. */
+const POLL_MS = 2_000;
+/** How long a "task runs" / "job lives" answer is trusted while waiting. */
+const CHECK_TTL_MS = 30_000;
+/** A lease outlives its invocation's deadline by this much (the deadline already keeps a safety margin). */
+const LEASE_GRACE_MS = 60_000;
+
+/** Where a restore or drill run stands after this invocation's work on it. */
+export type JobStep =
+  | { state: 'busy'; reason: string }
+  | { state: 'downloading'; run: RunRecord; reason?: string }
+  | { state: 'running'; run: RunRecord; reason: string }
+  | { state: 'finished'; run: RunRecord; marker: Marker }
+  | { state: 'failed'; run: RunRecord; reason: string; kill: boolean; stderrTail?: string };
+
+/** Builds the in-container job of a run once its file is downloaded. */
+export type JobBuilder = (run: RunRecord, params: JobParams) => string;
+
+/** Runs (or carries on) a restore/drill until it needs a later invocation, `until` passes, or it ends. */
+export async function advanceJob(deps: Deps, target: Target, run: RunRecord, build: JobBuilder, until: number): Promise<JobStep> {
+  if (run.phase === 'starting') {
+    const step = await downloadAndLaunch(deps, target, run, build, until);
+    if (step.state !== 'running') return step;
+    run = step.run;
+  }
+  return watchJob(deps, target, run, until);
+}
+
+async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, build: JobBuilder, until: number): Promise<JobStep> {
+  const params = jobParams(run);
+  const runDir = deps.state.runDir(target.name, run.runId);
+  const log = { target: target.name, runId: run.runId, kind: run.kind };
+  // The container (often another uid than the Lambda's) writes its log and marker here.
+  await mkdir(runDir, { recursive: true });
+  await chmod(runDir, 0o777);
+  if (!(await takeLease(runDir, deps.deadline + LEASE_GRACE_MS, Date.now()))) {
+    return { state: 'busy', reason: `another invocation is downloading ${params.source.key} for run ${run.runId}` };
+  }
+  try {
+    let result;
+    try {
+      result = await downloadFileResumable({
+        s3: deps.s3,
+        bucket: deps.env.bucket,
+        key: params.source.key,
+        ...(params.source.versionId ? { versionId: params.source.versionId } : {}),
+        filePath: join(runDir, params.file),
+        progressPath: join(runDir, DOWNLOAD_PROGRESS_FILE),
+        expectedSha256: params.source.sha256,
+        deadline: Math.min(until, deps.deadline),
+      });
+    } catch (error) {
+      const attempts = run.uploadAttempts + 1;
+      const reason = `downloading s3://${deps.env.bucket}/${params.source.key} failed (attempt ${attempts} of ${MAX_DOWNLOAD_ATTEMPTS}): ${errorMessage(error)}`;
+      if (error instanceof ChecksumMismatchError || attempts >= MAX_DOWNLOAD_ATTEMPTS) return { state: 'failed', run, reason, kill: false };
+      run = { ...run, uploadAttempts: attempts, lastError: errorMessage(error) };
+      await deps.state.writeRun(run);
+      deps.telemetry.logger.warn(`${reason}; the next invocation resumes it`, log);
+      return { state: 'downloading', run, reason };
+    }
+    if (result.status === 'paused') {
+      run = { ...run, params: { ...params, bytesDownloaded: result.bytes } };
+      await deps.state.writeRun(run);
+      deps.telemetry.logger.info('download paused; the next invocation resumes it', { ...log, bytes: result.bytes, size: params.source.size });
+      return { state: 'downloading', run };
+    }
+    await chmod(join(runDir, params.file), 0o644);
+    deps.telemetry.logger.info('backup downloaded and verified', { ...log, key: params.source.key, versionId: params.source.versionId, size: result.size, sha256: result.sha256 });
+    const downloaded = { ...run, params: { ...params, bytesDownloaded: result.size } };
+    try {
+      const started = await launchJob(deps, target, run.runId, build(downloaded, params));
+      run = { ...downloaded, phase: 'running', task: started.task, pid: started.pid, startedAt: started.startedAt.toISOString() };
+    } catch (error) {
+      return { state: 'failed', run: downloaded, reason: `could not start the ${run.kind} job: ${errorMessage(error)}`, kill: false };
+    }
+    await deps.state.writeRun(run);
+    deps.telemetry.logger.info(`${run.kind} job started`, { ...log, task: run.task?.taskId, pid: run.pid });
+    return { state: 'running', run, reason: 'job started' };
+  } finally {
+    await releaseLease(runDir).catch(() => undefined);
+  }
+}
+
+async function watchJob(deps: Deps, target: Target, run: RunRecord, until: number): Promise<JobStep> {
+  let taskRunning: boolean | undefined;
+  let jobAlive: boolean | undefined;
+  let checkedAt = 0;
+  for (;;) {
+    // Task and job answers cost an API call or an exec: they are trusted for a while, then asked again.
+    if (Date.now() - checkedAt > CHECK_TTL_MS) {
+      taskRunning = undefined;
+      jobAlive = undefined;
+    }
+    const { observation, marker } = await observeMarker(deps, run);
+    if (observation.state === 'present' && marker) {
+      if (marker.runId !== run.runId) return { state: 'failed', run, reason: `marker belongs to run ${marker.runId}, not ${run.runId}`, kill: false };
+      return { state: 'finished', run, marker };
+    }
+    // Without a marker the decision is the backup's: timeout, task gone, job killed, or wait.
+    const action = decideRun({
+      now: deps.now(),
+      run,
+      marker: observation,
+      dumpTimeoutMinutes: target.dumpTimeoutMinutes,
+      maxUploadAttempts: MAX_DOWNLOAD_ATTEMPTS,
+      ...(taskRunning !== undefined ? { taskRunning } : {}),
+      ...(jobAlive !== undefined ? { jobAlive } : {}),
+    });
+    const late = Date.now() >= Math.min(until, deps.deadline);
+    switch (action.action) {
+      case 'fail':
+        return { state: 'failed', run, reason: action.reason, kill: action.kill };
+      case 'check-task':
+        if (late) return { state: 'running', run, reason: 'job running' };
+        taskRunning = await isTaskRunning(deps, run);
+        checkedAt = Date.now();
+        continue;
+      case 'check-job':
+        if (late) return { state: 'running', run, reason: 'job running' };
+        try {
+          jobAlive = await isJobAlive(deps, run);
+        } catch (error) {
+          deps.telemetry.logger.warn(`cannot check the job: ${errorMessage(error)}`, { target: target.name, runId: run.runId });
+          jobAlive = true;
+        }
+        continue;
+      case 'wait':
+        if (late) return { state: 'running', run, reason: action.reason.replace(/^dump/, `${run.kind} job`) };
+        await deps.sleep(Math.min(POLL_MS, Math.min(until, deps.deadline) - Date.now()));
+        continue;
+      default:
+        return { state: 'failed', run, reason: `unexpected decision "${action.action}" for a ${run.kind} run`, kill: false };
+    }
+  }
+}
