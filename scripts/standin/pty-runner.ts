@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, read, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { IPty } from 'node-pty';
 
@@ -9,6 +9,9 @@ function nodePty(): typeof import('node-pty') {
   ptyModule ??= require('node-pty') as typeof import('node-pty');
   return ptyModule;
 }
+
+/** Bytes per read of the pty master (frames are cut to 1 KiB later). */
+const READ_SIZE = 64 * 1024;
 
 /** Where busybox lives on this machine; bound over /bin/sh for `shell: 'busybox'` containers. */
 export const BUSYBOX_PATH = '/usr/bin/busybox';
@@ -72,24 +75,53 @@ export function startPty(command: PtyCommand): PtyProcess {
     cols: 80,
     rows: 24,
   });
-  // node-pty destroys its master socket 200 ms after the direct child exits, which would cut off output from
-  // background children still holding the slave. Marking the close as already bound disables that timer, so
-  // the socket keeps reading until the kernel reports EIO (all slave holders gone), like the agent's writePump.
-  (term as unknown as { _boundClose: boolean })._boundClose = true;
+  // node-pty's own reader loses output: its socket is destroyed on EIO, discarding data still buffered in the
+  // stream, and it destroys the socket 200 ms after the direct child exits even while background children still
+  // hold the slave. So its socket never reads (the close timer is disabled by marking it bound, reading is
+  // stopped on the handle) and the master is read here, like the agent's writePump, until EOF/EIO.
+  const internals = term as unknown as { _boundClose: boolean; _socket: { _read: () => void; _handle?: { reading: boolean; readStop(): number }; destroy(): void } };
+  internals._boundClose = true;
+  internals._socket._read = () => undefined;
+  internals._socket._handle?.readStop();
+  if (internals._socket._handle) internals._socket._handle.reading = false;
+  const fd = (term as unknown as { _fd: number })._fd;
   const dataListeners: ((chunk: Buffer) => void)[] = [];
   const endListeners: (() => void)[] = [];
   const early: Buffer[] = [];
+  const buffer = Buffer.alloc(READ_SIZE);
   let ended = false;
-  term.onData((data) => {
-    const chunk = Buffer.isBuffer(data) ? data : Buffer.from(data as string, 'utf8');
-    if (dataListeners.length === 0) early.push(chunk);
-    else for (const listener of dataListeners) listener(chunk);
-  });
-  (term as unknown as { on(event: 'close', listener: () => void): void }).on('close', () => {
+  let paused = false;
+  let reading = false;
+  let idleReads = 0;
+  const finish = () => {
     if (ended) return;
     ended = true;
+    internals._socket.destroy(); // closes the master
     for (const listener of endListeners) listener();
-  });
+  };
+  const readLoop = () => {
+    if (ended || paused || reading) return;
+    reading = true;
+    read(fd, buffer, 0, buffer.length, null, (error, bytes) => {
+      reading = false;
+      if (ended) return;
+      if (error && (error.code === 'EAGAIN' || error.code === 'EWOULDBLOCK')) {
+        idleReads++;
+        setTimeout(readLoop, idleReads < 100 ? 1 : 10);
+        return;
+      }
+      if (error || bytes === 0) {
+        finish(); // EIO: every holder of the slave has closed it
+        return;
+      }
+      idleReads = 0;
+      const chunk = Buffer.from(buffer.subarray(0, bytes));
+      if (dataListeners.length === 0) early.push(chunk);
+      else for (const listener of dataListeners) listener(chunk);
+      setImmediate(readLoop);
+    });
+  };
+  readLoop();
   return {
     pid: term.pid,
     onData(listener) {
@@ -107,18 +139,15 @@ export function startPty(command: PtyCommand): PtyProcess {
       if (!ended && cols > 0 && rows > 0) term.resize(Math.min(cols, 65535), Math.min(rows, 65535));
     },
     pause() {
-      term.pause();
+      paused = true;
     },
     resume() {
-      term.resume();
+      paused = false;
+      readLoop();
     },
     kill() {
       if (!ended && isOurChild(term.pid)) process.kill(term.pid, 'SIGKILL');
-      if (!ended) {
-        ended = true;
-        (term as unknown as { _socket: { destroy(): void } })._socket.destroy();
-        for (const listener of endListeners) listener();
-      }
+      finish();
     },
   };
 }
