@@ -49,11 +49,24 @@ export async function loadContext(clients: Clients, input: ContextInput): Promis
   }
   preflight.push({ ...TASK, verdict: 'green', message: `${task.taskArn} (${task.taskDefinitionArn})` });
 
-  const [clusters, definition, containerInstance] = await Promise.all([
-    clients.ecs.send(new DescribeClustersCommand({ clusters: [task.clusterArn ?? input.cluster], include: ['CONFIGURATIONS'] })),
-    clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: task.taskDefinitionArn })),
-    describeContainerInstance(clients, task),
-  ]);
+  let details;
+  try {
+    details = await Promise.all([
+      clients.ecs.send(new DescribeClustersCommand({ clusters: [task.clusterArn ?? input.cluster], include: ['CONFIGURATIONS'] })),
+      clients.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: task.taskDefinitionArn })),
+      describeContainerInstance(clients, task),
+    ]);
+  } catch (error) {
+    preflight.push({
+      check: 'task-details',
+      title: 'Task details',
+      verdict: 'red',
+      message: `cannot describe the cluster, task definition or container instance: ${errorMessage(error)}`,
+      fix: 'allow ecs:DescribeClusters, ecs:DescribeTaskDefinition and ecs:DescribeContainerInstances for the caller',
+    });
+    return { preflight };
+  }
+  const [clusters, definition, containerInstance] = details;
   const names = (task.containers ?? []).map((c) => c.name ?? '').filter((n) => n !== '');
   let containers = names;
   if (input.container !== undefined) {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { shQuote } from '../core/scripts/quote.js';
 import { errorMessage } from '../errors.js';
 import { lines } from './result.js';
 import type { CheckResult } from './types.js';
@@ -53,7 +54,7 @@ export async function runProbe(input: ProbeInput): Promise<CheckResult[]> {
     input.exec.run({ cluster: input.cluster, task: input.task, container: input.container, script, timeoutMs: input.timeoutMs ?? 60_000 });
 
   try {
-    const written = await exec(`printf '%s' '${expect}' > '${path}'`);
+    const written = await exec(`printf '%s' ${shQuote(expect)} > ${shQuote(path)}`);
     if (written.exitCode !== 0) {
       return [red('Probe: write in container', `writing ${path} exited ${written.exitCode}: ${written.output.trim()}`, `make ${input.backupDir} writable for the container's user (check the Backup mount line and the access point's POSIX user)`)];
     }
@@ -63,7 +64,7 @@ export async function runProbe(input: ProbeInput): Promise<CheckResult[]> {
   const results: CheckResult[] = [green('Probe: write in container', path)];
   results.push(await askOrchestrator(input, { action: 'probe', target: input.target, file, expect }));
   try {
-    const removed = await exec(`rm -f '${path}'`);
+    const removed = await exec(`rm -f ${shQuote(path)}`);
     results.push(removed.exitCode === 0 ? green('Probe: cleanup', `removed ${path}`) : yellow('Probe: cleanup', `rm exited ${removed.exitCode}: ${removed.output.trim()}`, `remove ${path} by hand`));
   } catch (error) {
     results.push(yellow('Probe: cleanup', `could not remove ${path}: ${errorMessage(error)}`, `remove ${path} by hand`));

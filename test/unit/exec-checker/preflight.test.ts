@@ -105,6 +105,19 @@ describe('loadContext', () => {
     expect(out.preflight[1]?.message).toBe('task x does not exist in cluster prod: ClusterNotFoundException: Cluster not found.');
   });
 
+  it('stops when the task details cannot be read', async () => {
+    const { clients, mocks } = world();
+    mocks.ecs.on(DescribeTaskDefinitionCommand).rejects(new Error('AccessDeniedException'));
+    const out = await loadContext(clients, { cluster: 'prod', task: '0123456789abcdef' });
+    expect(out.context).toBeUndefined();
+    expect(brief(out.preflight)[2]).toEqual([
+      'red',
+      'Task details',
+      'cannot describe the cluster, task definition or container instance: AccessDeniedException',
+      'allow ecs:DescribeClusters, ecs:DescribeTaskDefinition and ecs:DescribeContainerInstances for the caller',
+    ]);
+  });
+
   it('stops at a container the task does not have', async () => {
     const { clients } = world();
     const out = await loadContext(clients, { cluster: 'prod', task: '0123456789abcdef', container: 'mysql' });
