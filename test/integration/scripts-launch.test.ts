@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildLaunchScript } from '../../functions/shared/core/scripts/launch.js';
+import { runShell, shells } from '../helpers/shells.js';
+
+async function waitFor(path: string, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!existsSync(path)) {
+    if (Date.now() > until) throw new Error(`${path} did not appear`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.each(shells())('launch script under $name', (shell) => {
+  it('starts the job detached, prints "started <pid>" and returns while the job still runs', async () => {
+    const runDir = join(mkdtempSync(join(tmpdir(), 'launch-')), 'runs', 'r1');
+    const job = '#!/bin/sh\necho "job running in $(pwd)"\nwhile [ ! -e go ]; do sleep 0.05; done\necho finished >finished\n';
+
+    const result = await runShell(shell, ['-c', buildLaunchScript(runDir, job)]);
+
+    expect(result.code).toBe(0);
+    const match = /^started (\d+)\n$/.exec(result.stdout);
+    expect(match).not.toBeNull();
+    const pid = Number(match?.[1]);
+    expect(alive(pid)).toBe(true);
+    expect(readFileSync(join(runDir, 'job.sh'), 'utf8')).toBe(job);
+    writeFileSync(join(runDir, 'go'), '');
+    await waitFor(join(runDir, 'finished'));
+    expect(readFileSync(join(runDir, 'log'), 'utf8')).toContain(`job running in ${runDir}`);
+  });
+
+  it('keeps the job alive when the session ends with SIGHUP to its process group', async () => {
+    const runDir = join(mkdtempSync(join(tmpdir(), 'launch-hup-')), 'r');
+    const job = '#!/bin/sh\nwhile [ ! -e go ]; do sleep 0.05; done\necho survived >finished\n';
+    const [cmd, ...pre] = shell.argv as [string, ...string[]];
+    // detached: the launcher leads its own process group, like the agent's session; the HUP goes to that group.
+    const launcher = spawn(cmd, [...pre, '-c', `${buildLaunchScript(runDir, job)}`], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    launcher.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((r) => launcher.once('exit', r));
+    const pid = Number(/started (\d+)/.exec(out)?.[1]);
+    try {
+      process.kill(-(launcher.pid ?? 0), 'SIGHUP');
+    } catch {
+      // the group may already be empty when setsid moved the job out of it
+    }
+    await new Promise((r) => setTimeout(r, 200));
+
+    expect(alive(pid)).toBe(true);
+    writeFileSync(join(runDir, 'go'), '');
+    await waitFor(join(runDir, 'finished'));
+  });
+
+  it('exits non-zero with a message when the run directory cannot be created', async () => {
+    const base = mkdtempSync(join(tmpdir(), 'launch-bad-'));
+    writeFileSync(join(base, 'file'), '');
+
+    const result = await runShell(shell, ['-c', buildLaunchScript(join(base, 'file', 'run'), 'echo hi\n')]);
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('error: cannot create the run directory');
+    expect(result.stdout).toBe('');
+  });
+
+  it('writes a job script holding quotes, backslashes and heredoc-like lines byte for byte', async () => {
+    const runDir = join(mkdtempSync(join(tmpdir(), 'launch-bytes-')), 'r');
+    const job = `#!/bin/sh\n# it's "quoted" \\ and $HOME \`x\`\ncat <<'EOF'\nEOF\n: >done-marker\n`;
+
+    const result = await runShell(shell, ['-c', buildLaunchScript(runDir, job)]);
+
+    expect(result.code).toBe(0);
+    expect(readFileSync(join(runDir, 'job.sh'), 'utf8')).toBe(job);
+    await waitFor(join(runDir, 'done-marker'));
+  });
+});
