@@ -1,0 +1,161 @@
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { s3Operation } from '../helpers/faulty-proxy.js';
+import { metricSum, type LambdaRun } from '../helpers/lambda-runner.js';
+import { containerEnv, KEY_PREFIX, readRunJson, SCHEDULED_EVENT, startHarness, waitFor, type Harness } from '../helpers/orchestrator-harness.js';
+import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+
+/**
+ * Upload-side behaviour of the built orchestrator: overlapping invocations, a Lambda killed
+ * mid-upload, S3 errors and a dump that changed after its marker. Earlier backups stay untouched.
+ */
+
+let h: Harness;
+let pg: PostgresServer;
+
+beforeAll(async () => {
+  [h, pg] = await Promise.all([startHarness({ partSizeMb: 5 }), startPostgres()]);
+  await pg.createDatabase('app');
+  await pg.psql('app', `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g;`);
+  // About 20 MiB after pg_dump -Z1: random hex compresses to roughly half.
+  await pg.createDatabase('big');
+  await pg.psql('big', `CREATE TABLE blob (id int, v text); INSERT INTO blob SELECT g, md5(random()::text) || md5(random()::text) FROM generate_series(1, 600000) g;`);
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all([h?.stop(), pg?.stop()]);
+});
+
+async function pgTarget(name: string, database = 'app') {
+  h.addService(name, { env: containerEnv({ DB_PASSWORD: pg.password }) });
+  h.setTargets([{ name, engine: 'postgres', service: name, container: name, database, user: 'postgres', passwordEnv: 'DB_PASSWORD', port: pg.port }]);
+  return h.seedWeek(name, 'pgdump');
+}
+
+type Outcome = { target: string; outcome: string; reason?: string; runId?: string; key?: string };
+function outcomeOf(run: LambdaRun): Outcome {
+  expect(run.error, run.stderr).toBeNull();
+  return (run.result as { results: Outcome[] }).results[0]!;
+}
+
+async function expectUntouched(seeded: Map<string, Buffer>, except: string[] = []) {
+  for (const [key, body] of seeded) {
+    if (!except.includes(key)) expect((await h.getObject(key))?.equals(body), key).toBe(true);
+  }
+}
+
+/** Starts a dump and waits until its marker is on EFS; returns the run id and the dump file's path. */
+async function dumpReady(name: string): Promise<{ runId: string; dumpPath: string }> {
+  const started = outcomeOf(await h.run(SCHEDULED_EVENT));
+  expect(started.outcome).toBe('started');
+  const runId = started.runId!;
+  await waitFor('the marker', async () => existsSync(join(h.efsDir, name, runId, 'done.gz')), 60_000);
+  return { runId, dumpPath: join(h.efsDir, name, runId, 'dump.pgdump') };
+}
+
+const opsFor = (key: string, op: string) => h.proxy.seen.filter((s) => s.url.includes(encodeURI(key).replace(/^\//, '')) && s.verdict === 'pass' && opOf(s) === op).length;
+function opOf(s: { method: string; url: string }): string {
+  const url = new URL(s.url, 'http://x');
+  return s3Operation({ method: s.method, url: s.url, query: url.searchParams });
+}
+
+describe('overlapping invocations', () => {
+  it('start one dump between them', async () => {
+    const seeded = await pgTarget('u-twice');
+    const [a, b] = await Promise.all([h.run(SCHEDULED_EVENT), h.run(SCHEDULED_EVENT)]);
+    const outcomes = [outcomeOf(a), outcomeOf(b)].map((o) => o.outcome).sort();
+    expect(outcomes).toEqual(['busy', 'started']);
+    const runId = [outcomeOf(a), outcomeOf(b)].find((o) => o.outcome === 'started')!.runId!;
+    const execs = h.standin.calls.filter((c) => c.operation === 'ExecuteCommand' && JSON.stringify(c.input).includes('u-twice'));
+    expect(execs).toHaveLength(1);
+    await waitFor('the marker', async () => existsSync(join(h.efsDir, 'u-twice', runId, 'done.gz')));
+    const done = outcomeOf(await h.run(SCHEDULED_EVENT));
+    expect(done).toMatchObject({ outcome: 'succeeded', runId });
+    expect(opsFor(done.key!, 'CompleteMultipartUpload')).toBe(1);
+    await expectUntouched(seeded, [done.key!, done.key!.replace(/\.pgdump$/, '.json')]);
+  });
+});
+
+describe('a Lambda killed mid-upload', () => {
+  it('is resumed by the next invocation into a byte-identical object with one completed upload', async () => {
+    const seeded = await pgTarget('u-resume', 'big');
+    const { runId, dumpPath } = await dumpReady('u-resume');
+    const dump = await readFile(dumpPath);
+    expect(dump.length).toBeGreaterThan(3 * 5 * 1024 * 1024);
+    h.proxy.setRule((req) => (s3Operation(req) === 'UploadPart' ? { delayMs: 1500 } : 'pass'));
+    const running = h.invoke(SCHEDULED_EVENT);
+    const progress = join(h.efsDir, 'u-resume', runId, 'upload.json');
+    await waitFor('a finished part', async () => {
+      const text = await readFile(progress, 'utf8').catch(() => '');
+      return text !== '' && (JSON.parse(text) as { parts: unknown[] }).parts.length >= 1;
+    });
+    running.child.kill('SIGKILL');
+    const killed = await running.done;
+    expect(killed.signal).toBe('SIGKILL');
+    expect(await readRunJson(h.efsDir, 'u-resume')).toMatchObject({ phase: 'uploading', runId });
+    h.proxy.setRule(() => 'pass');
+
+    const resumed = await h.run(SCHEDULED_EVENT);
+    const outcome = outcomeOf(resumed);
+    expect(outcome).toMatchObject({ outcome: 'succeeded', runId });
+    expect(resumed.logs.find((l) => l.message === 'dump uploaded')).toMatchObject({ resumed: true });
+    expect((await h.getObject(outcome.key!))!.equals(dump)).toBe(true);
+    expect(opsFor(outcome.key!, 'CreateMultipartUpload')).toBe(1);
+    expect(opsFor(outcome.key!, 'CompleteMultipartUpload')).toBe(1);
+    expect(await h.s3.openUploads()).toEqual([]);
+    expect(metricSum(resumed, 'BackupSuccess', 'u-resume')).toBe(1);
+    await expectUntouched(seeded, [outcome.key!, outcome.key!.replace(/\.pgdump$/, '.json')]);
+  });
+});
+
+describe('S3 errors', () => {
+  it('leave the upload to the next invocation, which finishes it', async () => {
+    await pgTarget('u-flaky');
+    const { runId } = await dumpReady('u-flaky');
+    h.proxy.setRule((req) => (s3Operation(req) === 'UploadPart' ? { status: 500, code: 'InternalError' } : 'pass'));
+    const failed = await h.run(SCHEDULED_EVENT);
+    expect(outcomeOf(failed)).toMatchObject({ outcome: 'uploading', runId });
+    expect(outcomeOf(failed).reason).toMatch(/attempt 1 of 3/);
+    expect(failed.logs.filter((l) => l.level === 'WARN' && l.target === 'u-flaky')).toHaveLength(1);
+    expect(await readRunJson(h.efsDir, 'u-flaky')).toMatchObject({ phase: 'uploading', uploadAttempts: 1 });
+    h.proxy.setRule(() => 'pass');
+    expect(outcomeOf(await h.run(SCHEDULED_EVENT))).toMatchObject({ outcome: 'succeeded', runId });
+  });
+
+  it('fail the run after three invocations, leaving no upload behind and earlier backups intact', async () => {
+    const seeded = await pgTarget('u-s3down');
+    const { runId } = await dumpReady('u-s3down');
+    h.proxy.setRule((req) => (s3Operation(req) === 'UploadPart' ? { status: 503, code: 'ServiceUnavailable' } : 'pass'));
+    try {
+      expect(outcomeOf(await h.run(SCHEDULED_EVENT)).outcome).toBe('uploading');
+      expect(outcomeOf(await h.run(SCHEDULED_EVENT)).outcome).toBe('uploading');
+      const last = await h.run(SCHEDULED_EVENT);
+      expect(outcomeOf(last)).toMatchObject({ outcome: 'failed', runId });
+      expect(outcomeOf(last).reason).toMatch(/attempt 3 of 3/);
+      expect(metricSum(last, 'BackupFailure', 'u-s3down')).toBe(1);
+    } finally {
+      h.proxy.setRule(() => 'pass');
+    }
+    expect(await readRunJson(h.efsDir, 'u-s3down')).toBeNull();
+    expect(await h.s3.openUploads()).toEqual([]);
+    await expectUntouched(seeded);
+  });
+});
+
+describe('a dump changed after its marker', () => {
+  it('fails at once on the sha256 mismatch and leaves the weekday key as it was', async () => {
+    const seeded = await pgTarget('u-changed');
+    const { runId, dumpPath } = await dumpReady('u-changed');
+    const bytes = await readFile(dumpPath);
+    bytes[bytes.length >> 1] ^= 0xff;
+    await writeFile(dumpPath, bytes);
+    const run = await h.run(SCHEDULED_EVENT);
+    expect(outcomeOf(run)).toMatchObject({ outcome: 'failed', runId });
+    expect(outcomeOf(run).reason).toMatch(/sha256/);
+    expect(metricSum(run, 'BackupFailure', 'u-changed')).toBe(1);
+    expect(await h.s3.openUploads()).toEqual([]);
+    await expectUntouched(seeded);
+  });
+});
