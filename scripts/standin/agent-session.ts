@@ -430,6 +430,7 @@ export class AgentSession {
       this.timers.delete(timer);
       fn();
     }, ms);
+    timer.unref(); // the server and sockets keep the process alive, session timers need not
     this.timers.add(timer);
     return timer;
   }

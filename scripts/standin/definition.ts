@@ -52,7 +52,14 @@ export interface StandinDefinition {
 const containerSchema = z.strictObject({
   name: z.string().min(1),
   env: z.record(z.string(), z.string()).optional(),
-  mounts: z.record(z.string().startsWith('/', 'container paths must be absolute'), z.string().min(1)).optional(),
+  mounts: z
+    .record(z.string(), z.string().min(1))
+    .superRefine((mounts, ctx) => {
+      for (const path of Object.keys(mounts)) {
+        if (!path.startsWith('/')) ctx.addIssue({ code: 'custom', path: [path], message: 'container paths must be absolute' });
+      }
+    })
+    .optional(),
   shell: z.enum(['dash', 'busybox']).optional(),
   agentStatus: z.enum(['RUNNING', 'STOPPED', 'PENDING']).optional(),
   readonlyRootFilesystem: z.boolean().optional(),
