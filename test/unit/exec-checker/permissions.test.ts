@@ -169,19 +169,31 @@ describe('task-role', () => {
 });
 
 describe('orchestrator-permission', () => {
+  const find = ['green', 'Orchestrator can find the task', `ecs:ListTasks and ecs:DescribeTasks allowed for ${IDS.lambdaRoleArn}`, undefined];
+  const fixTarget = "check that target orders-pg's cluster and container in the config match the task, then redeploy";
   it.each([
-    ['allowed', allow, [['green', 'Orchestrator can ExecuteCommand (postgres)', `allowed for ${IDS.lambdaRoleArn}`, undefined]]],
-    ['denied', () => 'implicitDeny', [[
+    ['everything allowed', allow, [find, ['green', 'Orchestrator can ExecuteCommand (postgres)', `allowed for ${IDS.lambdaRoleArn}`, undefined]]],
+    ['ExecuteCommand denied', (a: string) => (a === 'ecs:ExecuteCommand' ? 'implicitDeny' : 'allowed'), [find, [
       'red',
       'Orchestrator can ExecuteCommand (postgres)',
       `implicitDeny on ${IDS.clusterArn}, implicitDeny on ${IDS.taskArn} for ${IDS.lambdaRoleArn}`,
-      `allow ecs:ExecuteCommand on ${IDS.clusterArn} and tasks of it for ${IDS.lambdaRoleArn}; check that target orders-pg's cluster and container in the config match the task, then redeploy`,
+      `allow ecs:ExecuteCommand on ${IDS.clusterArn} and tasks of it for ${IDS.lambdaRoleArn}; ${fixTarget}`,
     ]]],
-  ])('reports ExecuteCommand %s for the Lambda role', async (_, decide, expected) => {
+    ['DescribeTasks denied', (a: string) => (a === 'ecs:DescribeTasks' ? 'implicitDeny' : 'allowed'), [[
+      'red',
+      'Orchestrator can find the task',
+      `ecs:DescribeTasks is implicitDeny on ${IDS.taskArn} for ${IDS.lambdaRoleArn}`,
+      `allow ecs:DescribeTasks in cluster ${IDS.clusterArn} for ${IDS.lambdaRoleArn}; ${fixTarget}`,
+    ], ['green', 'Orchestrator can ExecuteCommand (postgres)', `allowed for ${IDS.lambdaRoleArn}`, undefined]]],
+  ])('reports %s for the Lambda role', async (_, decide, expected) => {
     const { ctx, mocks } = makeContext({ backup: goodBackup() });
     simulateWith(mocks.iam, decide);
     expect(brief(await orchestratorPermission(ctx))).toEqual(expected);
-    expect(mocks.iam.commandCalls(SimulatePrincipalPolicyCommand)[0]?.args[0].input.PolicySourceArn).toBe(IDS.lambdaRoleArn);
+    const calls = mocks.iam.commandCalls(SimulatePrincipalPolicyCommand).map((c) => c.args[0].input);
+    expect(calls.every((input) => input.PolicySourceArn === IDS.lambdaRoleArn)).toBe(true);
+    expect(calls.find((input) => input.ActionNames?.[0] === 'ecs:ListTasks')?.ContextEntries).toEqual([
+      { ContextKeyName: 'ecs:cluster', ContextKeyType: 'string', ContextKeyValues: [IDS.clusterArn] },
+    ]);
   });
 
   it('reports a missing function', async () => {

@@ -71,6 +71,7 @@ describe('runExecCheck', () => {
     const run = await runExecCheck(clients, { kind: 'target', target: 'orders-pg' }, { loaded: { config, target } });
     expect(mocks.lambda.commandCalls(GetFunctionConfigurationCommand)[0]?.args[0].input.FunctionName).toBe('ecs-db-backup-orchestrator');
     expect(run.results.filter((r) => r.check === 'orchestrator-permission')).toEqual([
+      { check: 'orchestrator-permission', title: 'Orchestrator can find the task', verdict: 'green', message: `ecs:ListTasks and ecs:DescribeTasks allowed for ${IDS.lambdaRoleArn}` },
       { check: 'orchestrator-permission', title: 'Orchestrator can ExecuteCommand (postgres)', verdict: 'green', message: `allowed for ${IDS.lambdaRoleArn}` },
     ]);
     expect(run.results.map((r) => r.check)).toEqual(expect.arrayContaining(['backup-mount', 'exec-kms', 'orchestrator-network', 'efs-mount-targets']));
