@@ -149,7 +149,8 @@ describe('a dump changed after its marker', () => {
     const seeded = await pgTarget('u-changed');
     const { runId, dumpPath } = await dumpReady('u-changed');
     const bytes = await readFile(dumpPath);
-    bytes[bytes.length >> 1] ^= 0xff;
+    const middle = bytes.length >> 1;
+    bytes[middle] = bytes[middle]! ^ 0xff;
     await writeFile(dumpPath, bytes);
     const run = await h.run(SCHEDULED_EVENT);
     expect(outcomeOf(run)).toMatchObject({ outcome: 'failed', runId });
