@@ -21,7 +21,7 @@ const MiB = 1024 * 1024;
 const CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 interface ChildArgs {
-  tool: 'ours' | 'lib-storage';
+  tool: 'ours' | 'lib-storage' | 'baseline';
   file: string;
   endpoint: string;
   bucket: string;
@@ -34,7 +34,10 @@ interface ChildArgs {
 async function runChild(args: ChildArgs): Promise<void> {
   const s3 = new S3Client({ endpoint: args.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: CREDENTIALS });
   const started = performance.now();
-  if (args.tool === 'ours') {
+  let seconds = 0;
+  if (args.tool === 'baseline') {
+    // Loads the same modules and uploads nothing: the RSS every Node uploader starts from.
+  } else if (args.tool === 'ours') {
     const result = await uploadFileResumable({
       s3,
       bucket: args.bucket,
@@ -53,7 +56,7 @@ async function runChild(args: ChildArgs): Promise<void> {
       queueSize: args.concurrency,
     }).done();
   }
-  const seconds = (performance.now() - started) / 1000;
+  if (args.tool !== 'baseline') seconds = (performance.now() - started) / 1000;
   s3.destroy();
   process.stdout.write(`${JSON.stringify({ seconds, maxRssKiB: process.resourceUsage().maxRSS })}\n`);
 }
@@ -62,6 +65,7 @@ interface Measured {
   tool: string;
   wallSeconds: number;
   transferSeconds: number | null;
+  cpuSeconds: number;
   maxRssKiB: number;
 }
 
@@ -83,11 +87,21 @@ async function measure(tool: string, command: string[], env: NodeJS.ProcessEnv, 
   const res = await run('/usr/bin/time', ['-v', '-o', timeFile, ...command], env);
   const wallSeconds = (performance.now() - started) / 1000;
   if (res.code !== 0) throw new Error(`${tool} failed (exit ${res.code}): ${res.stderr.trim().slice(-2000)}`);
-  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(await readFile(timeFile, 'utf8'));
-  if (!rss) throw new Error(`no RSS in /usr/bin/time output for ${tool}`);
+  const report = await readFile(timeFile, 'utf8');
+  const field = (name: string) => {
+    const match = new RegExp(`${name}: ([\\d.]+)`).exec(report);
+    if (!match) throw new Error(`no "${name}" in /usr/bin/time output for ${tool}`);
+    return Number(match[1]);
+  };
   const own = res.stdout.trim().split('\n').pop() ?? '';
   const transferSeconds = own.startsWith('{') ? (JSON.parse(own) as { seconds: number }).seconds : null;
-  return { tool, wallSeconds, transferSeconds, maxRssKiB: Number(rss[1]) };
+  return {
+    tool,
+    wallSeconds,
+    transferSeconds,
+    cpuSeconds: field('User time \\(seconds\\)') + field('System time \\(seconds\\)'),
+    maxRssKiB: field('Maximum resident set size \\(kbytes\\)'),
+  };
 }
 
 async function writeRandomFile(path: string, bytes: number): Promise<string> {
@@ -122,13 +136,16 @@ function table(rows: Measured[], bytes: number): string {
   const mbps = (s: number) => bytes / 1e6 / s;
   const base = rows[0]!;
   const lines = [
-    '| uploader | wall s | MB/s (process) | MB/s (transfer only) | peak RSS MiB | speed vs ours | RSS vs ours |',
-    '|---|---|---|---|---|---|---|',
+    '| uploader | wall s | MB/s (process) | MB/s (transfer only) | CPU s (user+sys) | peak RSS MiB | speed vs ours | CPU vs ours | RSS vs ours |',
+    '|---|---|---|---|---|---|---|---|---|',
   ];
   for (const r of rows) {
+    const uploads = r.transferSeconds !== 0;
+    const speed = (v: string) => (uploads ? v : 'n/a');
     lines.push(
-      `| ${r.tool} | ${r.wallSeconds.toFixed(1)} | ${mbps(r.wallSeconds).toFixed(1)} | ${r.transferSeconds ? mbps(r.transferSeconds).toFixed(1) : 'n/a'} | ` +
-        `${(r.maxRssKiB / 1024).toFixed(0)} | ${(base.wallSeconds / r.wallSeconds).toFixed(2)} | ${(r.maxRssKiB / base.maxRssKiB).toFixed(2)} |`,
+      `| ${r.tool} | ${r.wallSeconds.toFixed(1)} | ${speed(mbps(r.wallSeconds).toFixed(1))} | ` +
+        `${speed(r.transferSeconds ? mbps(r.transferSeconds).toFixed(1) : 'n/a')} | ${r.cpuSeconds.toFixed(1)} | ${(r.maxRssKiB / 1024).toFixed(0)} | ` +
+        `${speed((base.wallSeconds / r.wallSeconds).toFixed(2))} | ${(r.cpuSeconds / base.cpuSeconds).toFixed(2)} | ${(r.maxRssKiB / base.maxRssKiB).toFixed(2)} |`,
     );
   }
   return lines.join('\n');
@@ -176,11 +193,13 @@ async function main(argv: string[]): Promise<number> {
       { tool: 'ours (uploadFileResumable)', key: 'ours.bin', command: node('ours', 'ours.bin') },
       { tool: '@aws-sdk/lib-storage Upload', key: 'lib-storage.bin', command: node('lib-storage', 'lib-storage.bin') },
       { tool: `aws s3 cp (${aws})`, key: 'aws.bin', command: [aws, 's3', 'cp', '--only-show-errors', '--endpoint-url', s3.endpoint, file, `s3://${s3.bucket}/aws.bin`] },
+      { tool: 'node baseline (modules loaded, no upload)', key: '', command: node('baseline', 'none') },
     ];
     const rows: Measured[] = [];
     for (const plan of plans) {
       process.stderr.write(`${plan.tool}...\n`);
       rows.push(await measure(plan.tool, plan.command, env, dir));
+      if (!plan.key) continue;
       const got = await objectSha256(s3.client, s3.bucket, plan.key);
       if (got !== expected) throw new Error(`${plan.tool} stored a corrupt object (sha256 ${got}, expected ${expected})`);
       await s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: plan.key }));

@@ -17,6 +17,7 @@ import {
   S3TransferError,
   abortUpload,
   downloadFileResumable,
+  multipartEtag,
   planPartSize,
   uploadFileResumable,
   type UploadProgress,
@@ -110,6 +111,11 @@ describe('planPartSize', () => {
     expect(planPartSize(fileSize, requested)).toBe(expected);
   });
 
+  it('computes the multipart ETag S3 reports for a completed upload', () => {
+    const parts = [{ ETag: '"0cc175b9c0f1b6a831c399e269772661"' }, { ETag: '92eb5ffee6ae2fec3ad71c777531578f' }];
+    expect(multipartEtag(parts)).toBe('96e024ba2074fe77e8e965ba43a704be-2');
+  });
+
   it('rejects parts below S3 minimum', () => {
     expect(() => planPartSize(10, MiB)).toThrow(/below S3's minimum of 5 MiB/);
   });
@@ -192,6 +198,26 @@ describe('uploadFileResumable', () => {
     expect(done).toMatchObject({ status: 'complete', resumed: true });
     expect(second.inputs.filter((i) => i.command === 'UploadPart').map((i) => i.input.PartNumber)).toEqual([2, 4]);
     expect((await objectBytes(s3.client, key))?.equals(data)).toBe(true);
+  });
+
+  it('recognises an upload that completed just before the call died', async () => {
+    const { path, data } = await makeFile(2 * PART);
+    const key = fresh('completed/then-killed.bin');
+    const dying = spyClient({
+      after: (command) => {
+        if (command === 'CompleteMultipartUpload') throw new Error('Lambda timed out');
+      },
+    });
+    await expect(upload(dying.client, key, path)).rejects.toThrow(/completing the upload .* failed: Lambda timed out/);
+    expect(JSON.parse(await readFile(`${path}.upload.json`, 'utf8'))).toHaveProperty('completing.sha256', sha(data));
+
+    const second = spyClient();
+    const done = await upload(second.client, key, path);
+
+    expect(done).toMatchObject({ status: 'complete', sha256: sha(data), resumed: true });
+    expect([second.attempts.CreateMultipartUpload, second.attempts.UploadPart, second.attempts.CompleteMultipartUpload]).toEqual([undefined, undefined, undefined]);
+    expect((await objectBytes(s3.client, key))?.equals(data)).toBe(true);
+    expect(existsSync(`${path}.upload.json`)).toBe(false);
   });
 
   it('starts over cleanly when the recorded upload no longer exists', async () => {

@@ -139,6 +139,13 @@ async function readFully(fh: FileHandle, buffer: Buffer, position: number): Prom
   }
 }
 
+/** The ETag S3 gives a completed multipart upload: md5 of the parts' binary MD5s, then `-<part count>`. */
+export function multipartEtag(parts: readonly { ETag: string }[]): string {
+  const md5 = createHash('md5');
+  for (const p of parts) md5.update(Buffer.from(unquote(p.ETag), 'hex'));
+  return `${md5.digest('hex')}-${parts.length}`;
+}
+
 /** Parts S3 holds for an upload, or null when the upload no longer exists. */
 async function listUploadedParts(s3: S3Client, bucket: string, key: string, uploadId: string) {
   const parts = new Map<number, { ETag: string; Size: number; checksumCRC32?: string }>();
@@ -209,10 +216,13 @@ export async function uploadFileResumable(opts: UploadOptions): Promise<UploadRe
     if (listed === null && progress.completing) {
       // The previous call sent CompleteMultipartUpload and died before deleting its progress.
       const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch(() => null);
-      if (head?.ContentLength === fileSize) {
+      const etag = unquote(head?.ETag);
+      // S3's multipart ETag is derived from the part ETags; an emulator without it (s3rver) is judged by size.
+      const ours = etag.includes('-') ? etag === multipartEtag(progress.parts) : true;
+      if (head?.ContentLength === fileSize && progress.parts.length === partsTotal && ours) {
         await rm(progressPath, { force: true });
         const { sha256 } = progress.completing;
-        return { status: 'complete', sha256, size: fileSize, etag: unquote(head.ETag), versionId: head.VersionId ?? null, parts: partsTotal, resumed: true };
+        return { status: 'complete', sha256, size: fileSize, etag, versionId: head.VersionId ?? null, parts: partsTotal, resumed: true };
       }
     }
     if (listed === null) {
