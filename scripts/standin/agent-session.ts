@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import {
   Flags,
@@ -13,6 +12,7 @@ import {
 } from '../../functions/shared/exec/frame.js';
 import { errorMessage } from '../../functions/shared/errors.js';
 import type { StandinContainer } from './definition.js';
+import { brokenPublicationFrame, channelClosedFrame, handshakeRequestPayload } from './control-frames.js';
 import { FaultySender, type StandinFaults } from './faults.js';
 import { startPty, type PtyProcess } from './pty-runner.js';
 import { ReliableSender, Retransmission } from './reliable-sender.js';
@@ -269,17 +269,7 @@ export class AgentSession {
   }
 
   private startHandshake(): void {
-    const request = {
-      AgentVersion: '3.3.0.0',
-      RequestedClientActions: [
-        { ActionType: 'SessionType', ActionParameters: { SessionType: 'InteractiveCommands', Properties: null } },
-        {
-          ActionType: 'KMSEncryption',
-          ActionParameters: { KMSKeyId: this.options.kmsKeyId, Challenge: Buffer.from(randomUUID()).toString('base64') },
-        },
-      ],
-    };
-    this.queueFrame(PayloadType.HandshakeRequest, Buffer.from(JSON.stringify(request)));
+    this.queueFrame(PayloadType.HandshakeRequest, handshakeRequestPayload(this.options.kmsKeyId ?? ''));
     this.later(() => {
       if (!this.handshakeDone && !this.closing) this.close('Handshake timed out. Please ensure that you are using the latest session manager plugin version.');
     }, this.options.timings.handshakeTimeoutMs);
@@ -387,26 +377,7 @@ export class AgentSession {
       this.finish(); // the socket stays open and silent; the client's deadline or watchdog must end it
       return;
     }
-    const { sessionId } = this.options;
-    const content = {
-      MessageId: randomUUID(),
-      CreatedDate: new Date().toISOString(),
-      DestinationId: sessionId,
-      SessionId: sessionId,
-      MessageType: MessageType.ChannelClosed,
-      SchemaVersion: 1,
-      Output: errorOutput ?? '',
-    };
-    const frame: Frame = {
-      messageType: MessageType.ChannelClosed,
-      schemaVersion: 1,
-      createdDate: Date.now(),
-      sequenceNumber: 0n,
-      flags: Flags.SynFin,
-      messageId: content.MessageId,
-      payloadType: errorOutput === undefined ? 0 : 261,
-      payload: Buffer.from(JSON.stringify(content)),
-    };
+    const frame = channelClosedFrame(this.options.sessionId, errorOutput);
     this.sendRaw(encodeFrame(frame));
     ws.close(1000, 'channel closed');
     this.finish();
@@ -442,13 +413,4 @@ function parseAckSafe(frame: Frame): number {
   } catch {
     return -1;
   }
-}
-
-/** start/pause_publication as the service sends them: PayloadLength little-endian and a wrong digest. */
-function brokenPublicationFrame(type: typeof MessageType.StartPublication | typeof MessageType.PausePublication): Buffer {
-  const payload = Buffer.from(JSON.stringify({ MessageType: type }));
-  const bytes = encodeFrame({ messageType: type, schemaVersion: 1, createdDate: Date.now(), sequenceNumber: 0n, flags: Flags.SynFin, messageId: randomUUID(), payloadType: 0, payload });
-  bytes.fill(0xab, 80, 112);
-  bytes.writeUInt32LE(payload.length, 116);
-  return bytes;
 }

@@ -10,6 +10,16 @@ export type { StandinContainer, StandinTask, StandinCluster, StandinDefinition }
 export type { StandinFaults } from './faults.js';
 export { REAL_AGENT_TIMINGS, DEFAULT_TIMINGS, type AgentTimings } from './agent-session.js';
 
+/*
+ * Local stand-in for ECS and the ECS Exec agent (specs/ssm-data-channel.md §1.14, §2):
+ *
+ *   const standin = await startStandin(definition, { faults: { duplicateRate: 0.2 } });
+ *   const ecs = new ECSClient({ endpoint: standin.endpoint, region: standin.region, credentials: standin.credentials });
+ *
+ * ExecuteCommand starts the command at once (shlex-split, no shell, under a pty in a private mount namespace
+ * with the container's mounts and env) and returns a ws:// streamUrl served by the same HTTP server.
+ */
+
 /** A running stand-in for the ECS API and the ECS Exec agent. */
 export interface Standin {
   /** http://127.0.0.1:port — give it to the SDK as `endpoint` (or AWS_ENDPOINT_URL_ECS). */

@@ -164,7 +164,7 @@ describe('stand-in agent: the data channel', () => {
   });
 
   it('acks Size input only once the pty has "started", so the client must retransmit it', async () => {
-    const result = await run(sh('echo a; sleep 1.5; echo b'), { faults: { slowPtyStartMs: 800 }, client: { sendSize: true } });
+    const result = await run(sh('echo a; sleep 2.5; echo b'), { faults: { slowPtyStartMs: 2000 }, client: { sendSize: true } });
     const acks = result.frames.filter((f) => f.messageType === MessageType.Acknowledge).map((f) => JSON.parse(f.payload.toString()) as Record<string, unknown>);
     expect(acks).toContainEqual(expect.objectContaining({ AcknowledgedMessageType: 'input_stream_data', AcknowledgedMessageSequenceNumber: 0 }));
     expect(result.inputSends).toBeGreaterThan(1);
