@@ -1,9 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
+import { dirname, join } from 'node:path';
+import { buildOrchestratorBundle as buildDeployBundle } from '../../modules/orchestrator-bundle.js';
 
 /**
  * Runs the orchestrator as its built bundle in a child `node`, the way Lambda would: import the
@@ -11,25 +10,12 @@ import { build } from 'esbuild';
  * log lines and the EMF metric documents. The child can be SIGKILLed to play a Lambda timeout.
  */
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** Bundles functions/orchestrator/handler.ts like the deploy does: ESM, platform node, target node20. */
+/** Builds the deploy bundle (modules/orchestrator-bundle.ts, the same esbuild settings main.ts packages) into a temp dir. */
 export async function buildOrchestratorBundle(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'orchestrator-bundle-'));
-  const outfile = join(dir, 'index.mjs');
-  await build({
-    entryPoints: [join(ROOT, 'functions/orchestrator/handler.ts')],
-    outfile,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    logLevel: 'silent',
-    // Some bundled CommonJS dependencies call require() for node built-ins.
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-  });
+  const { file } = buildDeployBundle({ outDir: dir });
   writeFileSync(join(dir, 'runner.mjs'), RUNNER);
-  return outfile;
+  return file;
 }
 
 const RESULT_TAG = '@@LAMBDA_RESULT@@ ';
