@@ -29,6 +29,9 @@ export const vpcEndpoints: Check = async (ctx) => {
   if (ssm === undefined) {
     return [yellow(TITLE, `${vpcId} has VPC endpoints but none for ${service}`, `add an interface endpoint for ${service}, or make sure the task has outbound internet access`)];
   }
+  if (ssm.PrivateDnsEnabled === false) {
+    return [yellow(TITLE, `${service}: ${ssm.VpcEndpointId} has private DNS disabled`, `enable private DNS on ${ssm.VpcEndpointId}: the agent connects to the public ssmmessages name`)];
+  }
   return [green(TITLE, `${service}: ${ssm.VpcEndpointId}`)];
 };
 

@@ -17,6 +17,11 @@ describe('vpc-endpoints', () => {
     ['no endpoints', [], ['green', 'VPC endpoints (task)', `none in ${IDS.vpcId} (no additional VPC endpoints required)`, undefined]],
     ['an ssmmessages endpoint', [{ ServiceName: SSM, VpcEndpointId: 'vpce-1' }], ['green', 'VPC endpoints (task)', `${SSM}: vpce-1`, undefined]],
     [
+      'an ssmmessages endpoint without private DNS',
+      [{ ServiceName: SSM, VpcEndpointId: 'vpce-1', PrivateDnsEnabled: false }],
+      ['yellow', 'VPC endpoints (task)', `${SSM}: vpce-1 has private DNS disabled`, 'enable private DNS on vpce-1: the agent connects to the public ssmmessages name'],
+    ],
+    [
       'endpoints without ssmmessages',
       [{ ServiceName: 'com.amazonaws.eu-west-1.s3', VpcEndpointId: 'vpce-2' }],
       ['yellow', 'VPC endpoints (task)', `${IDS.vpcId} has VPC endpoints but none for ${SSM}`, `add an interface endpoint for ${SSM}, or make sure the task has outbound internet access`],
