@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, closeSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { targetSchema } from '../../functions/shared/config/schema.js';
+import { parseMarker } from '../../functions/shared/core/marker.js';
+import { assembleJob } from '../../functions/shared/core/scripts/common.js';
+import { busyboxBinDir, runJob, shells } from '../helpers/shells.js';
+
+/** The shared job frame (steps, failure handling, done.gz writing) with stand-in steps instead of database tools. */
+
+const target = targetSchema.parse({ name: 't', engine: 'postgres', cluster: 'c', service: 's', container: 'c', database: 'd', backupDir: '/b' });
+
+function job(runDir: string, functions: string, main: string, runId = 'run-1'): string {
+  return assembleJob({ kind: 'backup', target, ctx: { runId, runDir, startedAt: '2026-01-01T00:00:00Z' }, secretVar: 'PGPASSWORD', functions, main });
+}
+
+describe.each(shells())('job frame under $name', (shell) => {
+  it('writes valid JSON when stderr holds quotes, backslashes, control characters and non-UTF-8 bytes', async () => {
+    const runDir = join(mkdtempSync(join(tmpdir(), 'frame-')), 'r');
+    const noisy = `noisy() { printf 'say "hi" \\\\ back\\tslash\\001\\033[31m\\377\\376 done\\r\\n' >&2; printf 'caf\\303\\251 and %%s %%d\\n' >&2; }`;
+
+    const result = await runJob(shell, runDir, job(runDir, noisy, 'step noisy noisy\nNOTE="a \\"quoted\\" note \\\\ here"', 'id "with" \\ quote'));
+
+    const m = parseMarker(readFileSync(join(runDir, 'done.gz')));
+    expect(result.code).toBe(0);
+    expect(m.runId).toBe('id "with" \\ quote');
+    expect(m.stderrTail).toContain('say "hi" \\ back\tslash??[31m?? done?\n');
+    expect(m.stderrTail).toContain('caf?? and %s %d');
+    expect(m.note).toBe('a "quoted" note \\ here');
+    expect(existsSync(join(runDir, '.done.json'))).toBe(false);
+    expect(existsSync(join(runDir, '.done.gz.tmp'))).toBe(false);
+  });
+
+  it('skips the steps after a failure, still runs "always" steps, and records every status in order', async () => {
+    const runDir = join(mkdtempSync(join(tmpdir(), 'frame-')), 'r');
+    const functions = 'ran() { echo "$1" >>ran.txt; return "$2"; }';
+    const main = 'step one ran one 0\nstep two ran two 7\nstep three ran three 0\nalways cleanup ran cleanup 0';
+
+    const result = await runJob(shell, runDir, job(runDir, functions, main));
+
+    const m = parseMarker(readFileSync(join(runDir, 'done.gz')));
+    expect(result.code).toBe(1);
+    expect(m.ok).toBe(false);
+    expect(m.steps).toEqual([
+      { name: 'one', status: 0 },
+      { name: 'two', status: 7 },
+      { name: 'cleanup', status: 0 },
+    ]);
+    expect(readFileSync(join(runDir, 'ran.txt'), 'utf8')).toBe('one\ntwo\ncleanup\n');
+  });
+
+  it('reports the first failing stage of a pipeline, not just the last, and a stage that recorded nothing as failed', async () => {
+    const runDir = join(mkdtempSync(join(tmpdir(), 'frame-')), 'r');
+    const functions = `pipe() { { sh -c 'echo data; exit 5'; echo $? >.s1; } | { cat >/dev/null; echo $? >.s2; }; first_failure .s1 .s2; }
+lost() { { exit 0; echo $? >.s1; } | { cat >/dev/null; echo $? >.s2; }; first_failure .s1 .s2; }`;
+
+    await runJob(shell, runDir, job(runDir, functions, 'step pipe pipe\nalways lost lost'));
+
+    expect(parseMarker(readFileSync(join(runDir, 'done.gz'))).steps).toEqual([
+      { name: 'pipe', status: 5 },
+      { name: 'lost', status: 1 },
+    ]);
+  });
+
+  it('writes ok=false with a "signal" step when the job is terminated with SIGTERM', async () => {
+    const runDir = join(mkdtempSync(join(tmpdir(), 'frame-')), 'r');
+    mkdirSync(runDir, { recursive: true });
+    writeFileSync(join(runDir, 'job.sh'), job(runDir, '', 'step slow sleep 30\nstep never true'));
+    const fd = openSync(join(runDir, 'log'), 'w');
+    const [cmd, ...pre] = shell.argv as [string, ...string[]];
+    const child = spawn(cmd, [...pre, 'job.sh'], {
+      cwd: runDir,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: { PATH: [shell.pathPrefix, '/usr/bin', '/bin'].filter((p) => p !== '').join(':') },
+    });
+    closeSync(fd);
+    const exited = new Promise((r) => child.once('exit', r));
+    while (!readFileSync(join(runDir, 'log'), 'utf8').includes('step slow: start')) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 100));
+
+    process.kill(-(child.pid ?? 0), 'SIGTERM');
+    await exited;
+
+    const m = parseMarker(readFileSync(join(runDir, 'done.gz')));
+    expect(m.ok).toBe(false);
+    expect(m.steps.map((s) => s.name)).toContain('signal');
+    expect(m.steps.map((s) => s.name)).not.toContain('never');
+  });
+});
+
+it('uses busybox applets on the busybox PATH', () => {
+  expect(existsSync(join(busyboxBinDir(), 'awk'))).toBe(true);
+});
