@@ -67,7 +67,18 @@ interface Spy {
 }
 
 /** A client that counts every attempt of every command and can fail or react to chosen attempts. */
-function spyClient(hooks: { fail?: (command: string, attempt: number, partNumber?: number) => boolean; after?: (command: string, count: number) => void } = {}): Spy {
+interface InjectedError {
+  name: string;
+  status: number;
+}
+const INTERNAL_ERROR: InjectedError = { name: 'InternalError', status: 500 };
+
+function spyClient(
+  hooks: {
+    fail?: (command: string, attempt: number, partNumber?: number) => InjectedError | false;
+    after?: (command: string, count: number) => void;
+  } = {},
+): Spy {
   const client = s3.newClient();
   const attempts: Record<string, number> = {};
   const inputs: Spy['inputs'] = [];
@@ -77,11 +88,12 @@ function spyClient(hooks: { fail?: (command: string, attempt: number, partNumber
       const attempt = (attempts[command] = (attempts[command] ?? 0) + 1);
       const input = args.input as Record<string, unknown>;
       inputs.push({ command, input });
-      if (hooks.fail?.(command, attempt, input.PartNumber as number | undefined)) {
-        throw Object.assign(new Error('We encountered an internal error. Please try again.'), {
-          name: 'InternalError',
+      const injected = hooks.fail?.(command, attempt, input.PartNumber as number | undefined);
+      if (injected) {
+        throw Object.assign(new Error(`injected ${injected.name}`), {
+          name: injected.name,
           $fault: 'server',
-          $metadata: { httpStatusCode: 500 },
+          $metadata: { httpStatusCode: injected.status },
         });
       }
       const result = await next(args);
@@ -257,10 +269,13 @@ describe('uploadFileResumable', () => {
     expect(await s3.openUploads(key)).toEqual([]);
   });
 
-  it('completes through the SDK retries when one part attempt fails with a 500', async () => {
+  it.each([
+    { error: INTERNAL_ERROR },
+    { error: { name: 'SlowDown', status: 503 } },
+  ])('completes through the SDK retries when one part attempt fails with $error.name', async ({ error }) => {
     const { path, data } = await makeFile(3 * PART);
     const key = fresh('retry/once.bin');
-    const spy = spyClient({ fail: (command, attempt) => command === 'UploadPart' && attempt === 2 });
+    const spy = spyClient({ fail: (command, attempt) => command === 'UploadPart' && attempt === 2 && error });
 
     const done = await upload(spy.client, key, path, { concurrency: 1 });
 
@@ -274,10 +289,10 @@ describe('uploadFileResumable', () => {
     const old = randomBytes(100);
     await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: old }));
     const { path, data } = await makeFile(3 * PART);
-    const broken = spyClient({ fail: (command, _attempt, part) => command === 'UploadPart' && part === 2 });
+    const broken = spyClient({ fail: (command, _attempt, part) => command === 'UploadPart' && part === 2 && INTERNAL_ERROR });
 
     await expect(upload(broken.client, key, path, { concurrency: 1 })).rejects.toThrow(
-      new RegExp(`uploading part 2/3 of s3://${s3.bucket}/${key} failed: .*the next call resumes`),
+      new RegExp(`uploading part 2/3 of s3://${s3.bucket}/${key} failed: injected InternalError; 1 of 3 parts are recorded in .* and the next call resumes`),
     );
 
     expect(broken.attempts.UploadPart).toBe(1 + 3);

@@ -324,7 +324,7 @@ export async function uploadFileResumable(opts: UploadOptions): Promise<UploadRe
     const { part, error } = failure!;
     throw new S3TransferError(
       `uploading part ${part}/${partsTotal} of s3://${bucket}/${key} failed: ${errorMessage(error)}; ` +
-        `${partsDone} parts are recorded in ${progressPath} and the next call resumes from there`,
+        `${partsDone} of ${partsTotal} parts are recorded in ${progressPath} and the next call resumes from there`,
       { cause: error },
     );
   }
