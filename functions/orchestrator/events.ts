@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { formatIssues } from '../shared/config/load.js';
 import { BackupError } from '../shared/errors.js';
+import { drillRequestSchema, restoreRequestSchema, type DrillRequest, type RestoreRequest } from './restore-request.js';
 
 /** The invocation event is none of the shapes the orchestrator accepts. */
 export class EventError extends BackupError {}
@@ -16,21 +17,20 @@ const probeSchema = z.strictObject({
   file: z.string().regex(/^\.probe-[A-Za-z0-9_-]{1,64}$/, { message: 'must be a probe file name like ".probe-1a2b3c"' }),
   expect: z.string().optional(),
 });
-/** Restores and drills: their own helpers validate the rest of the fields. */
-const jobSchema = z.looseObject({ action: z.enum(['restore', 'drill']), target: z.string().min(1) });
 
 /** A parsed invocation request. */
 export type Request =
   | { action: 'scheduled' }
   | z.infer<typeof backupSchema>
   | z.infer<typeof probeSchema>
-  | z.infer<typeof jobSchema>;
+  | RestoreRequest
+  | DrillRequest;
 
 /** Tells the event's kind and validates it; throws EventError naming what is wrong. */
 export function parseEvent(event: unknown): Request {
   if (scheduledSchema.safeParse(event).success) return { action: 'scheduled' };
   const action = (event as { action?: unknown } | null)?.action;
-  const schema = action === 'backup' ? backupSchema : action === 'probe' ? probeSchema : action === 'restore' || action === 'drill' ? jobSchema : null;
+  const schema = action === 'backup' ? backupSchema : action === 'probe' ? probeSchema : action === 'restore' ? restoreRequestSchema : action === 'drill' ? drillRequestSchema : null;
   if (schema === null) {
     throw new EventError(
       'unknown event: expected an EventBridge "Scheduled Event" or {"action": "backup" | "probe" | "restore" | "drill", ...}',

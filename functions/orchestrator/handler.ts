@@ -6,8 +6,12 @@ import { EcsExec } from '../shared/exec/exec-client.js';
 import { runBackup } from './backup-workflow.js';
 import { createClients } from './clients.js';
 import type { Deps, TargetOutcome } from './deps.js';
+import { runScheduled } from './drill-schedule.js';
+import { runDrill } from './drill-workflow.js';
 import { readEnv, type OrchestratorEnv } from './env.js';
 import { parseEvent } from './events.js';
+import type { JobOutcome } from './restore-state.js';
+import { runRestore } from './restore-workflow.js';
 import { Semaphore } from './semaphore.js';
 
 /** Time kept back from the Lambda's remaining time: no new work (part, poll, launch) starts within it. */
@@ -26,7 +30,8 @@ export interface LambdaContext {
 /** What the orchestrator answers. */
 export type HandlerResult =
   | { action: 'scheduled' | 'backup'; results: TargetOutcome[] }
-  | { action: 'probe'; ok: boolean; found: boolean; content: string | null };
+  | { action: 'probe'; ok: boolean; found: boolean; content: string | null }
+  | { action: 'restore' | 'drill'; result: JobOutcome };
 
 const telemetry = createTelemetry();
 let cached: { env: OrchestratorEnv; clients: ReturnType<typeof createClients>; exec: EcsExec } | null = null;
@@ -69,9 +74,9 @@ export async function handler(event: unknown, context: LambdaContext): Promise<H
       return { action: 'probe', ok, found, content };
     }
     case 'restore':
+      return { action: 'restore', result: await runRestore(deps, targetNamed(env, request.target), request) };
     case 'drill':
-      // Restores and drills plug in here, reusing job-runner.ts (launch, marker, task) and the EFS run record.
-      throw new ConfigError(`action "${request.action}" is not available in this version of the orchestrator`);
+      return { action: 'drill', result: await runDrill(deps, targetNamed(env, request.target), request.runId) };
   }
 }
 
@@ -86,7 +91,8 @@ function targetNamed(env: OrchestratorEnv, name: string): Target {
 /** One target's step; an unexpected error becomes that target's failed outcome, never the others'. */
 async function guarded(deps: Deps, target: Target, manual: boolean): Promise<TargetOutcome> {
   try {
-    return await runBackup(deps, target, manual);
+    // The schedule also carries on restores and drills, and starts due drills (drill-schedule.ts).
+    return await (manual ? runBackup(deps, target, true) : runScheduled(deps, target));
   } catch (error) {
     deps.telemetry.logger.error(`backup step failed: ${errorMessage(error)}`, { target: target.name, error: error instanceof Error ? error : String(error) });
     deps.telemetry.emit(target.name, { BackupFailure: 1 });

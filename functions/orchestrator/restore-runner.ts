@@ -40,14 +40,20 @@ export type JobStep =
 /** Builds the in-container job of a run once its file is downloaded. */
 export type JobBuilder = (run: RunRecord, params: JobParams) => string;
 
-/** Runs (or carries on) a restore/drill until it needs a later invocation, `until` passes, or it ends. */
-export async function advanceJob(deps: Deps, target: Target, run: RunRecord, build: JobBuilder, until: number): Promise<JobStep> {
+/** How long this invocation may work on a run (epoch ms): downloading, and waiting for the job's marker. */
+export interface JobBudget {
+  downloadUntil: number;
+  waitUntil: number;
+}
+
+/** Runs (or carries on) a restore/drill until it needs a later invocation, its budget is spent, or it ends. */
+export async function advanceJob(deps: Deps, target: Target, run: RunRecord, build: JobBuilder, budget: JobBudget): Promise<JobStep> {
   if (run.phase === 'starting') {
-    const step = await downloadAndLaunch(deps, target, run, build, until);
+    const step = await downloadAndLaunch(deps, target, run, build, budget.downloadUntil);
     if (step.state !== 'running') return step;
     run = step.run;
   }
-  return watchJob(deps, target, run, until);
+  return watchJob(deps, target, run, budget.waitUntil);
 }
 
 async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, build: JobBuilder, until: number): Promise<JobStep> {
@@ -130,17 +136,14 @@ async function watchJob(deps: Deps, target: Target, run: RunRecord, until: numbe
       ...(taskRunning !== undefined ? { taskRunning } : {}),
       ...(jobAlive !== undefined ? { jobAlive } : {}),
     });
-    const late = Date.now() >= Math.min(until, deps.deadline);
     switch (action.action) {
       case 'fail':
         return { state: 'failed', run, reason: action.reason, kill: action.kill };
       case 'check-task':
-        if (late) return { state: 'running', run, reason: 'job running' };
         taskRunning = await isTaskRunning(deps, run);
         checkedAt = Date.now();
         continue;
       case 'check-job':
-        if (late) return { state: 'running', run, reason: 'job running' };
         try {
           jobAlive = await isJobAlive(deps, run);
         } catch (error) {
@@ -149,7 +152,7 @@ async function watchJob(deps: Deps, target: Target, run: RunRecord, until: numbe
         }
         continue;
       case 'wait':
-        if (late) return { state: 'running', run, reason: action.reason.replace(/^dump/, `${run.kind} job`) };
+        if (Date.now() >= Math.min(until, deps.deadline)) return { state: 'running', run, reason: action.reason.replace(/^dump/, `${run.kind} job`) };
         await deps.sleep(Math.min(POLL_MS, Math.min(until, deps.deadline) - Date.now()));
         continue;
       default:

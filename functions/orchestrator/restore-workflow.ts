@@ -1,0 +1,154 @@
+import { UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { randomBytes } from 'node:crypto';
+import type { Target } from '../shared/config/schema.js';
+import { extensionFor } from '../shared/core/marker.js';
+import { newRunId, startingRecord, type RunRecord } from '../shared/core/run-record.js';
+import { buildRestoreJob } from '../shared/core/scripts/jobs.js';
+import { BackupError, errorMessage } from '../shared/errors.js';
+import type { Deps } from './deps.js';
+import { containerRunDir } from './job-runner.js';
+import { endJob, markerFailure, progressOutcome, resultOutcome } from './restore-finish.js';
+import { readJobResult } from './restore-history.js';
+import { describeSelector, type RestoreRequest } from './restore-request.js';
+import { advanceJob, type JobBudget } from './restore-runner.js';
+import { resolveSource } from './restore-source.js';
+import { jobParams, type JobOutcome, type JobParams } from './restore-state.js';
+
+/**
+ * A restore, one step per invocation: take the target's lock (no backup runs meanwhile), pin and
+ * download the chosen backup to the run directory on EFS, run the engine's restore job in the
+ * container, and report progress until its marker says how it ended. The same request with the run
+ * id (or the hourly schedule) carries it on.
+ */
+
+/** The request would replace live data without saying so; nothing was started. */
+export class RestoreRefusedError extends BackupError {}
+
+/** A manual request downloads at most this long per invocation, so the caller sees progress. */
+const MANUAL_DOWNLOAD_SLICE_MS = 5 * 60_000;
+
+/**
+ * Why a restore request may not go ahead, or null: restoring into the target's own (live) database needs
+ * `overwrite`. A Redis restore without overwrite only stages a copy beside the live file, so it may.
+ */
+export function restoreRefusal(target: Target, request: Pick<RestoreRequest, 'intoDatabase' | 'overwrite'>): string | null {
+  if (request.overwrite || target.engine === 'redis') return null;
+  if (request.intoDatabase !== undefined && request.intoDatabase !== target.database) return null;
+  const name = target.database === undefined ? 'every database of the server' : `the live database "${target.database}"`;
+  return `refusing to restore into ${name} of target "${target.name}": restore into another database (intoDatabase) or ask to replace it (overwrite: true)`;
+}
+
+/** The budget of a manual request (short waits, the caller polls) or of the hourly schedule (the whole invocation). */
+export function jobBudget(deps: Deps, manual: boolean): JobBudget {
+  const now = Date.now();
+  if (!manual) return { downloadUntil: deps.deadline, waitUntil: now };
+  return { downloadUntil: Math.min(deps.deadline, now + MANUAL_DOWNLOAD_SLICE_MS), waitUntil: Math.min(deps.deadline, now + deps.env.fastPathSeconds * 1000) };
+}
+
+/** Handles a restore request: starts a restore, or carries on / reports the one named by `runId`. */
+export async function runRestore(deps: Deps, target: Target, request: RestoreRequest): Promise<JobOutcome> {
+  if (request.runId !== undefined) return pollRestore(deps, target, request.runId);
+  const refusal = restoreRefusal(target, request);
+  if (refusal) throw new RestoreRefusedError(refusal);
+  const now = deps.now();
+  const runId = newRunId(now, randomBytes(4).toString('hex'));
+  const file = `restore.${extensionFor(target.engine)}`;
+  // Generating the job now rejects what the engine cannot do (e.g. a Redis restore into a named database) before anything starts.
+  buildRestoreJob(target, { runId, runDir: containerRunDir(target, runId), startedAt: now.toISOString() }, restoreOptions(target, { file, intoDatabase: request.intoDatabase, overwrite: request.overwrite }));
+  const existing = await deps.state.readRun(target.name, now);
+  if (existing.state === 'ok') {
+    const { kind, runId: other } = existing.record;
+    return { target: target.name, kind: 'restore', outcome: 'busy', runId: other, reason: `a ${kind} (run ${other}) holds the target's lock; try again when it has finished` };
+  }
+  if (existing.state === 'corrupt') return { target: target.name, kind: 'restore', outcome: 'busy', reason: existing.reason };
+  const source = await resolveSource(deps, target, request.backup);
+  const params: JobParams = {
+    source,
+    file,
+    ...(request.intoDatabase !== undefined ? { intoDatabase: request.intoDatabase } : {}),
+    overwrite: request.overwrite,
+    bytesDownloaded: 0,
+  };
+  const run = startingRecord({ kind: 'restore', runId, target: target.name, now, slot: null, params });
+  if (!(await deps.state.createRun(run))) {
+    return { target: target.name, kind: 'restore', outcome: 'busy', reason: 'another invocation took the lock first' };
+  }
+  deps.telemetry.logger.info('restore started', {
+    target: target.name,
+    runId,
+    backup: describeSelector(request.backup),
+    key: source.key,
+    versionId: source.versionId,
+    intoDatabase: databaseOf(target, params),
+    overwrite: request.overwrite,
+  });
+  return continueRestore(deps, target, run, true, true);
+}
+
+/** Carries on the restore run `runId`, or reports how it ended. */
+async function pollRestore(deps: Deps, target: Target, runId: string): Promise<JobOutcome> {
+  const file = await deps.state.readRun(target.name, deps.now());
+  if (file.state === 'ok' && file.record.runId === runId && file.record.kind === 'restore') return continueRestore(deps, target, file.record, false, true);
+  const last = await readJobResult(deps.state.root, target.name, 'restore');
+  if (last?.runId === runId) return resultOutcome(target, last);
+  return { target: target.name, kind: 'restore', outcome: 'failed', runId, reason: `no restore run ${runId} of target "${target.name}" is running or recorded` };
+}
+
+/** One step of a restore run: download, launch, watch, or finish. */
+export async function continueRestore(deps: Deps, target: Target, run: RunRecord, first: boolean, manual: boolean): Promise<JobOutcome> {
+  const params = jobParams(run);
+  const database = databaseOf(target, params);
+  const build = (r: RunRecord, p: JobParams) =>
+    buildRestoreJob(target, { runId: r.runId, runDir: containerRunDir(target, r.runId), startedAt: deps.now().toISOString() }, restoreOptions(target, p));
+  const log = { target: target.name, runId: run.runId };
+  let step;
+  try {
+    step = await advanceJob(deps, target, run, build, jobBudget(deps, manual));
+  } catch (error) {
+    step = { state: 'failed' as const, run, reason: errorMessage(error), kill: false };
+  }
+  switch (step.state) {
+    case 'busy':
+    case 'downloading':
+    case 'running':
+      return progressOutcome(target, step, first, database, deps.now());
+    case 'failed': {
+      deps.telemetry.logger.error(`restore failed: ${step.reason}`, { ...log, database });
+      return resultOutcome(target, await endJob(deps, target, step.run, { outcome: 'failed', reason: step.reason, database }, step.kill));
+    }
+    case 'finished': {
+      const failure = markerFailure(step.marker);
+      let note = step.marker.note;
+      if (failure !== null) {
+        deps.telemetry.logger.error(`restore failed: ${failure}`, { ...log, database, stderrTail: step.marker.stderrTail, note });
+        return resultOutcome(target, await endJob(deps, target, step.run, { outcome: 'failed', reason: failure, database, ...(note ? { note } : {}) }, false));
+      }
+      if (target.engine === 'redis' && params.overwrite && target.allowServiceRestart) note = await restartService(deps, target, step.run, note);
+      deps.telemetry.logger.info('restore succeeded', { ...log, database, key: params.source.key, versionId: params.source.versionId, note });
+      return resultOutcome(target, await endJob(deps, target, step.run, { outcome: 'succeeded', database, ...(note ? { note } : {}) }, false));
+    }
+  }
+}
+
+function restoreOptions(target: Target, p: Pick<JobParams, 'file' | 'intoDatabase' | 'overwrite'>) {
+  return {
+    file: p.file,
+    ...(p.intoDatabase !== undefined ? { intoDatabase: p.intoDatabase } : {}),
+    overwrite: p.overwrite,
+    restartAllowed: target.allowServiceRestart,
+  };
+}
+
+function databaseOf(target: Target, params: JobParams): string | undefined {
+  return params.intoDatabase ?? target.database;
+}
+
+/** Redis: a forced new deployment replaces the task; the new server loads the staged RDB. Says in the note what happened. */
+async function restartService(deps: Deps, target: Target, run: RunRecord, note: string | undefined): Promise<string> {
+  try {
+    await deps.ecs.send(new UpdateServiceCommand({ cluster: run.task?.clusterArn ?? target.cluster, service: target.service, forceNewDeployment: true }));
+    return `${note ?? ''} Restarted service ${target.service} (forced new deployment): the new task loads the restored RDB.`.trim();
+  } catch (error) {
+    return `${note ?? ''} Restarting service ${target.service} failed (${errorMessage(error)}): stop the Redis task without saving (redis-cli SHUTDOWN NOSAVE) so ECS starts one on the staged file.`.trim();
+  }
+}
