@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { EfsFullError } from '../shared/adapters/efs-state.js';
 import { lastSuccessfulBackup } from '../shared/adapters/s3-backups.js';
 import type { Target } from '../shared/config/schema.js';
 import { decideRun, STARTING_STALE_MS, type RunAction } from '../shared/core/decide.js';
@@ -83,6 +84,16 @@ async function startRun(deps: Deps, target: Target, slot: Date | null): Promise<
 
 /** Looks at a run until it needs the next invocation (or, on the fast path, until `fastUntil`) and does its next step. */
 async function continueRun(deps: Deps, target: Target, run: RunRecord, fastUntil: number | null): Promise<TargetOutcome | 'abandoned'> {
+  try {
+    return await stepRun(deps, target, run, fastUntil);
+  } catch (error) {
+    // A full EFS would fail every hour the same way: end the run, which also frees its space.
+    if (error instanceof EfsFullError) return failRun(deps, target, run, error.message, false);
+    throw error;
+  }
+}
+
+async function stepRun(deps: Deps, target: Target, run: RunRecord, fastUntil: number | null): Promise<TargetOutcome | 'abandoned'> {
   // Task and job lookups cost an API call or an exec: their answers are reused for a while on the fast path.
   let task: { running: boolean; at: number } | null = null;
   let job: { alive: boolean; at: number } | null = null;
