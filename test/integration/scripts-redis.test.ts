@@ -117,6 +117,18 @@ describe.each(shells())('redis jobs under $name', (shell: Shell) => {
     expect(await redis.debugDigest()).toBe(digest);
   });
 
+  it('authenticates as an ACL user with --user and the password from the environment', async () => {
+    const runDir = join(work, `${shell.name}-acl`);
+    await redis.cli('ACL', 'SETUSER', `backup-${shell.name}`, 'on', '>acl pass', '~*', '&*', '+@all');
+
+    const result = await runJob(shell, runDir, buildBackupJob(redisTarget({ user: `backup-${shell.name}` }), ctx(runDir)), {
+      env: { REDIS_PASSWORD: 'acl pass' },
+    });
+
+    expect(result.code).toBe(0);
+    expect(marker(runDir).ok).toBe(true);
+  });
+
   it('writes ok=false at the version step given a wrong password', async () => {
     const runDir = join(work, `${shell.name}-wrongpw`);
 
