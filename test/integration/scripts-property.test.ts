@@ -77,8 +77,9 @@ describe.each(shells())('generated jobs under $name', (shell) => {
         let script = buildBackupJob(parsed.data, { runId: v.runId, runDir, startedAt: '2026-01-01T00:00:00Z' });
         let env: NodeJS.ProcessEnv = { [v.passwordEnv]: v.password };
         if (v.fromEnviron) {
+          // decoy names are longer than any generated name, so they never collide with passwordEnv
           const environ = join(base, `${accepted}.environ`);
-          writeFileSync(environ, Buffer.from(`A=1\0${v.passwordEnv}=${v.password}\0Z=${v.passwordEnv}=decoy\0`, 'utf8'));
+          writeFileSync(environ, Buffer.from(`DECOY_VARIABLE_A=1\0${v.passwordEnv}=${v.password}\0DECOY_VARIABLE_Z=${v.passwordEnv}=decoy\0`, 'utf8'));
           script = script.replace("ENVIRON_FILE='/proc/1/environ'", `ENVIRON_FILE='${environ}'`);
           env = {};
         }
