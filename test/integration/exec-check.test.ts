@@ -96,8 +96,10 @@ function clients(): { clients: Clients; invokes: ProbeRequest[] } {
     const request = JSON.parse(new TextDecoder().decode(input.Payload as Uint8Array)) as ProbeRequest;
     invokes.push(request);
     const path = join(hostDir, request.file);
-    const found = existsSync(path);
-    return { StatusCode: 200, Payload: new TextEncoder().encode(JSON.stringify({ ok: true, found, ...(found ? { content: readFileSync(path, 'utf8') } : {}) })) };
+    const content = existsSync(path) ? readFileSync(path, 'utf8') : null;
+    // The orchestrator's answer (functions/orchestrator/handler.ts, action "probe").
+    const answer = { action: 'probe', ok: content !== null && content.trim() === request.expect, found: content !== null, content };
+    return { StatusCode: 200, Payload: new TextEncoder().encode(JSON.stringify(answer)) };
   });
   return { clients: { ...mocked, ecs }, invokes };
 }

@@ -20,11 +20,12 @@ export interface ProbeRequest {
   readonly expect: string;
 }
 
-/** The orchestrator's answer to a probe request. */
+/** The orchestrator's answer to a probe request: `ok` when the file is there with the expected content. */
 export interface ProbeResponse {
   readonly ok: boolean;
   readonly found: boolean;
-  readonly content?: string;
+  readonly content?: string | null;
+  /** Set when the orchestrator could not look at all (EFS not mounted, unreadable). */
   readonly error?: string;
 }
 
@@ -92,13 +93,14 @@ async function askOrchestrator(input: ProbeInput, request: ProbeRequest): Promis
   } catch {
     return red(title, `${input.functionName} answered with something that is not JSON: ${text.slice(0, 200)}`, 'deploy the current orchestrator; it answers probe requests');
   }
-  if (answer.ok !== true) {
-    return red(title, `${input.functionName} could not look: ${answer.error ?? 'no reason given'}`, "check the orchestrator's EFS mount (the EFS mount target lines) and its log");
+  if (answer.error !== undefined) {
+    return red(title, `${input.functionName} could not look: ${answer.error}`, "check the orchestrator's EFS mount (the EFS mount target lines) and its log");
   }
   if (answer.found !== true) {
     return red(title, `the orchestrator does not see ${request.file} on its EFS mount`, `the container's ${input.backupDir} and the orchestrator's access point must be the same EFS directory: check the Backup mount line`);
   }
-  if (answer.content !== request.expect) {
+  // `ok` is the orchestrator's own comparison; the checker compares too, so an older orchestrator works as well.
+  if (answer.ok !== true || answer.content?.trim() !== request.expect) {
     return red(title, `the orchestrator sees ${request.file} with other content (${JSON.stringify(answer.content)})`, 'another writer uses the same directory; run the probe again');
   }
   return green(title, `${input.functionName} sees ${request.file} with the expected content`);
