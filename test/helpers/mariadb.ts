@@ -1,4 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,7 @@ export interface MariadbServer {
   env: NodeJS.ProcessEnv;
   /** Runs SQL with the mariadb client as `backup` over TCP (-N -B); `db` may be '' for none. */
   sql(db: string, statements: string): Promise<string>;
-  /** Per-table md5 of the ordered rows (`SELECT *` in primary-key/all-column order); keys are table names. */
+  /** Per-table md5 of the table's rows (`SELECT *` in batch format, lines sorted); keys are table names. */
   tableChecksums(db: string): Promise<Record<string, string>>;
   /** Kills the server by PID and removes its data directory. */
   stop(): Promise<void>;
@@ -88,7 +89,6 @@ export async function startMariadb(): Promise<MariadbServer> {
         const ident = `\`${table.replace(/`/g, '``')}\``;
         const rows = await sql(db, `SELECT * FROM ${ident}`);
         const sorted = rows.split('\n').filter((r) => r !== '').sort().join('\n');
-        const { createHash } = await import('node:crypto');
         sums[table] = createHash('md5').update(sorted).digest('hex');
       }
       return sums;
