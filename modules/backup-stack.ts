@@ -1,0 +1,136 @@
+import type { Construct } from 'constructs';
+import { LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
+import { encodeTargets, TARGETS_ENV } from '../functions/shared/config/load.js';
+import type { BackupConfig } from '../functions/shared/config/schema.js';
+import { AccountContext } from './account-context.js';
+import { BackupAlarms, METRICS_NAMESPACE, METRICS_SERVICE } from './alarms.js';
+import { BackupBucket } from './backup-bucket.js';
+import { BackupAccessPoint } from './efs-access-point.js';
+import { Network } from './network.js';
+import { EFS_MOUNT_PATH, OrchestratorFunction } from './orchestrator-function.js';
+import { OrchestratorRole } from './orchestrator-role.js';
+import { HourlySchedule } from './schedule.js';
+import { TaskRoleExecPolicy } from './task-role-exec.js';
+
+/** Name of the one stack (its directory in cdktf.out/stacks/). */
+export const STACK_NAME = 'ecs-db-backup';
+/** Lambda caps the whole environment (names and values) at 4 KB. */
+const LAMBDA_ENV_LIMIT_BYTES = 4096;
+
+/** Props of {@link BackupStack}. */
+export interface BackupStackProps {
+  /** The validated configuration. */
+  readonly config: BackupConfig;
+  /** Directory holding the built orchestrator bundle. */
+  readonly bundleDir: string;
+  /** Prefix of every resource name. Default: "ecs-db-backup" (one deployment per account and region). */
+  readonly namePrefix?: string;
+}
+
+/** The whole deployment: composes the constructs in modules/ from one validated config. */
+export class BackupStack extends TerraformStack {
+  constructor(scope: Construct, id: string, props: BackupStackProps) {
+    super(scope, id);
+    const { config } = props;
+    const namePrefix = props.namePrefix ?? 'ecs-db-backup';
+    const functionName = `${namePrefix}-orchestrator`;
+
+    // Relative to cdktf.out/stacks/<stack>/ (and cdktf.out.hcl/...): the state stays in the project
+    // root, shared by the JSON and the HCL form and kept when the output directories are rebuilt.
+    new LocalBackend(this, { path: `../../../terraform.${id}.tfstate` });
+    new AwsProvider(this, 'aws', { region: config.region, defaultTags: [{ tags: { Project: 'ecs-db-backup' } }] });
+    const account = new AccountContext(this, 'account', { region: config.region });
+
+    const bucket = new BackupBucket(this, 'bucket', {
+      bucketName: config.bucket.name,
+      existing: config.bucket.existing,
+      kmsKeyArn: config.kmsKeyArn,
+      retentionDays: config.retentionDays,
+      account,
+    });
+    const network = new Network(this, 'network', {
+      namePrefix,
+      region: config.region,
+      vpcId: config.vpcId,
+      subnetIds: config.subnetIds,
+      efsMountTargetSecurityGroupId: config.efs.mountTargetSecurityGroupId,
+      s3Gateway: config.endpoints.s3Gateway,
+      routeTableIds: config.endpoints.routeTableIds,
+      ecsEndpoint: config.endpoints.ecs,
+      ssmmessagesEndpoint: config.endpoints.ssmmessages,
+    });
+    const accessPoint = new BackupAccessPoint(this, 'efs', {
+      namePrefix,
+      fileSystemId: config.efs.fileSystemId,
+      rootPath: config.efs.rootPath,
+      posixUid: config.efs.posixUid,
+      posixGid: config.efs.posixGid,
+      account,
+    });
+    const role = new OrchestratorRole(this, 'role', {
+      roleName: functionName,
+      functionName,
+      targets: config.targets,
+      bucketArn: bucket.bucketArn,
+      keyPrefix: config.keyPrefix,
+      kmsKeyArn: config.kmsKeyArn,
+      fileSystemArn: accessPoint.fileSystemArn,
+      accessPointArn: accessPoint.accessPointArn,
+      account,
+    });
+    const environment = {
+      [TARGETS_ENV]: encodeTargets(config.targets),
+      BUCKET: config.bucket.name,
+      KEY_PREFIX: config.keyPrefix,
+      EFS_MOUNT_PATH,
+      FAST_PATH_SECONDS: String(config.lambda.fastPathSeconds),
+      POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
+      POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+    };
+    const envBytes = Object.entries(environment).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+    if (envBytes > LAMBDA_ENV_LIMIT_BYTES) {
+      throw new Error(
+        `the Lambda environment would be ${envBytes} bytes, over Lambda's ${LAMBDA_ENV_LIMIT_BYTES}: split the targets over two deployments`,
+      );
+    }
+    const fn = new OrchestratorFunction(this, 'orchestrator', {
+      functionName,
+      bundleDir: props.bundleDir,
+      roleArn: role.roleArn,
+      subnetIds: config.subnetIds,
+      securityGroupIds: [network.lambdaSecurityGroupId, ...config.securityGroupIds],
+      accessPointArn: accessPoint.accessPointArn,
+      environment,
+      timeoutSeconds: config.lambda.timeoutSeconds,
+      memoryMb: config.lambda.memoryMb,
+      reservedConcurrency: config.lambda.reservedConcurrency,
+      logRetentionDays: config.lambda.logRetentionDays,
+      dependsOn: [role.policy],
+    });
+    new HourlySchedule(this, 'schedule', { ruleName: namePrefix, functionName: fn.functionName, functionArn: fn.functionArn });
+    const alarms = new BackupAlarms(this, 'alarms', {
+      namePrefix,
+      functionName: fn.functionName,
+      targets: config.targets.map((t) => ({ name: t.name, drill: t.drill !== undefined })),
+      alarmEmail: config.alarmEmail,
+    });
+    new TaskRoleExecPolicy(this, 'task-exec', {
+      policyName: `${namePrefix}-ecs-exec`,
+      taskRoleNames: config.targets.flatMap((t) => (t.taskRoleName === undefined ? [] : [t.taskRoleName])),
+    });
+
+    new TerraformOutput(this, 'bucket_name', { value: bucket.bucketName, description: 'Bucket the backups are uploaded to.' });
+    new TerraformOutput(this, 'function_name', { value: fn.functionName, description: 'Name of the orchestrator Lambda.' });
+    new TerraformOutput(this, 'function_arn', { value: fn.functionArn, description: 'ARN of the orchestrator Lambda.' });
+    new TerraformOutput(this, 'alarm_topic_arn', { value: alarms.topicArn, description: 'SNS topic the alarms notify.' });
+    new TerraformOutput(this, 'access_point_id', {
+      value: accessPoint.accessPointId,
+      description: 'EFS access point of the backup directory; mount it in the database tasks at their backupDir.',
+    });
+    new TerraformOutput(this, 'lambda_security_group_id', {
+      value: network.lambdaSecurityGroupId,
+      description: 'Security group of the orchestrator Lambda.',
+    });
+  }
+}

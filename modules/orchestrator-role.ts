@@ -1,0 +1,175 @@
+import { Construct } from 'constructs';
+import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
+import type { AccountContext } from './account-context.js';
+
+/**
+ * The ENI actions a VPC Lambda's role needs (those of AWSLambdaVPCAccessExecutionRole). EC2 does
+ * not support resource-level permissions for them, so their resource is "*"; the actions are named.
+ */
+export const VPC_ENI_ACTIONS = [
+  'ec2:CreateNetworkInterface',
+  'ec2:DescribeNetworkInterfaces',
+  'ec2:DescribeSubnets',
+  'ec2:DeleteNetworkInterface',
+  'ec2:AssignPrivateIpAddresses',
+  'ec2:UnassignPrivateIpAddresses',
+] as const;
+
+/** One ECS service the orchestrator may exec into. */
+export interface ExecTarget {
+  /** ECS cluster name. */
+  readonly cluster: string;
+  /** ECS service name. */
+  readonly service: string;
+  /** Container name in the service's task definition. */
+  readonly container: string;
+}
+
+/** Props of {@link OrchestratorRole}. */
+export interface OrchestratorRoleProps {
+  /** Name of the role (and its inline policy). */
+  readonly roleName: string;
+  /** Name of the function, for its log group's ARN. */
+  readonly functionName: string;
+  /** The services and containers the orchestrator works on. */
+  readonly targets: readonly ExecTarget[];
+  /** ARN of the backup bucket. */
+  readonly bucketArn: string;
+  /** Key prefix the orchestrator may read and write under ("" for the whole bucket). */
+  readonly keyPrefix: string;
+  /** KMS key of the bucket. Default: none (SSE-S3), no KMS permissions. */
+  readonly kmsKeyArn?: string;
+  /** ARN of the backup file system. */
+  readonly fileSystemArn: string;
+  /** ARN of the access point the function mounts; EFS access is limited to it. */
+  readonly accessPointArn: string;
+  /** Account, partition and region, for the ARNs. */
+  readonly account: AccountContext;
+}
+
+/**
+ * The orchestrator's execution role, least privilege: ECS reads and ExecuteCommand only on the
+ * configured clusters (and container names), S3 only under the key prefix, KMS only on the key,
+ * EFS only through the access point, logs only to its own group, and an explicit deny of direct
+ * `ssm:StartSession`. No statement has a wildcard action.
+ */
+export class OrchestratorRole extends Construct {
+  /** Role ARN. */
+  readonly roleArn: string;
+  /** Role name. */
+  readonly roleName: string;
+  /** The inline policy; the function depends on it so its VPC permissions exist before it is created. */
+  readonly policy: IamRolePolicy;
+
+  constructor(scope: Construct, id: string, props: OrchestratorRoleProps) {
+    super(scope, id);
+    if (props.targets.length === 0) throw new Error('OrchestratorRole: targets must not be empty');
+    const { account } = props;
+    const clusters = [...new Set(props.targets.map((t) => t.cluster))].sort();
+    const clusterArn = (c: string) => account.arn('ecs', `cluster/${c}`);
+    const tasksArn = (c: string) => account.arn('ecs', `task/${c}/*`);
+    const clusterCondition = { test: 'ArnEquals', variable: 'ecs:cluster', values: clusters.map(clusterArn) };
+    const objects = `${props.bucketArn}/${props.keyPrefix}*`;
+
+    const statements: DataAwsIamPolicyDocumentStatement[] = [
+      {
+        sid: 'EcsListTasksInClusters',
+        // ListTasks has no resource-level permissions; the ecs:cluster condition limits it.
+        actions: ['ecs:ListTasks'],
+        resources: ['*'],
+        condition: [clusterCondition],
+      },
+      {
+        sid: 'EcsDescribeTasksInClusters',
+        actions: ['ecs:DescribeTasks'],
+        resources: clusters.map(tasksArn),
+        condition: [clusterCondition],
+      },
+      {
+        sid: 'EcsDescribeClustersAndServices',
+        actions: ['ecs:DescribeClusters', 'ecs:DescribeServices'],
+        resources: [
+          ...clusters.map(clusterArn),
+          ...[...new Set(props.targets.map((t) => `service/${t.cluster}/${t.service}`))].sort().map((r) => account.arn('ecs', r)),
+        ],
+      },
+      ...clusters.map((cluster) => ({
+        sid: `EcsExecuteCommand${statementSuffix(cluster)}`,
+        actions: ['ecs:ExecuteCommand'],
+        resources: [clusterArn(cluster), tasksArn(cluster)],
+        condition: [
+          {
+            test: 'StringEquals',
+            variable: 'ecs:container-name',
+            values: [...new Set(props.targets.filter((t) => t.cluster === cluster).map((t) => t.container))].sort(),
+          },
+        ],
+      })),
+      {
+        sid: 'S3ObjectsUnderPrefix',
+        actions: ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        resources: [objects],
+      },
+      {
+        sid: 'S3ListUnderPrefix',
+        actions: ['s3:ListBucket', 's3:ListBucketVersions', 's3:ListBucketMultipartUploads'],
+        resources: [props.bucketArn],
+        // An empty prefix means the whole bucket: a request without a prefix must pass too.
+        ...(props.keyPrefix === '' ? {} : { condition: [{ test: 'StringLike', variable: 's3:prefix', values: [`${props.keyPrefix}*`] }] }),
+      },
+      ...(props.kmsKeyArn === undefined
+        ? []
+        : [
+            {
+              sid: 'KmsForBucketObjects',
+              actions: ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:Encrypt'],
+              resources: [props.kmsKeyArn],
+              condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${account.region}.amazonaws.com`] }],
+            },
+          ]),
+      {
+        sid: 'EfsThroughAccessPoint',
+        actions: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite'],
+        resources: [props.fileSystemArn],
+        condition: [{ test: 'StringEquals', variable: 'elasticfilesystem:AccessPointArn', values: [props.accessPointArn] }],
+      },
+      {
+        sid: 'VpcNetworkInterfaces',
+        actions: [...VPC_ENI_ACTIONS],
+        resources: ['*'],
+      },
+      {
+        sid: 'OwnLogGroup',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [account.arn('logs', `log-group:/aws/lambda/${props.functionName}:*`)],
+      },
+      {
+        sid: 'DenyDirectSsmSessions',
+        // ECS Exec opens its session through ecs:ExecuteCommand; a direct session is never needed.
+        effect: 'Deny',
+        actions: ['ssm:StartSession'],
+        resources: ['*'],
+      },
+    ];
+
+    const assume = new DataAwsIamPolicyDocument(this, 'assume', {
+      statement: [{ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['lambda.amazonaws.com'] }] }],
+    });
+    const role = new IamRole(this, 'role', {
+      name: props.roleName,
+      description: 'ecs-db-backup orchestrator Lambda',
+      assumeRolePolicy: assume.json,
+    });
+    const document = new DataAwsIamPolicyDocument(this, 'permissions', { statement: statements });
+    this.policy = new IamRolePolicy(this, 'policy', { name: props.roleName, role: role.id, policy: document.json });
+    this.roleArn = role.arn;
+    this.roleName = role.name;
+  }
+}
+
+/** A Sid may only hold letters and digits. */
+function statementSuffix(name: string): string {
+  return name.replace(/[^A-Za-z0-9]/g, '');
+}
