@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import { VPC_ENI_ACTIONS } from '../../modules/orchestrator-role.js';
+import { allStatements, BASE_CONFIG, onlyResource, policyStatements, readable, synthStack, type PolicyStatement } from '../helpers/synth.js';
+
+const KMS = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+const ECS = 'arn:aws:ecs:eu-west-1:123456789012';
+const TWO_CLUSTERS = {
+  ...BASE_CONFIG,
+  kmsKeyArn: KMS,
+  keyPrefix: 'db/prod/',
+  targets: [
+    { name: 'a-pg', engine: 'postgres', cluster: 'blue', service: 'a-db', container: 'postgres', database: 'a', backupDir: '/backup' },
+    { name: 'b-redis', engine: 'redis', cluster: 'blue', service: 'b-cache', container: 'redis', backupDir: '/backup' },
+    { name: 'c-mongo', engine: 'mongodb', cluster: 'green', service: 'c-db', container: 'mongo', backupDir: '/backup' },
+  ],
+};
+
+function statements(config: unknown = TWO_CLUSTERS): Map<string, PolicyStatement> {
+  return new Map(readable(policyStatements(synthStack(config), 'role_permissions')).map((s) => [s.sid ?? '', s]));
+}
+
+describe('orchestrator role', () => {
+  it('is assumable by Lambda only', () => {
+    expect(policyStatements(synthStack(), 'role_assume')).toEqual([
+      { actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['lambda.amazonaws.com'] }] },
+    ]);
+  });
+
+  it('has exactly the expected statements', () => {
+    expect([...statements().keys()]).toEqual([
+      'EcsListTasksInClusters',
+      'EcsDescribeTasksInClusters',
+      'EcsDescribeClustersAndServices',
+      'EcsExecuteCommandblue',
+      'EcsExecuteCommandgreen',
+      'S3ObjectsUnderPrefix',
+      'S3ListUnderPrefix',
+      'KmsForBucketObjects',
+      'EfsThroughAccessPoint',
+      'VpcNetworkInterfaces',
+      'OwnLogGroup',
+      'DenyDirectSsmSessions',
+    ]);
+  });
+
+  it.each<[string, Partial<PolicyStatement>]>([
+    [
+      'EcsListTasksInClusters',
+      { actions: ['ecs:ListTasks'], resources: ['*'], condition: [{ test: 'ArnEquals', variable: 'ecs:cluster', values: [`${ECS}:cluster/blue`, `${ECS}:cluster/green`] }] },
+    ],
+    [
+      'EcsDescribeTasksInClusters',
+      {
+        actions: ['ecs:DescribeTasks'],
+        resources: [`${ECS}:task/blue/*`, `${ECS}:task/green/*`],
+        condition: [{ test: 'ArnEquals', variable: 'ecs:cluster', values: [`${ECS}:cluster/blue`, `${ECS}:cluster/green`] }],
+      },
+    ],
+    [
+      'EcsDescribeClustersAndServices',
+      {
+        actions: ['ecs:DescribeClusters', 'ecs:DescribeServices'],
+        resources: [`${ECS}:cluster/blue`, `${ECS}:cluster/green`, `${ECS}:service/blue/a-db`, `${ECS}:service/blue/b-cache`, `${ECS}:service/green/c-db`],
+      },
+    ],
+    [
+      'EcsExecuteCommandblue',
+      {
+        actions: ['ecs:ExecuteCommand'],
+        resources: [`${ECS}:cluster/blue`, `${ECS}:task/blue/*`],
+        condition: [{ test: 'StringEquals', variable: 'ecs:container-name', values: ['postgres', 'redis'] }],
+      },
+    ],
+    [
+      'EcsExecuteCommandgreen',
+      {
+        actions: ['ecs:ExecuteCommand'],
+        resources: [`${ECS}:cluster/green`, `${ECS}:task/green/*`],
+        condition: [{ test: 'StringEquals', variable: 'ecs:container-name', values: ['mongo'] }],
+      },
+    ],
+    [
+      'S3ObjectsUnderPrefix',
+      {
+        actions: ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
+        resources: ['${aws_s3_bucket.bucket_3056591E.arn}/db/prod/*'],
+      },
+    ],
+    [
+      'S3ListUnderPrefix',
+      {
+        actions: ['s3:ListBucket', 's3:ListBucketVersions', 's3:ListBucketMultipartUploads'],
+        resources: ['${aws_s3_bucket.bucket_3056591E.arn}'],
+        condition: [{ test: 'StringLike', variable: 's3:prefix', values: ['db/prod/*'] }],
+      },
+    ],
+    [
+      'KmsForBucketObjects',
+      {
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:Encrypt'],
+        resources: [KMS],
+        condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: ['s3.eu-west-1.amazonaws.com'] }],
+      },
+    ],
+    [
+      'EfsThroughAccessPoint',
+      {
+        actions: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite'],
+        resources: ['arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-0a1b2c3d4e5f60733'],
+        condition: [{ test: 'StringEquals', variable: 'elasticfilesystem:AccessPointArn', values: ['${aws_efs_access_point.efs_access-point_26B25120.arn}'] }],
+      },
+    ],
+    ['VpcNetworkInterfaces', { actions: [...VPC_ENI_ACTIONS], resources: ['*'] }],
+    [
+      'OwnLogGroup',
+      {
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: ['arn:aws:logs:eu-west-1:123456789012:log-group:/aws/lambda/ecs-db-backup-orchestrator:*'],
+      },
+    ],
+    ['DenyDirectSsmSessions', { effect: 'Deny', actions: ['ssm:StartSession'], resources: ['*'] }],
+  ])('grants %s exactly', (sid, expected) => {
+    const statement = statements().get(sid);
+    expect(statement).toEqual({ sid, ...expected });
+  });
+
+  it('has no KMS statement without a key', () => {
+    expect(statements(BASE_CONFIG).has('KmsForBucketObjects')).toBe(false);
+  });
+
+  it('lists the whole bucket without a prefix condition when the key prefix is empty', () => {
+    const all = statements({ ...BASE_CONFIG, keyPrefix: '' });
+    expect(all.get('S3ListUnderPrefix')?.condition).toBeUndefined();
+    expect(all.get('S3ObjectsUnderPrefix')?.resources).toEqual(['${aws_s3_bucket.bucket_3056591E.arn}/*']);
+  });
+
+  it('allows no wildcard action anywhere except the TLS deny of the bucket', () => {
+    const synth = synthStack(TWO_CLUSTERS);
+    for (const statement of allStatements(synth)) {
+      for (const action of statement.actions) {
+        if (statement.sid === 'DenyInsecureTransport') continue;
+        expect(action, `${statement.sid ?? '?'}`).not.toContain('*');
+      }
+    }
+  });
+
+  it('only uses "*" resources where AWS supports nothing narrower', () => {
+    const wildcard = readable(policyStatements(synthStack(TWO_CLUSTERS), 'role_permissions'))
+      .filter((s) => s.resources?.includes('*'))
+      .map((s) => s.sid);
+    expect(wildcard).toEqual(['EcsListTasksInClusters', 'VpcNetworkInterfaces', 'DenyDirectSsmSessions']);
+  });
+
+  it('attaches the policy inline to the role', () => {
+    const synth = synthStack();
+    expect(onlyResource(synth, 'aws_iam_role')).toMatchObject({ name: 'ecs-db-backup-orchestrator' });
+    expect(onlyResource(synth, 'aws_iam_role_policy')).toMatchObject({
+      role: expect.stringMatching(/^\$\{aws_iam_role\.role_\w+\.id\}$/),
+      policy: expect.stringMatching(/^\$\{data\.aws_iam_policy_document\.role_permissions_\w+\.json\}$/),
+    });
+  });
+});
