@@ -35,6 +35,10 @@ describe.each(shells())('launch script under $name', (shell) => {
     expect(match).not.toBeNull();
     const pid = Number(match?.[1]);
     expect(alive(pid)).toBe(true);
+    // the printed pid leads its own session and process group, so `kill -TERM -- -<pid>` stops the job and its tools
+    const rawStat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = rawStat.slice(rawStat.lastIndexOf(')') + 2).split(' ');
+    expect({ pgrp: Number(stat[2]), session: Number(stat[3]) }).toEqual({ pgrp: pid, session: pid });
     expect(readFileSync(join(runDir, 'job.sh'), 'utf8')).toBe(job);
     writeFileSync(join(runDir, 'go'), '');
     await waitFor(join(runDir, 'finished'));
