@@ -38,11 +38,15 @@ export function restoreRefusal(target: Target, request: Pick<RestoreRequest, 'in
   return `refusing to restore into ${name} of target "${target.name}": restore into another database (intoDatabase) or ask to replace it (overwrite: true)`;
 }
 
-/** The budget of a manual request (short waits, the caller polls) or of the hourly schedule (the whole invocation). */
+/**
+ * How long an invocation works on a restore/drill: it waits for the job like a backup's fast path (so a small
+ * one ends in one invocation and frees the target's lock at once); a manual request downloads in slices so its
+ * caller sees progress, the hourly schedule for the whole invocation.
+ */
 export function jobBudget(deps: Deps, manual: boolean): JobBudget {
   const now = Date.now();
-  if (!manual) return { downloadUntil: deps.deadline, waitUntil: now };
-  return { downloadUntil: Math.min(deps.deadline, now + MANUAL_DOWNLOAD_SLICE_MS), waitUntil: Math.min(deps.deadline, now + deps.env.fastPathSeconds * 1000) };
+  const waitUntil = Math.min(deps.deadline, now + deps.env.fastPathSeconds * 1000);
+  return { downloadUntil: manual ? Math.min(deps.deadline, now + MANUAL_DOWNLOAD_SLICE_MS) : deps.deadline, waitUntil };
 }
 
 /** Handles a restore request: starts a restore, or carries on / reports the one named by `runId`. */

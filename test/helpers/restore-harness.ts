@@ -1,0 +1,148 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { startLambdaApi, type LambdaApi } from '../../scripts/standin/lambda-api.js';
+import type { LambdaRun } from './lambda-runner.js';
+import { CONTAINER_BACKUP_DIR, CLUSTER, KEY_PREFIX, startHarness, type Harness } from './orchestrator-harness.js';
+import { startVersioningProxy, type VersioningProxy } from './s3-versioning-proxy.js';
+
+/**
+ * The orchestrator harness plus what restores need: S3 versioning in front of s3rver, the Lambda
+ * Invoke stand-in running the bundle, a config file for the restore CLI, and helpers that run a
+ * backup or a restore/drill to its end.
+ */
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The orchestrator's function name in the Lambda stand-in. */
+export const FUNCTION_NAME = 'ecs-db-backup-orchestrator';
+
+/** A running restore world. */
+export interface RestoreHarness {
+  h: Harness;
+  versions: VersioningProxy;
+  lambda: LambdaApi;
+  /** Invokes the bundle with S3 going through the versioning proxy. */
+  run(event: unknown, env?: Record<string, string>): Promise<LambdaRun>;
+  /** Backs a target up now and waits for the upload; returns the object's key and version id. */
+  backup(target: string): Promise<{ key: string; versionId: string }>;
+  /** Sends a restore/drill request, then polls it with its run id until it ends; returns the final result (the invocations go to `runs`). */
+  untilDone(event: Record<string, unknown>, runs?: LambdaRun[]): Promise<JobResultLike>;
+  /** Writes a config file for the CLI holding `targets`; returns its path. */
+  writeConfig(targets: Record<string, unknown>[]): string;
+  /** Runs the restore CLI as a child process against the stand-ins. */
+  cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+  stop(): Promise<void>;
+}
+
+/** The fields of a restore/drill answer the tests read. */
+export interface JobResultLike {
+  outcome: string;
+  runId?: string;
+  reason?: string;
+  note?: string;
+  phase?: string;
+  database?: string;
+  problems?: string[];
+  source?: { key: string; versionId: string | null };
+}
+
+/** Starts the world; the fast path waits up to 30 s so small dumps and restores finish in one invocation. */
+export async function startRestoreHarness(): Promise<RestoreHarness> {
+  const h = await startHarness({ fastPathSeconds: 30 });
+  const versions = await startVersioningProxy(h.proxy.endpoint);
+  const env = { AWS_ENDPOINT_URL_S3: versions.endpoint };
+  const run = (event: unknown, extra: Record<string, string> = {}) => h.run(event, { env: { ...env, ...extra } });
+  const lambda = await startLambdaApi({
+    functions: [FUNCTION_NAME],
+    invoke: async (_name, event) => {
+      const r = await run(event);
+      return r.ok ? { ok: true, result: r.result } : { ok: false, error: r.error ?? { name: 'Error', message: r.stderr.slice(-500) } };
+    },
+  });
+  const dir = mkdtempSync(join(tmpdir(), 'restore-cli-'));
+  let configPath = '';
+  return {
+    h,
+    versions,
+    lambda,
+    run,
+    async backup(target) {
+      const r = await run({ action: 'backup', target });
+      expect(r.error, r.stderr).toBeNull();
+      let outcome = (r.result as { results: { outcome: string; key?: string; reason?: string }[] }).results[0]!;
+      for (let i = 0; i < 60 && !['succeeded', 'failed'].includes(outcome.outcome); i++) {
+        await new Promise((res) => setTimeout(res, 500));
+        // The same manual request carries the run on (it holds the lock, so no second dump starts).
+        const next = await run({ action: 'backup', target });
+        outcome = (next.result as { results: { outcome: string; key?: string }[] }).results[0]!;
+      }
+      expect(outcome.outcome, JSON.stringify(outcome)).toBe('succeeded');
+      const key = outcome.key!;
+      return { key, versionId: versions.versions(key).at(-1)!.versionId };
+    },
+    async untilDone(event, runs = []) {
+      let r = await run(event);
+      runs.push(r);
+      expect(r.error, `${JSON.stringify(r.error)}\n${r.stderr}`).toBeNull();
+      let result = (r.result as { result: JobResultLike }).result;
+      for (let i = 0; i < 120 && (result.outcome === 'started' || result.outcome === 'waiting'); i++) {
+        await new Promise((res) => setTimeout(res, 500));
+        r = await run({ ...event, runId: result.runId });
+        runs.push(r);
+        expect(r.error, r.stderr).toBeNull();
+        result = (r.result as { result: JobResultLike }).result;
+      }
+      return result;
+    },
+    writeConfig(targets) {
+      configPath = join(dir, 'backup.config.json');
+      writeFileSync(
+        configPath,
+        JSON.stringify({
+          region: h.standin.region,
+          bucket: { name: h.s3.bucket, existing: true },
+          keyPrefix: KEY_PREFIX,
+          vpcId: 'vpc-0a1b2c3d4e5f60718',
+          subnetIds: ['subnet-0a1b2c3d4e5f60711'],
+          efs: { fileSystemId: 'fs-0a1b2c3d4e5f60733', mountTargetSecurityGroupId: 'sg-0a1b2c3d4e5f60744' },
+          targets: targets.map((t) => ({ cluster: CLUSTER, backupDir: CONTAINER_BACKUP_DIR, ...t })),
+        }),
+      );
+      return configPath;
+    },
+    cli(args, input) {
+      return new Promise((resolvePromise) => {
+        const child = execFile(
+          process.execPath,
+          ['--import', 'tsx', join(ROOT, 'scripts/restore.ts'), '--config', configPath, '--poll-seconds', '0.5', ...args],
+          {
+            cwd: ROOT,
+            env: {
+              PATH: process.env.PATH ?? '/usr/bin:/bin',
+              AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
+              AWS_ENDPOINT_URL_S3: versions.endpoint,
+              S3_FORCE_PATH_STYLE: '1',
+              AWS_ACCESS_KEY_ID: 'S3RVER',
+              AWS_SECRET_ACCESS_KEY: 'S3RVER',
+              NODE_NO_WARNINGS: '1',
+            },
+            maxBuffer: 16 * 1024 * 1024,
+          },
+          (error, stdout, stderr) => {
+            const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+            resolvePromise({ code, stdout, stderr });
+          },
+        );
+        child.stdin?.end(input ?? '');
+      });
+    },
+    async stop() {
+      await Promise.all([lambda.stop(), versions.stop()]);
+      await h.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
