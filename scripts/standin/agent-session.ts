@@ -31,6 +31,8 @@ export interface AgentTimings {
   handshakeTimeoutMs: number;
   /** How long a connection may take to send its opening text frame. */
   openTimeoutMs: number;
+  /** Pause between output frames; 0 sends as fast as the pty delivers. The agent sleeps 1 ms (≤1000 frames/s). */
+  frameIntervalMs: number;
 }
 
 /** Defaults used by tests: like the agent, but with 200 ms of initial silence. */
@@ -40,10 +42,14 @@ export const DEFAULT_TIMINGS: AgentTimings = {
   clientWaitMs: 60_000,
   handshakeTimeoutMs: 15_000,
   openTimeoutMs: 10_000,
+  frameIntervalMs: 0,
 };
 
 /** The real agent's timings. */
-export const REAL_AGENT_TIMINGS: AgentTimings = { ...DEFAULT_TIMINGS, initialSilenceMs: 1000 };
+export const REAL_AGENT_TIMINGS: AgentTimings = { ...DEFAULT_TIMINGS, initialSilenceMs: 1000, frameIntervalMs: 1 };
+
+/** With paced frames, stop reading the pty beyond this much unsent output (the writer then blocks, as with the agent). */
+const PACED_BUFFER_BYTES = 64 * 1024;
 
 /** What one ExecuteCommand session needs. */
 export interface AgentSessionOptions {
@@ -299,14 +305,33 @@ export class AgentSession {
       this.maybeClose();
       return;
     }
-    for (;;) {
+    const interval = this.options.timings.frameIntervalMs;
+    if (interval > 0) {
+      if (this.pumpTimer) return;
       const taken = takeFrameChunk(this.pendingOutput, this.ptyEnded);
-      if (!taken) break;
-      this.pendingOutput = taken.rest;
-      this.queueFrame(PayloadType.Output, taken.chunk);
+      if (taken) {
+        this.pendingOutput = taken.rest;
+        this.queueFrame(PayloadType.Output, taken.chunk);
+        this.pumpTimer = this.later(() => {
+          this.pumpTimer = undefined;
+          this.pump();
+        }, interval);
+      }
+      if (this.pendingOutput.length > PACED_BUFFER_BYTES) this.pty?.pause();
+      else this.pty?.resume();
+      if (taken) return;
+    } else {
+      for (;;) {
+        const taken = takeFrameChunk(this.pendingOutput, this.ptyEnded);
+        if (!taken) break;
+        this.pendingOutput = taken.rest;
+        this.queueFrame(PayloadType.Output, taken.chunk);
+      }
     }
     this.maybeClose();
   }
+
+  private pumpTimer: NodeJS.Timeout | undefined;
 
   private queueFrame(payloadType: number, payload: Buffer): void {
     const seq = this.nextSeq++;

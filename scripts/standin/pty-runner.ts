@@ -142,6 +142,7 @@ export function startPty(command: PtyCommand): PtyProcess {
       paused = true;
     },
     resume() {
+      if (!paused) return;
       paused = false;
       readLoop();
     },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Flags, MessageType, PayloadType } from '../../functions/shared/exec/frame.js';
-import type { Standin, StandinContainer, StandinFaults } from '../../scripts/standin/index.js';
+import type { AgentTimings, Standin, StandinContainer, StandinFaults } from '../../scripts/standin/index.js';
 import { execute, oneTaskDefinition, rawSession, startStandinWithClient, type RawSessionOptions } from '../helpers/standin.js';
 
 let standin: Standin | undefined;
@@ -16,8 +16,11 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-async function run(command: string, options: { container?: Partial<StandinContainer>; faults?: StandinFaults; kms?: boolean; client?: RawSessionOptions } = {}) {
-  const started = await startStandinWithClient(oneTaskDefinition(options.container, options.kms ? { kmsKeyId: 'alias/exec' } : {}), { faults: options.faults });
+type RunOptions = { container?: Partial<StandinContainer>; faults?: StandinFaults; kms?: boolean; client?: RawSessionOptions; timings?: Partial<AgentTimings> };
+
+async function run(command: string, options: RunOptions = {}) {
+  const definition = oneTaskDefinition(options.container, options.kms ? { kmsKeyId: 'alias/exec' } : {});
+  const started = await startStandinWithClient(definition, { faults: options.faults, timings: options.timings });
   standin = started.standin;
   const session = await execute(started.ecs, command);
   started.ecs.destroy();
@@ -60,6 +63,13 @@ describe('stand-in agent: running the command', () => {
     expect(data.map((f) => f.flags)).toEqual([Flags.Syn, Flags.None, Flags.None, Flags.None, Flags.None]);
     expect(data.map((f) => f.payload.length)).toEqual([1024, 1024, 1024, 1024, 904]);
     expect(result.text).toBe('x'.repeat(5000));
+  });
+
+  it('paces frames like the agent when asked to, still delivering every byte', async () => {
+    const result = await run(sh('head -c 300000 /dev/zero | tr "\\0" y; echo'), { timings: { frameIntervalMs: 1 } });
+    expect(result.text).toBe(`${'y'.repeat(300_000)}\r\n`);
+    const sizes = result.frames.filter((f) => f.messageType === MessageType.OutputStreamData).map((f) => f.payload.length);
+    expect(Math.max(...sizes)).toBe(1024);
   });
 
   it('splits the command like shlex, without a shell', async () => {
