@@ -110,6 +110,32 @@ describe('a Lambda killed mid-upload', () => {
   });
 });
 
+describe('the invocation deadline', () => {
+  it('pauses an upload, and the next invocation finishes it without sending parts twice', async () => {
+    const seeded = await pgTarget('u-pause', 'big');
+    const { runId, dumpPath } = await dumpReady('u-pause');
+    const dump = await readFile(dumpPath);
+    h.proxy.setRule((req) => (s3Operation(req) === 'UploadPart' ? { delayMs: 1000 } : 'pass'));
+    // 45 s of safety margin + 0.5 s: the deadline passes while the first parts are in flight.
+    const paused = await h.run(SCHEDULED_EVENT, { remainingMs: 45_500 });
+    h.proxy.setRule(() => 'pass');
+    expect(outcomeOf(paused)).toMatchObject({ outcome: 'uploading', runId });
+    expect(outcomeOf(paused).reason).toMatch(/^\d+\/\d+ parts$/);
+    expect(paused.logs.find((l) => l.message === 'upload paused at the invocation deadline')).toBeDefined();
+    const partsBefore = h.proxy.seen.filter((s) => opOf(s) === 'UploadPart' && s.url.includes('u-pause')).length;
+
+    const finished = await h.run(SCHEDULED_EVENT);
+    const outcome = outcomeOf(finished);
+    expect(outcome).toMatchObject({ outcome: 'succeeded', runId });
+    const partsTotal = Math.ceil(dump.length / (5 * 1024 * 1024));
+    const partsSent = h.proxy.seen.filter((s) => opOf(s) === 'UploadPart' && s.url.includes('u-pause')).length;
+    expect(partsSent).toBe(partsTotal);
+    expect(partsBefore).toBeLessThan(partsTotal);
+    expect((await h.getObject(outcome.key!))!.equals(dump)).toBe(true);
+    await expectUntouched(seeded, [outcome.key!, outcome.key!.replace(/\.pgdump$/, '.json')]);
+  });
+});
+
 describe('S3 errors', () => {
   it('leave the upload to the next invocation, which finishes it', async () => {
     await pgTarget('u-flaky');

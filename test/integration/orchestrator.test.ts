@@ -78,6 +78,9 @@ describe('scheduled invocations', () => {
       expect(later.reduce((n, run) => n + metricSum(run, 'BackupSuccess', t), 0)).toBe(1);
       expect(later.reduce((n, run) => n + metricSum(run, 'BackupFailure', t), 0)).toBe(0);
       expect(later.reduce((n, run) => n + metricSum(run, 'BackupBytes', t), 0)).toBeGreaterThan(0);
+      for (const name of ['DumpSeconds', 'UploadSeconds']) {
+        expect(later.some((run) => run.metrics.some((m) => m.target === t && typeof m[name] === 'number')), `${name} of ${t}`).toBe(true);
+      }
       expect(await readRunJson(h.efsDir, t)).toBeNull();
     }
     const manifest = JSON.parse((await h.getObject(`${KEY_PREFIX}pg/${weekday}.json`))!.toString()) as Record<string, unknown>;
