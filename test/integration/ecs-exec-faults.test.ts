@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChannelClosedError, ConnectionLostError } from '../../functions/shared/exec/errors.js';
 import { EcsExec } from '../../functions/shared/exec/exec-client.js';
-import type { Standin, StandinFaults } from '../../scripts/standin/index.js';
+import { REAL_AGENT_TIMINGS, type Standin, type StandinFaults } from '../../scripts/standin/index.js';
 import { NAMES, TASK_ID, oneTaskDefinition, startStandinWithClient } from '../helpers/standin.js';
 
 let standin: Standin;
@@ -83,5 +83,19 @@ describe('ECS Exec through a faulty stand-in', () => {
 
   it('finishes with the output when channel_closed never comes', async () => {
     expect(await run('echo done; exit 5', { noChannelClosed: true })).toMatchObject({ output: 'done\n', exitCode: 5 });
+  });
+});
+
+describe('ECS Exec against the real agent timings', () => {
+  it('waits out 1 s of initial silence and paced frames, returning the exact output', async () => {
+    const slow = await startStandinWithClient(oneTaskDefinition(), { timings: REAL_AGENT_TIMINGS });
+    try {
+      const client = new EcsExec({ ecs: slow.ecs });
+      const result = await client.run({ cluster: NAMES.cluster, task: TASK_ID, container: NAMES.container, script: MANY_FRAMES, timeoutMs: 30_000 });
+      expect(result).toMatchObject({ output: EXPECTED, exitCode: 7 });
+    } finally {
+      slow.ecs.destroy();
+      await slow.standin.stop();
+    }
   });
 });
