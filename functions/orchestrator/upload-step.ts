@@ -112,11 +112,12 @@ async function uploadAndRecord(
   } catch (error) {
     return retryLater(error, `writing the manifest of ${key}`);
   }
-  const dumpSeconds = (Date.parse(marker.endedAt) - Date.parse(marker.startedAt)) / 1000;
+  // The container stamps endedAt to the second, the orchestrator's startedAt to the millisecond: clamp at 0.
+  const dumpSeconds = Math.max(0, (Date.parse(marker.endedAt) - Date.parse(marker.startedAt)) / 1000);
   deps.telemetry.emit(target.name, {
     BackupSuccess: 1,
     BackupBytes: uploaded.size,
-    DumpSeconds: Number.isFinite(dumpSeconds) && dumpSeconds >= 0 ? dumpSeconds : undefined,
+    DumpSeconds: Number.isFinite(dumpSeconds) ? dumpSeconds : undefined,
     UploadSeconds: run.uploadMs / 1000,
   });
   deps.telemetry.logger.info('backup succeeded', { ...log, size: uploaded.size, sha256: uploaded.sha256, versionId: uploaded.versionId });
