@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { readEnv } from '../../functions/orchestrator/env.js';
+import { encodeTargets } from '../../functions/shared/config/load.js';
+import { targetSchema } from '../../functions/shared/config/schema.js';
+import { ConfigError } from '../../functions/shared/errors.js';
+
+const targets = [targetSchema.parse({ name: 'pg', engine: 'postgres', cluster: 'c', service: 's', container: 'db', database: 'app', backupDir: '/backup' })];
+const env = (over: Record<string, string | undefined> = {}): NodeJS.ProcessEnv => ({
+  BACKUP_TARGETS_GZ: encodeTargets(targets),
+  BUCKET: 'backups',
+  KEY_PREFIX: 'ecs-db-backup/',
+  EFS_MOUNT_PATH: '/mnt/backup',
+  ...over,
+});
+
+describe('readEnv', () => {
+  it('reads the settings with their defaults', () => {
+    expect(readEnv(env())).toEqual({
+      targets,
+      bucket: 'backups',
+      keyPrefix: 'ecs-db-backup/',
+      efsMountPath: '/mnt/backup',
+      fastPathSeconds: 120,
+      kmsKeyArn: undefined,
+      partSizeBytes: undefined,
+      s3ForcePathStyle: false,
+    });
+  });
+
+  it('accepts an empty key prefix and reads the optional knobs', () => {
+    const read = readEnv(env({ KEY_PREFIX: '', FAST_PATH_SECONDS: '0', UPLOAD_PART_SIZE_MB: '5', S3_FORCE_PATH_STYLE: '1', KMS_KEY_ARN: 'arn:k' }));
+    expect(read).toMatchObject({ keyPrefix: '', fastPathSeconds: 0, partSizeBytes: 5 * 1024 * 1024, s3ForcePathStyle: true, kmsKeyArn: 'arn:k' });
+  });
+
+  it.each([
+    { name: 'BUCKET', over: { BUCKET: undefined }, message: /environment variable BUCKET is missing/ },
+    { name: 'KEY_PREFIX', over: { KEY_PREFIX: undefined }, message: /environment variable KEY_PREFIX is missing/ },
+    { name: 'EFS_MOUNT_PATH', over: { EFS_MOUNT_PATH: '' }, message: /environment variable EFS_MOUNT_PATH is missing/ },
+    { name: 'BACKUP_TARGETS_GZ', over: { BACKUP_TARGETS_GZ: undefined }, message: /BACKUP_TARGETS_GZ is missing/ },
+    { name: 'FAST_PATH_SECONDS', over: { FAST_PATH_SECONDS: 'soon' }, message: /FAST_PATH_SECONDS must be an integer from 0 to 600, got "soon"/ },
+    { name: 'UPLOAD_PART_SIZE_MB', over: { UPLOAD_PART_SIZE_MB: '4' }, message: /UPLOAD_PART_SIZE_MB must be an integer from 5 to 5120/ },
+  ])('names $name when it is missing or bad', ({ over, message }) => {
+    expect(() => readEnv(env(over))).toThrow(ConfigError);
+    expect(() => readEnv(env(over))).toThrow(message);
+  });
+});
