@@ -81,6 +81,8 @@ pg_live_counts() {
   COUNTS_JSON="{\\"tables\\":$(cat .counts)}"
   rm -f .counts
 }
+# pg_list FILE: pg_restore reads the archive's table of contents (the file is a complete custom-format dump).
+pg_list() { pg_restore --list "$1" >/dev/null; }
 pg_jobs() {
   JOBS=$(nproc 2>/dev/null) || JOBS=2
   case $JOBS in ''|*[!0-9]*) JOBS=2;; esac
@@ -106,11 +108,10 @@ pg_version() {
   log "pg_dump major version \${_major:-unknown}: compression $COMPRESS"
 }
 pg_do_dump() { pg pg_dump -Fc -Z "$COMPRESS" -d "$DB" -f dump.pgdump.tmp; }
-pg_check() { pg_restore --list dump.pgdump.tmp >/dev/null; }
 `,
     main: `step version pg_version
 step dump pg_do_dump
-step check pg_check
+step check pg_list dump.pgdump.tmp
 step counts pg_dump_counts dump.pgdump.tmp
 step promote promote dump.pgdump.tmp dump.pgdump
 [ "$OK" = 1 ] || rm -f dump.pgdump.tmp`,
@@ -148,7 +149,7 @@ pg_do_restore() {
 }
 `,
     main: `step version pg_tool_version pg_restore
-step check pg_restore --list "$FILE"
+step check pg_list "$FILE"
 step prepare pg_prepare
 step restore pg_do_restore`,
   };
@@ -169,7 +170,7 @@ pg_drill_restore() {
 pg_drop_scratch() { pg dropdb --if-exists "$SCRATCH"; }
 `,
     main: `step version pg_tool_version pg_restore
-step check pg_restore --list "$FILE"
+step check pg_list "$FILE"
 step scratch pg_scratch
 step restore pg_drill_restore
 step counts pg_live_counts "$SCRATCH"

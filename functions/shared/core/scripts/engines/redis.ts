@@ -49,6 +49,7 @@ redis_snapshot() {
     _t=$(rc TIME | sed -n 1p)
     case $_t in ''|*[!0-9]*) log "error: TIME failed: $_t"; return 1;; esac
     [ "$_t" -le "$_before" ] || break
+    [ "$(now)" -lt "$_deadline" ] || { log "error: the server clock (TIME $_t) did not pass LASTSAVE $_before within $TIMEOUT_SECONDS s"; return 124; }
     sleep 1
   done
   while :; do
