@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { shlexSplit } from './google-shlex.js';
+import { shlexSplit } from '../../scripts/standin/shlex.js';
 import { ackFrame, decodeFrame, encodeFrame, Flags, MessageType, parseAck, PayloadType, streamFrame, type Frame } from '../../functions/shared/exec/frame.js';
 
 /**

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MARKER_TAIL_BYTES, newNonce, OutputCollector, wrapScript } from '../../functions/shared/exec/command-wrapper.js';
 import { ExecError } from '../../functions/shared/exec/errors.js';
-import { shlexSplit } from '../helpers/google-shlex.js';
+import { shlexSplit } from '../../scripts/standin/shlex.js';
 
 const NONCE = '0123456789abcdef0123456789abcdef';
 
