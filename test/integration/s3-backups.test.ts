@@ -1,4 +1,5 @@
 import {
+  DeleteObjectCommand,
   GetObjectCommand,
   ListObjectVersionsCommand,
   ListObjectsV2Command,
@@ -51,11 +52,13 @@ function manifest(target: string, weekday: Weekday, uploadedAt: string, extra: P
   };
 }
 
-async function putDump(target: string, weekday: Weekday, lastModified: string, uploadedAt: string | null) {
+async function putDump(target: string, weekday: Weekday, lastModified: string, uploadedAt: string | null, body = 'REDIS') {
   const key = backupKey(PREFIX, target, weekday, 'rdb');
-  await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: Buffer.from('REDIS') }));
+  const put = await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: Buffer.from(body) }));
   await s3.setLastModified(key, new Date(lastModified));
-  if (uploadedAt) await putManifest(s3.client, s3.bucket, PREFIX, manifest(target, weekday, uploadedAt));
+  const objectVersionId = put.VersionId ?? null;
+  if (uploadedAt) await putManifest(s3.client, s3.bucket, PREFIX, manifest(target, weekday, uploadedAt, { objectVersionId, runId: `run-${body}` }));
+  return objectVersionId;
 }
 
 describe('manifests in S3', () => {
@@ -86,8 +89,8 @@ describe('manifests in S3', () => {
 
 describe('listBackups and lastSuccessfulBackup', () => {
   beforeAll(async () => {
-    await putDump('app', 'monday', '2026-11-16T00:02:00Z', '2026-11-16T00:02:00Z');
-    await putDump('app', 'wednesday', '2026-11-18T00:02:00Z', '2026-11-18T00:02:00Z');
+    await putDump('app', 'monday', '2026-11-16T00:02:00Z', '2026-11-16T00:02:00Z', 'run-monday');
+    await putDump('app', 'wednesday', '2026-11-18T00:02:00Z', '2026-11-18T00:02:00Z', 'run-wednesday');
     await putDump('app', 'friday', '2026-11-20T00:02:00Z', null);
     await putDump('app2', 'sunday', '2026-11-22T00:02:00Z', '2026-11-22T00:02:00Z');
     await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${PREFIX}app/runs/r1/done.gz`, Body: 'x' }));
@@ -100,10 +103,10 @@ describe('listBackups and lastSuccessfulBackup', () => {
 
       expect(listing.map((l) => [l.weekday, l.key, l.manifestKey, l.size, l.lastModified.toISOString(), l.manifest?.runId ?? null])).toEqual([
         ['friday', `${PREFIX}app/friday.rdb`, `${PREFIX}app/friday.json`, 5, '2026-11-20T00:02:00.000Z', null],
-        ['wednesday', `${PREFIX}app/wednesday.rdb`, `${PREFIX}app/wednesday.json`, 5, '2026-11-18T00:02:00.000Z', 'run-wednesday'],
-        ['monday', `${PREFIX}app/monday.rdb`, `${PREFIX}app/monday.json`, 5, '2026-11-16T00:02:00.000Z', 'run-monday'],
+        ['wednesday', `${PREFIX}app/wednesday.rdb`, `${PREFIX}app/wednesday.json`, 13, '2026-11-18T00:02:00.000Z', 'run-run-wednesday'],
+        ['monday', `${PREFIX}app/monday.rdb`, `${PREFIX}app/monday.json`, 10, '2026-11-16T00:02:00.000Z', 'run-run-monday'],
       ]);
-      expect(listing.every((l) => l.isLatest && l.versionId === null)).toBe(true);
+      expect(listing.every((l) => l.isLatest && (l.versionId !== null) === includeVersions)).toBe(true);
     },
   );
 
@@ -116,39 +119,60 @@ describe('listBackups and lastSuccessfulBackup', () => {
     expect((await lastSuccessfulBackup(s3.client, s3.bucket, PREFIX, 'app'))?.weekday).toBe('wednesday');
   });
 
+  it('lists every kept version with the manifest version that names it', async () => {
+    const old = await putDump('weekly', 'monday', '2026-11-16T00:02:00Z', '2026-11-16T00:02:00Z', 'old');
+    const current = await putDump('weekly', 'monday', '2026-11-23T00:02:00Z', '2026-11-23T00:02:00Z', 'new!');
+
+    const listing = await listBackups(s3.client, s3.bucket, PREFIX, 'weekly', { includeVersions: true });
+
+    expect(listing.map((l) => [l.versionId, l.isLatest, l.size, l.lastModified.toISOString(), l.manifest?.runId])).toEqual([
+      [current, true, 4, '2026-11-23T00:02:00.000Z', 'run-new!'],
+      [old, false, 3, '2026-11-16T00:02:00.000Z', 'run-old'],
+    ]);
+    expect((await listBackups(s3.client, s3.bucket, PREFIX, 'weekly')).map((l) => l.manifest?.runId)).toEqual(['run-new!']);
+  });
+
   it('gives null for a target without backups', async () => {
     expect(await lastSuccessfulBackup(s3.client, s3.bucket, PREFIX, 'never')).toBeNull();
     expect(await listBackups(s3.client, s3.bucket, PREFIX, 'never')).toEqual([]);
   });
 });
 
-describe('with a versioned bucket (mocked S3: s3rver has no versioning)', () => {
+describe('the s3rver helper emulates a versioned bucket', () => {
+  const key = 'emulation/monday.rdb';
+  const get = async (versionId?: string) => {
+    try {
+      const res = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key, VersionId: versionId }));
+      return await res.Body!.transformToString();
+    } catch (error) {
+      return (error as Error).name;
+    }
+  };
+  const listed = () => s3.client.send(new ListObjectVersionsCommand({ Bucket: s3.bucket, Prefix: key }));
+
+  it('keeps replaced versions, hides the key behind a delete marker, and brings it back when the marker is removed', async () => {
+    const put = (body: string) => s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body })).then((r) => r.VersionId!);
+    const v1 = await put('one');
+    const v2 = await put('two');
+    expect([await get(), await get(v1), await get(v2), await get('nope')]).toEqual(['two', 'one', 'two', 'NoSuchVersion']);
+
+    const marker = (await s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key }))).VersionId!;
+    expect([await get(), await get(v2)]).toEqual(['NoSuchKey', 'two']);
+    const withMarker = await listed();
+    expect(withMarker.DeleteMarkers?.map((m) => [m.VersionId, m.IsLatest])).toEqual([[marker, true]]);
+    expect(withMarker.Versions?.map((v) => [v.VersionId, v.IsLatest])).toEqual([[v2, false], [v1, false]]);
+
+    await s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key, VersionId: marker }));
+    await s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key, VersionId: v1 }));
+    expect([await get(), await get(v1)]).toEqual(['two', 'NoSuchVersion']);
+    expect((await listed()).Versions?.map((v) => [v.VersionId, v.IsLatest])).toEqual([[v2, true]]);
+  });
+});
+
+describe('S3 errors (mocked S3)', () => {
   const client = new S3Client({ region: 'us-east-1' });
   const s3Mock = mockClient(client);
-  const dump = `${PREFIX}app/monday.rdb`;
   const json = `${PREFIX}app/monday.json`;
-  const body = (m: Manifest) => ({ Body: { transformToString: async () => JSON.stringify(m) } as never });
-
-  it('matches each dump version to the manifest version that names it', async () => {
-    s3Mock.reset();
-    s3Mock.on(ListObjectVersionsCommand).resolves({
-      Versions: [
-        { Key: dump, VersionId: 'd2', IsLatest: true, Size: 20, LastModified: new Date('2026-11-23T00:01:00Z') },
-        { Key: dump, VersionId: 'd1', IsLatest: false, Size: 10, LastModified: new Date('2026-11-16T00:01:00Z') },
-        { Key: json, VersionId: 'm2', IsLatest: true, Size: 1, LastModified: new Date('2026-11-23T00:01:01Z') },
-        { Key: json, VersionId: 'm1', IsLatest: false, Size: 1, LastModified: new Date('2026-11-16T00:01:01Z') },
-      ],
-    });
-    s3Mock.on(GetObjectCommand, { Key: json, VersionId: 'm2' }).resolves(body(manifest('app', 'monday', '2026-11-23T00:01:01Z', { objectVersionId: 'd2', runId: 'new' })));
-    s3Mock.on(GetObjectCommand, { Key: json, VersionId: 'm1' }).resolves(body(manifest('app', 'monday', '2026-11-16T00:01:01Z', { objectVersionId: 'd1', runId: 'old' })));
-
-    const listing = await listBackups(client, 'b', PREFIX, 'app', { includeVersions: true });
-
-    expect(listing.map((l) => [l.versionId, l.isLatest, l.size, l.manifest?.runId])).toEqual([
-      ['d2', true, 20, 'new'],
-      ['d1', false, 10, 'old'],
-    ]);
-  });
 
   it('throws on an S3 error instead of reporting no backup', async () => {
     s3Mock.reset();

@@ -183,7 +183,7 @@ describe('uploadFileResumable', () => {
     const second = spyClient();
     const done = await upload(second.client, key, path);
 
-    expect(done).toMatchObject({ status: 'complete', sha256: sha(data), parts: 6, resumed: true });
+    expect(done).toMatchObject({ status: 'complete', sha256: sha(data), parts: 6, resumed: true, versionId: expect.any(String) });
     expect(second.attempts.UploadPart).toBe(6 - partsDone);
     expect(second.attempts.CreateMultipartUpload).toBeUndefined();
     expect(second.attempts.CompleteMultipartUpload).toBe(1);
@@ -265,6 +265,7 @@ describe('uploadFileResumable', () => {
     expect(spy.attempts.CompleteMultipartUpload).toBeUndefined();
     expect(spy.attempts.AbortMultipartUpload).toBe(1);
     expect(await objectBytes(s3.client, key)).toEqual(previous ? old : null);
+    expect(await versionsOf(key)).toHaveLength(previous ? 1 : 0);
     expect(existsSync(`${path}.upload.json`)).toBe(false);
     expect(await s3.openUploads(key)).toEqual([]);
   });
@@ -304,6 +305,7 @@ describe('uploadFileResumable', () => {
     expect(done).toMatchObject({ status: 'complete', resumed: true });
     expect(healthy.attempts.UploadPart).toBe(2);
     expect((await objectBytes(s3.client, key))?.equals(data)).toBe(true);
+    expect((await versionsOf(key)).map((v) => v.IsLatest)).toEqual([true, false]);
   });
 
   it('abortUpload aborts the recorded upload and deletes the progress', async () => {
@@ -320,43 +322,72 @@ describe('uploadFileResumable', () => {
 });
 
 describe('downloadFileResumable', () => {
-  async function uploaded(size: number) {
+  async function uploaded(size: number, key = fresh('down/obj.bin')) {
     const { path, data } = await makeFile(size);
-    const key = fresh('down/obj.bin');
-    await upload(s3.client, key, path);
+    const result = await upload(s3.client, key, path);
+    if (result.status !== 'complete') throw new Error('upload did not complete');
     const target = join(dir, fresh('restored'));
-    return { key, data, target, progressPath: `${target}.download.json` };
+    return { key, data, versionId: result.versionId, target, progressPath: `${target}.download.json` };
   }
 
-  it('resumes with pinned range requests after an interruption', async () => {
-    const { key, data, target, progressPath } = await uploaded(12 * MiB);
+  it.each([
+    { name: 'an explicit older version', explicit: true },
+    { name: 'the version current at the first call', explicit: false },
+  ])('resumes range requests pinned to $name while the key is overwritten', async ({ explicit }) => {
+    const older = await uploaded(12 * MiB);
+    const newer = await uploaded(12 * MiB, older.key);
+    const wanted = explicit ? older : newer;
     const controller = new AbortController();
     const first = spyClient({ after: (command, n) => command === 'GetObject' && n === 2 && controller.abort() });
-    const opts = { bucket: s3.bucket, key, versionId: 'pinned-version', filePath: target, progressPath, expectedSha256: sha(data), chunkSizeBytes: 5 * MiB };
+    const opts = {
+      bucket: s3.bucket,
+      key: older.key,
+      ...(explicit ? { versionId: older.versionId! } : {}),
+      filePath: wanted.target,
+      progressPath: wanted.progressPath,
+      expectedSha256: sha(wanted.data),
+      chunkSizeBytes: 5 * MiB,
+    };
 
     const paused = await downloadFileResumable({ ...opts, s3: first.client, signal: controller.signal });
     expect(paused.status).toBe('paused');
+    await uploaded(12 * MiB, older.key);
     const second = spyClient();
     const done = await downloadFileResumable({ ...opts, s3: second.client });
 
-    expect(done).toEqual({ status: 'complete', sha256: sha(data), size: data.length });
-    expect((await readFile(target)).equals(data)).toBe(true);
+    expect(done).toEqual({ status: 'complete', sha256: sha(wanted.data), size: wanted.data.length });
+    expect((await readFile(wanted.target)).equals(wanted.data)).toBe(true);
     const gets = [...first.inputs, ...second.inputs].filter((i) => i.command === 'GetObject').map((i) => i.input);
-    expect(gets.every((g) => g.VersionId === 'pinned-version')).toBe(true);
-    expect(second.inputs.filter((i) => i.command === 'GetObject').map((i) => i.input.Range)[0]).toMatch(/^bytes=[1-9]\d*-/);
+    expect(new Set(gets.map((g) => g.VersionId))).toEqual(new Set([wanted.versionId]));
+    expect(gets.filter((g) => g.Range === 'bytes=0-5242879')).toHaveLength(1);
     expect(second.attempts.HeadObject).toBeUndefined();
-    expect(existsSync(progressPath)).toBe(false);
+    expect(existsSync(wanted.progressPath)).toBe(false);
   });
 
   it('pins to the ETag when the bucket gives no version id', async () => {
-    const { key, data, target, progressPath } = await uploaded(PART + 1);
-    const spy = spyClient();
+    const unversioned = await startS3rver({ versioning: false });
+    try {
+      const { path, data } = await makeFile(PART + 1);
+      await upload(unversioned.client, 'plain.bin', path);
+      const target = join(dir, fresh('restored'));
+      const client = unversioned.newClient();
+      const gets: Record<string, unknown>[] = [];
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'GetObjectCommand') gets.push(args.input as Record<string, unknown>);
+          return next(args);
+        },
+        { step: 'initialize', name: 'recordGets' },
+      );
 
-    await downloadFileResumable({ s3: spy.client, bucket: s3.bucket, key, filePath: target, progressPath, expectedSha256: sha(data), chunkSizeBytes: 5 * MiB });
+      await downloadFileResumable({ s3: client, bucket: unversioned.bucket, key: 'plain.bin', filePath: target, progressPath: `${target}.json`, expectedSha256: sha(data), chunkSizeBytes: 5 * MiB });
 
-    const gets = spy.inputs.filter((i) => i.command === 'GetObject').map((i) => i.input);
-    expect(gets.map((g) => g.Range)).toEqual([`bytes=0-${PART - 1}`, `bytes=${PART}-${PART}`]);
-    expect(gets.every((g) => typeof g.IfMatch === 'string' && g.IfMatch.length > 0)).toBe(true);
+      expect(gets.map((g) => g.Range)).toEqual([`bytes=0-${PART - 1}`, `bytes=${PART}-${PART}`]);
+      expect(gets.every((g) => g.VersionId === undefined && typeof g.IfMatch === 'string' && g.IfMatch.length > 0)).toBe(true);
+      expect((await readFile(target)).equals(data)).toBe(true);
+    } finally {
+      await unversioned.stop();
+    }
   });
 
   it('deletes the bytes and throws when the object does not match the manifest', async () => {
