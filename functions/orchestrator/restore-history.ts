@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { errorMessage } from '../shared/errors.js';
 
 /**
  * What outlives a restore or drill run on the backup EFS: the result of the last one of each kind
@@ -69,25 +68,32 @@ export async function writeJobResult(root: string, target: string, result: JobRe
  */
 export async function takeLease(runDir: string, until: number, now: number): Promise<boolean> {
   const path = join(runDir, LEASE_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      await writeFile(path, JSON.stringify({ until }), { flag: 'wx' });
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  // Written aside and hard-linked into place: link() fails with EEXIST like 'wx', and nobody reads a half-written lease.
+  const tmp = join(runDir, `.${LEASE_FILE}.${randomBytes(6).toString('hex')}`);
+  await writeFile(tmp, JSON.stringify({ until }), { flag: 'wx' });
+  try {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await link(tmp, path);
+        return true;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      let held: number;
+      try {
+        held = Number((JSON.parse(await readFile(path, 'utf8')) as { until?: unknown }).until);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        held = Number.NaN;
+      }
+      // A lease past its time belongs to a dead invocation; one without a valid time is garbage.
+      if (Number.isFinite(held) && held > now) return false;
+      await rm(path, { force: true });
     }
-    let held = Number.POSITIVE_INFINITY;
-    try {
-      held = Number((JSON.parse(await readFile(path, 'utf8')) as { until?: unknown }).until);
-    } catch (error) {
-      // Being written right now, or garbage: only a garbage file (no valid time) older than a write is stale.
-      if (errorMessage(error).includes('ENOENT')) continue;
-      held = Number.NaN;
-    }
-    if (Number.isFinite(held) && held > now) return false;
-    await rm(path, { force: true });
+    return false;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
   }
-  return false;
 }
 
 /** Gives the download lease back. */
