@@ -59,6 +59,7 @@ export class BackupStack extends TerraformStack {
       routeTableIds: config.endpoints.routeTableIds,
       ecsEndpoint: config.endpoints.ecs,
       ssmmessagesEndpoint: config.endpoints.ssmmessages,
+      endpointClientCidrs: config.endpoints.clientCidrs,
     });
     const accessPoint = new BackupAccessPoint(this, 'efs', {
       namePrefix,

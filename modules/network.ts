@@ -29,6 +29,11 @@ export interface NetworkProps {
   readonly ecsEndpoint?: boolean;
   /** Create an `ssmmessages` interface endpoint (billed per hour and AZ). Default: false. */
   readonly ssmmessagesEndpoint?: boolean;
+  /**
+   * CIDR blocks besides the Lambda that may reach the interface endpoints on 443. Their private DNS
+   * answers for the whole VPC, so the database tasks' SSM agents use them too. Default: none.
+   */
+  readonly endpointClientCidrs?: readonly string[];
 }
 
 /**
@@ -110,6 +115,16 @@ export class Network extends Construct {
         fromPort: HTTPS_PORT,
         toPort: HTTPS_PORT,
         referencedSecurityGroupId: lambdaSg.id,
+      });
+      [...new Set(props.endpointClientCidrs ?? [])].forEach((cidr, i) => {
+        new VpcSecurityGroupIngressRule(this, `endpoints-https-in-cidr-${i}`, {
+          securityGroupId: endpointSg.id,
+          description: 'HTTPS from VPC clients (private DNS sends them here)',
+          ipProtocol: 'tcp',
+          fromPort: HTTPS_PORT,
+          toPort: HTTPS_PORT,
+          cidrIpv4: cidr,
+        });
       });
       for (const service of interfaces) {
         endpointIds[service] = new VpcEndpoint(this, `${service}-interface`, {

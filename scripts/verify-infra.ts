@@ -7,6 +7,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { Command } from 'commander';
+import { loadConfigFile } from '../functions/shared/config/load.js';
 import { STACK_NAME } from '../modules/backup-stack.js';
 import { BUNDLE_DIR_ENV, buildOrchestratorBundle } from '../modules/orchestrator-bundle.js';
 
@@ -168,6 +169,8 @@ async function synthAndPlan(configPath: string, form: 'json' | 'hcl', workDir: s
 /** Verifies one config in both forms; returns the problems found (none: it passed). */
 export async function verifyConfig(configPath: string, workRoot: string, bundleDir: string, log: (line: string) => void): Promise<string[]> {
   const absolute = resolve(configPath);
+  // A config that does not validate fails here, with the schema's messages, before any synth.
+  loadConfigFile(absolute);
   const workDir = join(workRoot, basename(configPath).replace(/\.json$/, ''));
   mkdirSync(workDir, { recursive: true });
   const { server, url } = await startFakeSts();

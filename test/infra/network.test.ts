@@ -54,12 +54,20 @@ describe('network', () => {
         security_group_ids: [expect.stringMatching(/^\$\{aws_security_group\.network_endpoints_\w+\.id\}$/)],
       });
     }
-    const ingress = resources(synth, 'aws_vpc_security_group_ingress_rule').find((r) => r.from_port === 443);
-    expect(ingress).toMatchObject({
-      security_group_id: expect.stringMatching(/network_endpoints_/),
-      referenced_security_group_id: expect.stringMatching(/network_lambda_/),
-      to_port: 443,
-    });
+    const ingress = resources(synth, 'aws_vpc_security_group_ingress_rule').filter((r) => r.from_port === 443);
+    expect(ingress).toHaveLength(4);
+    expect(ingress).toEqual(expect.arrayContaining([
+      expect.objectContaining({ security_group_id: expect.stringMatching(/network_endpoints_/), referenced_security_group_id: expect.stringMatching(/network_lambda_/), to_port: 443 }),
+      ...['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'].map((cidr) =>
+        expect.objectContaining({ security_group_id: expect.stringMatching(/network_endpoints_/), cidr_ipv4: cidr, ip_protocol: 'tcp', to_port: 443 }),
+      ),
+    ]));
+  });
+
+  it('lets only the configured client CIDRs reach the interface endpoints besides the Lambda', () => {
+    const synth = synthStack({ ...BASE_CONFIG, endpoints: { ssmmessages: true, clientCidrs: ['10.20.0.0/16'] } });
+    const cidrs = resources(synth, 'aws_vpc_security_group_ingress_rule').flatMap((r) => (r.cidr_ipv4 === undefined ? [] : [r.cidr_ipv4]));
+    expect(cidrs).toEqual(['10.20.0.0/16']);
   });
 
   it('rejects an S3 gateway without route tables', () => {

@@ -129,6 +129,11 @@ const MALFORMED: Array<[string, (c: Draft) => unknown, string[]]> = [
     ["endpoints: Unrecognized key: \"sqs\""],
   ],
   [
+    "endpoint client CIDR malformed",
+    (c: Draft) => (c.endpoints = { ecs: true, clientCidrs: ['10.0.0.0/33'] }),
+    ["endpoints.clientCidrs[0]: must be an IPv4 CIDR block like \"10.0.0.0/16\""],
+  ],
+  [
     "alarm email malformed",
     (c: Draft) => (c.alarmEmail = 'ops at example.com'),
     ["alarmEmail: must be an e-mail address"],
@@ -349,7 +354,7 @@ describe('config validation', () => {
       retentionDays: 35,
       securityGroupIds: [],
       efs: { rootPath: '/ecs-db-backup', posixUid: 1000, posixGid: 1000 },
-      endpoints: { s3Gateway: false, routeTableIds: [], ecs: false, ssmmessages: false },
+      endpoints: { s3Gateway: false, routeTableIds: [], ecs: false, ssmmessages: false, clientCidrs: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] },
       lambda: { timeoutSeconds: 900, memoryMb: 512, reservedConcurrency: 2, logRetentionDays: 30, fastPathSeconds: 120 },
     });
     expect(config.targets[0]).toMatchObject({

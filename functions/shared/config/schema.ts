@@ -117,6 +117,9 @@ export const targetSchema = z
 /** A validated target, defaults filled in. */
 export type Target = z.output<typeof targetSchema>;
 
+/** RFC 1918 private ranges: any VPC's usual CIDR, the default clients of the interface endpoints. */
+export const PRIVATE_CIDRS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] as const;
+
 const id = (prefix: string) => pattern(new RegExp(`^${prefix}-[0-9a-f]{8,17}$`), `an id like "${prefix}-0123456789abcdef0"`);
 
 /** The whole configuration file. */
@@ -160,8 +163,19 @@ export const configSchema = z
         routeTableIds: z.array(id('rtb')).default([]).describe('Route tables for the S3 gateway endpoint.'),
         ecs: z.boolean().default(false).describe('Create an interface endpoint for ecs (billed hourly).'),
         ssmmessages: z.boolean().default(false).describe('Create an interface endpoint for ssmmessages (billed hourly).'),
+        clientCidrs: z
+          .array(
+            pattern(
+              /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\/(?:[0-9]|[12]\d|3[0-2])$/,
+              'an IPv4 CIDR block like "10.0.0.0/16"',
+            ),
+          )
+          .default([...PRIVATE_CIDRS])
+          .describe(
+            'Who else may use the interface endpoints over HTTPS besides the Lambda: their private DNS serves the whole VPC, so the database tasks (ECS Exec) use them too. Narrow it to your VPC CIDR.',
+          ),
       })
-      .default({ s3Gateway: false, routeTableIds: [], ecs: false, ssmmessages: false })
+      .default({ s3Gateway: false, routeTableIds: [], ecs: false, ssmmessages: false, clientCidrs: [...PRIVATE_CIDRS] })
       .superRefine((e, ctx) => {
         if (e.s3Gateway && e.routeTableIds.length === 0) {
           ctx.addIssue({ code: 'custom', path: ['routeTableIds'], message: 'must list at least one route table when s3Gateway is true' });

@@ -1,0 +1,73 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { comparePlans, digestPlan, summarizePlan } from '../../scripts/verify-infra.js';
+import { synthStack } from '../helpers/synth.js';
+
+const plan = (after: Record<string, unknown>, extra: object[] = []) => ({
+  resource_changes: [
+    { address: 'aws_s3_bucket.b', mode: 'managed', change: { actions: ['create'], after, after_unknown: { arn: true } } },
+    ...extra,
+  ],
+  output_changes: { bucket_name: {} },
+});
+
+function runVerify(args: readonly string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npx', ['--no-install', 'tsx', 'scripts/verify-infra.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+describe('plan comparison', () => {
+  it('finds nothing between equal plans', () => {
+    expect(comparePlans(digestPlan(plan({ bucket: 'x' })), digestPlan(plan({ bucket: 'x' })))).toEqual([]);
+  });
+
+  it('names an attribute that differs', () => {
+    expect(comparePlans(digestPlan(plan({ bucket: 'x' })), digestPlan(plan({ bucket: 'y' })))).toEqual([
+      'aws_s3_bucket.b.bucket (after): json "x" != hcl "y"',
+    ]);
+  });
+
+  it('names a resource only one plan has', () => {
+    const extra = { address: 'aws_sns_topic.t', mode: 'managed', change: { actions: ['create'], after: {}, after_unknown: {} } };
+    expect(comparePlans(digestPlan(plan({})), digestPlan(plan({}, [extra])))).toEqual(['aws_sns_topic.t: only in the hcl plan']);
+  });
+
+  it('summarizes a plan by action and type', () => {
+    expect(summarizePlan(digestPlan(plan({})))).toEqual(['  1 × create aws_s3_bucket']);
+  });
+});
+
+describe('offline plan settings', () => {
+  it('never reach the synthesized provider', () => {
+    const provider = synthStack().provider?.aws;
+    expect(provider).toEqual([{ region: 'eu-west-1', default_tags: [{ tags: { Project: 'ecs-db-backup' } }] }]);
+  });
+});
+
+describe('verify-infra', () => {
+  it('validates and plans the minimal config offline in JSON and HCL, with identical plans', { timeout: 300_000 }, async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'verify-infra-test-'));
+    const { code, output } = await runVerify(['--config', 'examples/minimal.json', '--work-dir', workDir]);
+    expect(output).toContain('examples/minimal.json: JSON and HCL plans are identical');
+    expect(output).toMatch(/1 × create aws_lambda_function\b/);
+    expect(output).toContain('1/1 configs verified');
+    expect(code).toBe(0);
+  });
+
+  it('fails on a config that does not validate', { timeout: 120_000 }, async () => {
+    const workDir = mkdtempSync(join(tmpdir(), 'verify-infra-test-'));
+    const { code, output } = await runVerify(['--config', 'test/infra/absent.json', '--work-dir', workDir]);
+    expect(output).toMatch(/error: test\/infra\/absent\.json: cannot read config file \S*absent\.json: ENOENT/);
+    expect(output).toContain('0/1 configs verified');
+    expect(code).toBe(1);
+  });
+});
