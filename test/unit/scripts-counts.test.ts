@@ -2,14 +2,20 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { AWK_ESC } from '../../functions/shared/core/scripts/common.js';
 import { MYSQL_COUNT_AWK } from '../../functions/shared/core/scripts/engines/mysql.js';
-import { COUNT_LINES_AWK, PG_COUNT_AWK } from '../../functions/shared/core/scripts/engines/postgres.js';
+import { COUNT_LINES_AWK, PG_COPY_MARKS, PG_COUNT_AWK } from '../../functions/shared/core/scripts/engines/postgres.js';
 
 /** The awks the jobs meet: Debian's gawk and mawk, and busybox awk (Alpine). */
 const AWKS = [
-  { name: 'gawk', argv: ['gawk'] },
-  { name: 'mawk', argv: ['mawk'] },
-  { name: 'busybox awk', argv: ['busybox', 'awk'] },
+  { name: 'gawk', argv: ['gawk'], grep: 'grep' },
+  { name: 'mawk', argv: ['mawk'], grep: 'grep' },
+  { name: 'busybox awk', argv: ['busybox', 'awk'], grep: 'busybox grep' },
 ];
+
+/** The job's pipeline: `grep -n` picks the COPY lines and terminators, awk turns line numbers into counts. */
+function pgCounts(awkArgv: string[], grep: string, input: string): string {
+  const script = `LC_ALL=C ${grep} -n -F -e "$1" -e "$2" | LC_ALL=C ${awkArgv.join(' ')} "$3"`;
+  return execFileSync('sh', ['-c', script, 'sh', ...PG_COPY_MARKS, PG_COUNT_AWK], { input, env: { PATH: '/usr/bin:/bin' } }).toString('utf8');
+}
 
 function awk(argv: string[], program: string, input: string | Buffer): string {
   const [cmd, ...pre] = argv as [string, ...string[]];
@@ -23,6 +29,7 @@ SET statement_timeout = 0;
 COPY public.t (id, note) FROM stdin;
 1\tfirst
 2\twith \\\\. and \\n escaped
+COPY looks like a header FROM stdin;
 \\.
 COPY "Ünï ""sch"" (x)"."tab le" ("a b", c) FROM stdin;
 1\tx
@@ -51,9 +58,13 @@ CREATE TABLE \`empty\` (x int);
 -- Dump completed on 2026-01-01 00:00:00
 `;
 
-describe.each(AWKS)('row counting under $name', ({ argv }) => {
+describe.each(AWKS)('row counting under $name', ({ argv, grep }) => {
   it('counts the rows of each COPY block of a pg_restore data stream, keyed as pg_dump quotes names', () => {
-    expect(JSON.parse(awk(argv, PG_COUNT_AWK, PG_DATA))).toEqual({ 'public.t': 3, '"Ünï ""sch"" (x)"."tab le"': 1, 'public.empty': 0 });
+    expect(JSON.parse(pgCounts(argv, grep, PG_DATA))).toEqual({ 'public.t': 4, '"Ünï ""sch"" (x)"."tab le"': 1, 'public.empty': 0 });
+  });
+
+  it('counts nothing for a database without tables', () => {
+    expect(JSON.parse(pgCounts(argv, grep, 'SET x = 1;\n'))).toEqual({});
   });
 
   it('counts the tuples of single-line and one-tuple-per-line mysqldump INSERTs, strings with parentheses included', () => {
