@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand, DescribeVpcEndpointsCommand } from '@aws-sdk/client-ec2';
@@ -162,5 +164,59 @@ describe('exec-check against the ECS stand-in', () => {
       ['caller-identity', 'green', IDS.callerArn],
       ['task-exists', 'red', 'task ffffffffffffffffffffffffffffffff does not exist in cluster prod (MISSING)'],
     ]);
+  });
+});
+
+describe('exec-check CLI against the ECS stand-in', () => {
+  /** A loopback port nothing listens on: STS, IAM and EC2 calls fail at once instead of leaving the machine. */
+  async function closedPort(): Promise<string> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const address = server.address();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    return `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 9}`;
+  }
+
+  async function cli(...args: string[]) {
+    const nowhere = await closedPort();
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REGION: 'eu-west-1',
+      AWS_MAX_ATTEMPTS: '1',
+      ECS_ENDPOINT: standin.endpoint,
+      AWS_ENDPOINT_URL_STS: nowhere,
+      AWS_ENDPOINT_URL_IAM: nowhere,
+      AWS_ENDPOINT_URL_EC2: nowhere,
+    };
+    delete env['NO_COLOR'];
+    delete env['AWS_PROFILE'];
+    // Asynchronous on purpose: the stand-in serves from this process, so a blocking spawn would starve it.
+    const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', 'scripts/exec-check.ts', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { stdout, stderr, status };
+  }
+
+  it('sends ECS calls to $ECS_ENDPOINT, prints plain tags when stdout is not a terminal, and exits 1 on a red line', async () => {
+    const out = await cli('--cluster', 'prod', '--task', TASKS.readOnly);
+    expect(out.stdout).not.toContain('\u001b');
+    expect(out.stdout).toContain(`[OK]   Task exists: arn:aws:ecs:eu-west-1:${IDS.account}:task/prod/${TASKS.readOnly}`);
+    expect(out.stdout).toContain('[FAIL] Root filesystem (postgres): read-only → set readonlyRootFilesystem = false');
+    expect(out.stdout).toMatch(/^\[FAIL\] Caller identity: sts:GetCallerIdentity failed: /m);
+    expect(out.stdout.trimEnd().split('\n').pop()).toMatch(/^\d+ checks: \d+ ok, \d+ warnings, \d+ failures — ECS Exec will fail: fix the \[FAIL\] lines$/);
+    expect(out.status).toBe(1);
+  });
+
+  it('prints a JSON report with --json', async () => {
+    const out = await cli('--cluster', 'prod', '--task', TASKS.noExec, '--json');
+    const report = JSON.parse(out.stdout) as { verdict: string; results: CheckResult[] };
+    expect(report.verdict).toBe('red');
+    expect(report.results.find((r) => r.check === 'exec-enabled')).toMatchObject({ verdict: 'red', message: 'NO' });
+    expect(out.status).toBe(1);
   });
 });
