@@ -88,6 +88,7 @@ export class BackupStack extends TerraformStack {
       FAST_PATH_SECONDS: String(config.lambda.fastPathSeconds),
       POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      ...(config.kmsKeyArn === undefined ? {} : { KMS_KEY_ARN: config.kmsKeyArn }),
     };
     const envBytes = Object.entries(environment).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
     if (envBytes > LAMBDA_ENV_LIMIT_BYTES) {

@@ -25,6 +25,8 @@ export interface ExecTarget {
   readonly service: string;
   /** Container name in the service's task definition. */
   readonly container: string;
+  /** Whether a Redis restore may force a new deployment of the service. Default: false. */
+  readonly allowServiceRestart?: boolean;
 }
 
 /** Props of {@link OrchestratorRole}. */
@@ -95,6 +97,12 @@ export class OrchestratorRole extends Construct {
           ...[...new Set(props.targets.map((t) => `service/${t.cluster}/${t.service}`))].sort().map((r) => account.arn('ecs', r)),
         ],
       },
+      ...restartable(props.targets).map((services) => ({
+        sid: 'EcsRestartForRestore',
+        // Only for targets with allowServiceRestart: a Redis restore restarts the service on the restored RDB.
+        actions: ['ecs:UpdateService'],
+        resources: services.map((r) => account.arn('ecs', r)),
+      })),
       ...clusters.map((cluster) => ({
         sid: `EcsExecuteCommand${statementSuffix(cluster)}`,
         actions: ['ecs:ExecuteCommand'],
@@ -167,6 +175,12 @@ export class OrchestratorRole extends Construct {
     this.roleArn = role.arn;
     this.roleName = role.name;
   }
+}
+
+/** The service resources of targets that may be restarted, as one list (none: no statement). */
+function restartable(targets: readonly ExecTarget[]): string[][] {
+  const services = [...new Set(targets.filter((t) => t.allowServiceRestart === true).map((t) => `service/${t.cluster}/${t.service}`))].sort();
+  return services.length === 0 ? [] : [services];
 }
 
 /** A Sid may only hold letters and digits. */

@@ -71,6 +71,12 @@ describe('orchestrator function', () => {
     expect(decodeTargets(variables.BACKUP_TARGETS_GZ)).toEqual(parseConfig(config).targets);
   });
 
+  it('names the KMS key in its environment when one is configured', () => {
+    const kmsKeyArn = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const variables = (onlyResource(synthStack({ ...BASE_CONFIG, kmsKeyArn }), 'aws_lambda_function').environment as { variables: Record<string, string> }).variables;
+    expect(variables.KMS_KEY_ARN).toBe(kmsKeyArn);
+  });
+
   it('is created after its log group and its role policy', () => {
     const fn = onlyResource(synthStack(), 'aws_lambda_function');
     expect(fn.depends_on).toEqual([

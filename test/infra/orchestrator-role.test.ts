@@ -10,7 +10,7 @@ const TWO_CLUSTERS = {
   keyPrefix: 'db/prod/',
   targets: [
     { name: 'a-pg', engine: 'postgres', cluster: 'blue', service: 'a-db', container: 'postgres', database: 'a', backupDir: '/backup' },
-    { name: 'b-redis', engine: 'redis', cluster: 'blue', service: 'b-cache', container: 'redis', backupDir: '/backup' },
+    { name: 'b-redis', engine: 'redis', cluster: 'blue', service: 'b-cache', container: 'redis', backupDir: '/backup', allowServiceRestart: true },
     { name: 'c-mongo', engine: 'mongodb', cluster: 'green', service: 'c-db', container: 'mongo', backupDir: '/backup' },
   ],
 };
@@ -31,6 +31,7 @@ describe('orchestrator role', () => {
       'EcsListTasksInClusters',
       'EcsDescribeTasksInClusters',
       'EcsDescribeClustersAndServices',
+      'EcsRestartForRestore',
       'EcsExecuteCommandblue',
       'EcsExecuteCommandgreen',
       'S3ObjectsUnderPrefix',
@@ -63,6 +64,7 @@ describe('orchestrator role', () => {
         resources: [`${ECS}:cluster/blue`, `${ECS}:cluster/green`, `${ECS}:service/blue/a-db`, `${ECS}:service/blue/b-cache`, `${ECS}:service/green/c-db`],
       },
     ],
+    ['EcsRestartForRestore', { actions: ['ecs:UpdateService'], resources: [`${ECS}:service/blue/b-cache`] }],
     [
       'EcsExecuteCommandblue',
       {
@@ -124,8 +126,8 @@ describe('orchestrator role', () => {
     expect(statement).toEqual({ sid, ...expected });
   });
 
-  it('has no KMS statement without a key', () => {
-    expect(statements(BASE_CONFIG).has('KmsForBucketObjects')).toBe(false);
+  it.each(['KmsForBucketObjects', 'EcsRestartForRestore'])('has no %s statement unless configured', (sid) => {
+    expect(statements(BASE_CONFIG).has(sid)).toBe(false);
   });
 
   it('lists the whole bucket without a prefix condition when the key prefix is empty', () => {
