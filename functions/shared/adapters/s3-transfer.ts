@@ -313,7 +313,8 @@ export async function uploadFileResumable(opts: UploadOptions): Promise<UploadRe
       inFlight.add(task);
     }
     await Promise.all(inFlight);
-    await progressWrite;
+    // A failed progress write (a full EFS, say) already failed its part and is reported with it.
+    await progressWrite.catch(() => undefined);
   } finally {
     await fh.close();
   }
