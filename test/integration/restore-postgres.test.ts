@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { containerEnv } from '../helpers/orchestrator-harness.js';
+import type { LambdaRun } from '../helpers/lambda-runner.js';
+import { containerEnv, SCHEDULED_EVENT } from '../helpers/orchestrator-harness.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { startRestoreHarness, type RestoreHarness } from '../helpers/restore-harness.js';
 
@@ -113,6 +114,40 @@ describe('restoring PostgreSQL through the orchestrator', () => {
     const run = await w.run({ action: 'restore', target: 'pg', backup: { versionId: 'no-such-version' }, intoDatabase: 'app_x' });
     expect(run.error?.message).toMatch(/no backup object with version id no-such-version/);
     expect(await databases()).not.toContain('app_x');
+  });
+
+  it('retries a download that hit S3 errors in the next invocation, and finishes', async () => {
+    let failures = 0;
+    w.h.proxy.setRule((req) => (req.method === 'GET' && /__versions__\/.*\.pgdump\//.test(req.url) && failures++ < 3 ? { status: 500, code: 'InternalError' } : 'pass'));
+    const runs: LambdaRun[] = [];
+    try {
+      const result = await w.untilDone({ action: 'restore', target: 'pg', backup: { versionId: v1.versionId }, intoDatabase: 'app_retried' }, runs);
+      expect(result.outcome, JSON.stringify(result)).toBe('succeeded');
+    } finally {
+      w.h.proxy.setRule(() => 'pass');
+    }
+    const answers = runs.map((r) => (r.result as { result: { phase?: string; reason?: string } }).result);
+    expect(answers[0]).toMatchObject({ phase: 'downloading', reason: expect.stringMatching(/^downloading s3:\/\/\S+ failed \(attempt 1 of 3\): /) });
+    expect(await pg.tableChecksums('app_retried')).toEqual(first);
+  });
+
+  it('is carried on by the hourly schedule, which starts no backup meanwhile', async () => {
+    const slow = { FAST_PATH_SECONDS: '0' };
+    const started = await w.run({ action: 'restore', target: 'pg', backup: 'latest', intoDatabase: 'app_hourly' }, slow);
+    const first = (started.result as { result: { outcome: string; phase: string; runId: string } }).result;
+    expect(first).toMatchObject({ outcome: 'started', phase: 'running' });
+    let outcome: { kind?: string; outcome: string; runId?: string } = { outcome: 'none' };
+    for (let i = 0; i < 60 && outcome.outcome !== 'succeeded' && outcome.outcome !== 'failed'; i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      const run = await w.run(SCHEDULED_EVENT, slow);
+      outcome = (run.result as { results: typeof outcome[] }).results[0]!;
+      expect(outcome).toMatchObject({ kind: 'restore', runId: first.runId });
+    }
+    expect(outcome.outcome).toBe('succeeded');
+    expect(await pg.tableChecksums('app_hourly')).toEqual(second);
+    // The restore's result stays readable by its run id.
+    const polled = await w.run({ action: 'restore', target: 'pg', backup: 'latest', intoDatabase: 'app_hourly', runId: first.runId });
+    expect((polled.result as { result: unknown }).result).toMatchObject({ outcome: 'succeeded', phase: 'finished', runId: first.runId });
   });
 
   it('replaces the live database with the latest backup when asked to overwrite', async () => {
