@@ -29,6 +29,8 @@ export interface StandinTask {
   startedAt?: string;
   taskRoleArn?: string;
   pidMode?: string;
+  /** Subnet of the task's ENI (awsvpc); DescribeTasks reports an ElasticNetworkInterface attachment when set. */
+  subnetId?: string;
   containers: StandinContainer[];
 }
 
@@ -83,6 +85,7 @@ const taskSchema = z.strictObject({
   startedAt: z.string().optional(),
   taskRoleArn: z.string().optional(),
   pidMode: z.string().optional(),
+  subnetId: z.string().optional(),
   containers: z.array(containerSchema).min(1),
 });
 

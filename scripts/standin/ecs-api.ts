@@ -129,6 +129,11 @@ export class EcsApi {
       taskDefinitionArn: this.taskDefinitionArn(task),
       group: `service:${task.service}`,
       launchType: 'FARGATE',
+      platformVersion: '1.4.0',
+      platformFamily: 'Linux',
+      attachments: task.subnetId
+        ? [{ id: stableUuid(`${task.id}/eni`), type: 'ElasticNetworkInterface', status: 'ATTACHED', details: [{ name: 'subnetId', value: task.subnetId }] }]
+        : [],
       lastStatus,
       desiredStatus: lastStatus === 'STOPPED' ? 'STOPPED' : 'RUNNING',
       enableExecuteCommand: task.enableExecuteCommand ?? true,
