@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { AWK_ESC } from '../../functions/shared/core/scripts/common.js';
 import { MYSQL_COUNT_AWK } from '../../functions/shared/core/scripts/engines/mysql.js';
@@ -52,7 +52,8 @@ CREATE TABLE \`odd \`\`name\`\`\` (k int);
 INSERT INTO \`odd \`\`name\`\`\` VALUES
 (1,'line one'),
 (2,'tab\there ), ('),
-(3,'end');
+(3,'a string with ),( inside'),
+(4,'end');
 CREATE TABLE \`empty\` (x int);
 /*!50001 CREATE TABLE \`view_stand_in\` (x int) */;
 -- Dump completed on 2026-01-01 00:00:00
@@ -68,7 +69,15 @@ describe.each(AWKS)('row counting under $name', ({ argv, grep }) => {
   });
 
   it('counts the tuples of single-line and one-tuple-per-line mysqldump INSERTs, strings with parentheses included', () => {
-    expect(JSON.parse(awk(argv, MYSQL_COUNT_AWK, MYSQL_DATA))).toEqual({ t: 5, 'odd `name`': 3, empty: 0 });
+    expect(JSON.parse(awk(argv, MYSQL_COUNT_AWK, MYSQL_DATA))).toEqual({ t: 5, 'odd `name`': 4, empty: 0 });
+  });
+
+  it('fails with status 3 when the mysqldump footer is missing', () => {
+    const [cmd, ...pre] = argv as [string, ...string[]];
+    const truncated = MYSQL_DATA.split('\n').slice(0, 9).join('\n');
+
+    expect(() => execFileSync(cmd, [...pre, MYSQL_COUNT_AWK], { input: truncated, stdio: 'pipe' })).toThrow(/footer/);
+    expect(spawnSync(cmd, [...pre, MYSQL_COUNT_AWK], { input: truncated }).status).toBe(3);
   });
 
   it('turns "<count> <name>" lines into a JSON object', () => {

@@ -7,7 +7,8 @@ export const MYSQL_SECRET_VAR = 'MYSQL_PWD';
  * Counts the rows of every table in a mysqldump stream: the lines of each `INSERT INTO \`t\` VALUES (...),(...);`
  * statement (one line, or one tuple per line as MariaDB 10.11+ writes them) are stripped of backslash escapes and quoted
  * strings, and the `(` left are the tuples (values are literals, so no other parentheses remain). `CREATE TABLE` lines
- * seed empty tables with 0. Keys are the plain table names; prints a JSON object.
+ * seed empty tables with 0. Keys are the plain table names; prints a JSON object, or exits 3 when the last line is not
+ * mysqldump's `-- Dump completed` footer, so one pass both checks the dump and counts it.
  */
 export const MYSQL_COUNT_AWK = `function jname(s,  o, i, c) {
   o = ""
@@ -37,10 +38,16 @@ function tuples(body) {
   cnt[t] += gsub(/\\(/, "", body)
   if (body ~ /;[ \\t\\r]*$/) ins = 0
 }
+{ last = $0 }
+# Fast path: a continuation line that starts a tuple and holds no "),(" anywhere is exactly one tuple.
+ins && substr($0, 1, 1) == "(" && index($0, "),(") == 0 { cnt[t]++; if (substr($0, length($0)) == ";") ins = 0; next }
 ins { tuples($0); next }
 /^CREATE TABLE \`/ { seen(tname(substr($0, 15))); next }
 /^INSERT INTO \`/ { t = tname(substr($0, 14)); seen(t); ins = 1; tuples(substr(rest, index(rest, " VALUES") + 7)); next }
-END { printf "{"; for (i = 1; i <= n; i++) printf "%s\\"%s\\":%.0f", (i > 1 ? "," : ""), jname(order[i]), cnt[order[i]]; printf "}" }
+END {
+  if (last !~ /^-- Dump completed/) { print "error: the dump lacks the \\"-- Dump completed\\" footer: it stopped early" > "/dev/stderr"; exit 3 }
+  printf "{"; for (i = 1; i <= n; i++) printf "%s\\"%s\\":%.0f", (i > 1 ? "," : ""), jname(order[i]), cnt[order[i]]; printf "}"
+}
 `;
 
 /** Turns the client's `<name>\\t<count>` lines into a JSON object (the client escapes `\\` as `\\\\`). */
@@ -92,7 +99,7 @@ export function mysqlVars(): Record<string, string> {
   return { MYSQL_COUNT_AWK, MYSQL_LINES_AWK };
 }
 
-/** Functions and steps of a mysql/mariadb backup: dump | gzip -1, gzip -t + footer, counts from the dump, promote. */
+/** Functions and steps of a mysql/mariadb backup: dump | gzip -1, then one pass checks gzip and footer and counts rows, promote. */
 export function mysqlBackup(): { functions: string; main: string } {
   return {
     functions: `${shared}
@@ -102,7 +109,8 @@ my_dump() {
     { gzip -1; echo $? >.s2; } >dump.sql.gz.tmp
   first_failure .s1 .s2
 }
-my_dump_counts() {
+# my_dump_check FILE: one decompression checks the gzip stream (gunzip verifies its CRC), finds the footer and counts rows.
+my_dump_check() {
   { gunzip -c "$1"; echo $? >.s1; } | LC_ALL=C awk "$MYSQL_COUNT_AWK" >.counts; echo $? >.s2
   first_failure .s1 .s2 || return $?
   COUNTS_JSON="{\\"tables\\":$(cat .counts)}"
@@ -111,8 +119,7 @@ my_dump_counts() {
 `,
     main: `step version my_tools MYDUMP
 step dump my_dump
-step check my_check dump.sql.gz.tmp
-step counts my_dump_counts dump.sql.gz.tmp
+step check my_dump_check dump.sql.gz.tmp
 step promote promote dump.sql.gz.tmp dump.sql.gz
 [ "$OK" = 1 ] || rm -f dump.sql.gz.tmp`,
   };
