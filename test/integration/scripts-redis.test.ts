@@ -186,3 +186,28 @@ describe.each(shells())('redis restore under $name', (shell: Shell) => {
     }
   });
 });
+
+describe.each(shells())('redis restore with AOF under $name', (shell: Shell) => {
+  it('stages nothing and says why when the server loads an append-only file at start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redis-aof-'));
+    const live = await startRedis({ password: PASSWORD, dir, extraArgs: ['--appendonly', 'yes'] });
+    try {
+      await live.cli('SET', 'k', 'v');
+      const runDir = join(work, `${shell.name}-aof`);
+      mkdirSync(runDir, { recursive: true });
+      writeFileSync(join(runDir, 'in.rdb'), readFileSync(join(work, `${shell.name}-backup`, 'dump.rdb')));
+
+      const result = await runJob(shell, runDir, buildRestoreJob(redisTarget({ port: live.port }), ctx(runDir), { file: 'in.rdb', overwrite: true }), {
+        env: { REDIS_PASSWORD: PASSWORD },
+      });
+
+      const m = marker(runDir);
+      expect(result.code).toBe(1);
+      expect(m.steps.at(-1)).toEqual({ name: 'stage', status: 1 });
+      expect(m.note).toContain('appendonly yes');
+      expect(existsSync(join(dir, 'dump.rdb'))).toBe(false);
+    } finally {
+      await live.stop();
+    }
+  });
+});
