@@ -1,4 +1,5 @@
 import type { Target } from '../shared/config/schema.js';
+import { errorMessage } from '../shared/errors.js';
 import { runBackup } from './backup-workflow.js';
 import type { Deps, TargetOutcome } from './deps.js';
 import { continueDrill, scheduledDrill } from './drill-workflow.js';
@@ -14,5 +15,12 @@ export async function runScheduled(deps: Deps, target: Target): Promise<TargetOu
   if (file.state === 'ok' && file.record.kind === 'drill') return continueDrill(deps, target, file.record, false, false);
   const backup = await runBackup(deps, target, false);
   if (backup.outcome !== 'idle' || !target.drill) return backup;
-  return (await scheduledDrill(deps, target)) ?? backup;
+  try {
+    return (await scheduledDrill(deps, target)) ?? backup;
+  } catch (error) {
+    // A drill that cannot start is a drill failure (its alarm), not a backup failure.
+    deps.telemetry.logger.error(`restore drill failed: could not start it: ${errorMessage(error)}`, { target: target.name });
+    deps.telemetry.emit(target.name, { RestoreDrillFailure: 1 });
+    return { target: target.name, kind: 'drill', outcome: 'failed', reason: errorMessage(error) } as TargetOutcome;
+  }
 }

@@ -99,7 +99,7 @@ export async function continueDrill(deps: Deps, target: Target, run: RunRecord, 
     step = { state: 'failed' as const, run, reason: errorMessage(error), kill: false };
   }
   const database = params?.scratchDatabase;
-  if (step.state === 'busy' || step.state === 'downloading' || step.state === 'running') return progressOutcome(target, step, first, database, deps.now());
+  if (step.state === 'busy' || step.state === 'downloading' || step.state === 'running') return progressOutcome(target, 'drill', step, first, database, deps.now());
   let failure: string | null;
   let problems: string[] = [];
   let warnings: string[] = [];

@@ -68,8 +68,14 @@ function sourceSummary(params: JobParams): NonNullable<JobOutcome['source']> {
 }
 
 /** The answer for a run still under way (or busy). */
-export function progressOutcome(target: Target, step: Exclude<JobStep, { state: 'finished' | 'failed' }>, first: boolean, database: string | undefined, now: Date): JobOutcome {
-  const kind = step.state === 'busy' ? 'restore' : step.run.kind === 'drill' ? 'drill' : 'restore';
+export function progressOutcome(
+  target: Target,
+  kind: JobOutcome['kind'],
+  step: Exclude<JobStep, { state: 'finished' | 'failed' }>,
+  first: boolean,
+  database: string | undefined,
+  now: Date,
+): JobOutcome {
   if (step.state === 'busy') return { target: target.name, kind, outcome: 'busy', reason: step.reason };
   const params = jobParams(step.run);
   const runningSeconds = step.run.startedAt ? Math.max(0, Math.round((now.getTime() - Date.parse(step.run.startedAt)) / 1000)) : undefined;

@@ -111,6 +111,13 @@ async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, bui
   }
 }
 
+/** An ending run is finished by one invocation only (the run directory, lease included, goes with it). */
+async function claimEnd(deps: Deps, run: RunRecord, step: Extract<JobStep, { state: 'finished' | 'failed' }>): Promise<JobStep> {
+  const runDir = deps.state.runDir(run.target, run.runId);
+  if (await takeLease(runDir, deps.deadline + LEASE_GRACE_MS, Date.now())) return step;
+  return { state: 'busy', reason: `another invocation is finishing run ${run.runId}` };
+}
+
 async function watchJob(deps: Deps, target: Target, run: RunRecord, until: number): Promise<JobStep> {
   let taskRunning: boolean | undefined;
   let jobAlive: boolean | undefined;
@@ -123,8 +130,8 @@ async function watchJob(deps: Deps, target: Target, run: RunRecord, until: numbe
     }
     const { observation, marker } = await observeMarker(deps, run);
     if (observation.state === 'present' && marker) {
-      if (marker.runId !== run.runId) return { state: 'failed', run, reason: `marker belongs to run ${marker.runId}, not ${run.runId}`, kill: false };
-      return { state: 'finished', run, marker };
+      if (marker.runId !== run.runId) return claimEnd(deps, run, { state: 'failed', run, reason: `marker belongs to run ${marker.runId}, not ${run.runId}`, kill: false });
+      return claimEnd(deps, run, { state: 'finished', run, marker });
     }
     // Without a marker the decision is the backup's: timeout, task gone, job killed, or wait.
     const action = decideRun({
@@ -138,7 +145,7 @@ async function watchJob(deps: Deps, target: Target, run: RunRecord, until: numbe
     });
     switch (action.action) {
       case 'fail':
-        return { state: 'failed', run, reason: action.reason, kill: action.kill };
+        return claimEnd(deps, run, { state: 'failed', run, reason: action.reason, kill: action.kill });
       case 'check-task':
         taskRunning = await isTaskRunning(deps, run);
         checkedAt = Date.now();

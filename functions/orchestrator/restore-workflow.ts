@@ -115,7 +115,7 @@ export async function continueRestore(deps: Deps, target: Target, run: RunRecord
     case 'busy':
     case 'downloading':
     case 'running':
-      return progressOutcome(target, step, first, database, deps.now());
+      return progressOutcome(target, 'restore', step, first, database, deps.now());
     case 'failed': {
       deps.telemetry.logger.error(`restore failed: ${step.reason}`, { ...log, database });
       return resultOutcome(target, await endJob(deps, target, step.run, { outcome: 'failed', reason: step.reason, database }, step.kill));
