@@ -198,8 +198,9 @@ async function main(argv: readonly string[]): Promise<number> {
   let opts: { config: string[]; workDir: string };
   try {
     opts = program.parse([...argv]).opts();
-  } catch {
-    return 2;
+  } catch (error) {
+    // Commander has printed the help or the usage error already.
+    return (error as { exitCode?: number }).exitCode === 0 ? 0 : 2;
   }
   const configs = opts.config.length > 0 ? opts.config : readdirSync(join(REPO_ROOT, 'examples')).filter((f) => f.endsWith('.json')).sort().map((f) => join('examples', f));
   const workRoot = resolve(opts.workDir);
