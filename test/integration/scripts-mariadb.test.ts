@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
@@ -68,6 +68,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await db?.stop();
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
 });
 
 describe.each(shells())('mariadb jobs under $name', (shell: Shell) => {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await redis?.stop();
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
 });
 
 describe.each(shells())('redis jobs under $name', (shell: Shell) => {
