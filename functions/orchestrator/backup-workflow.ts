@@ -17,6 +17,8 @@ import { MAX_UPLOAD_ATTEMPTS, uploadRun } from './upload-step.js';
  * record it on EFS, so an invocation killed at any point leaves the next one able to carry on.
  */
 
+/** How long past its deadline an invocation may still be running (the handler's safety margin). */
+const LEASE_SLACK_MS = 45_000;
 /** How often the fast path looks for the marker. */
 const FAST_PATH_POLL_MS = 2_000;
 /** How long a "task still runs" answer is trusted during the fast path. */
@@ -84,12 +86,20 @@ async function startRun(deps: Deps, target: Target, slot: Date | null): Promise<
 
 /** Looks at a run until it needs the next invocation (or, on the fast path, until `fastUntil`) and does its next step. */
 async function continueRun(deps: Deps, target: Target, run: RunRecord, fastUntil: number | null): Promise<TargetOutcome | 'abandoned'> {
+  // The lease lasts until this Lambda cannot be running any more (its deadline plus the safety margin).
+  let leased = false;
   try {
+    if (run.phase !== 'starting') {
+      leased = await deps.state.takeLease(target.name, run.runId, new Date(deps.deadline + LEASE_SLACK_MS), deps.now());
+      if (!leased) return { target: target.name, outcome: 'busy', runId: run.runId, reason: 'another invocation is working on this run' };
+    }
     return await stepRun(deps, target, run, fastUntil);
   } catch (error) {
     // A full EFS would fail every hour the same way: end the run, which also frees its space.
     if (error instanceof EfsFullError) return failRun(deps, target, run, error.message, false);
     throw error;
+  } finally {
+    if (leased) await deps.state.releaseLease(target.name).catch(() => undefined);
   }
 }
 

@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -47,24 +47,36 @@ export async function startFaultyProxy(upstream: string): Promise<FaultyProxy> {
   const target = new URL(upstream);
   let rule: (req: ProxiedRequest) => ProxyVerdict = () => 'pass';
   const seen: FaultyProxy['seen'] = [];
-  const forward = (req: IncomingMessage, res: import('node:http').ServerResponse) => {
-    const out = httpRequest(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers },
-      (upstreamRes) => {
-        res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-        upstreamRes.pipe(res);
-      },
-    );
+  // No keep-alive to s3rver: stopping it must not wait for idle proxy connections.
+  const upstreamRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const out = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: false }, (upstreamRes) => {
+      res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
+      upstreamRes.pipe(res);
+    });
     out.on('error', () => res.destroy());
-    req.pipe(out);
+    return out;
   };
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy');
     const verdict = rule({ method: req.method ?? 'GET', url: req.url ?? '/', query: url.searchParams });
     seen.push({ method: req.method ?? '', url: req.url ?? '', verdict: typeof verdict === 'string' ? verdict : JSON.stringify(verdict) });
-    if (verdict === 'pass') return forward(req, res);
+    if (verdict === 'pass') {
+      req.pipe(upstreamRequest(req, res));
+      return;
+    }
     if ('delayMs' in verdict) {
-      setTimeout(() => forward(req, res), verdict.delayMs);
+      // Like S3, a request either arrives whole or not at all: the body is held, and dropped if the client goes away
+      // before sending all of it; a whole request is delivered even if its client is gone by then.
+      const chunks: Buffer[] = [];
+      let complete = false;
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        complete = true;
+        setTimeout(() => upstreamRequest(req, res).end(Buffer.concat(chunks)), verdict.delayMs);
+      });
+      req.on('close', () => {
+        if (!complete) chunks.length = 0;
+      });
       return;
     }
     req.resume();

@@ -69,7 +69,7 @@ describe('a full EFS', () => {
     await fill();
     const run = await h.run(SCHEDULED_EVENT);
     expect(outcomeOf(run)).toMatchObject({ outcome: 'failed', runId: started.runId });
-    expect(outcomeOf(run).reason).toMatch(/EFS is full while recording the run/);
+    expect(outcomeOf(run).reason).toMatch(/EFS is full while taking the run lease/);
     expect(metricSum(run, 'BackupFailure', 'full')).toBe(1);
     expect(existsSync(join(h.efsDir, 'full', started.runId!))).toBe(false);
     expect(await readRunJson(h.efsDir, 'full')).toBeNull();

@@ -96,10 +96,13 @@ describe('a Lambda killed mid-upload', () => {
     expect(killed.signal).toBe('SIGKILL');
     expect(await readRunJson(h.efsDir, 'u-resume')).toMatchObject({ phase: 'uploading', runId });
     h.proxy.setRule(() => 'pass');
+    // Until the killed Lambda's time would have run out, its lease keeps other invocations off the run.
+    expect(outcomeOf(await h.run(SCHEDULED_EVENT))).toMatchObject({ outcome: 'busy', runId });
+    await writeFile(join(h.efsDir, 'u-resume', 'lease.json'), JSON.stringify({ runId, until: new Date(Date.now() - 1000).toISOString() }));
 
     const resumed = await h.run(SCHEDULED_EVENT);
     const outcome = outcomeOf(resumed);
-    expect(outcome).toMatchObject({ outcome: 'succeeded', runId });
+    expect(outcome, JSON.stringify(outcome)).toMatchObject({ outcome: 'succeeded', runId });
     expect(resumed.logs.find((l) => l.message === 'dump uploaded')).toMatchObject({ resumed: true });
     expect((await h.getObject(outcome.key!))!.equals(dump)).toBe(true);
     expect(opsFor(outcome.key!, 'CreateMultipartUpload')).toBe(1);

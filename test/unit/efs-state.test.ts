@@ -106,3 +106,28 @@ describe('run files', () => {
     expect(await state.readRootFile('.probe-2')).toBeNull();
   });
 });
+
+describe('the run lease', () => {
+  const later = new Date(NOW.getTime() + 60_000);
+  it('is held by one invocation until it is given back', async () => {
+    await mkdir(join(root, 'pg'));
+    expect(await state.takeLease('pg', 'r1', later, NOW)).toBe(true);
+    expect(await state.takeLease('pg', 'r1', later, NOW)).toBe(false);
+    await state.releaseLease('pg');
+    expect(await state.takeLease('pg', 'r1', later, NOW)).toBe(true);
+  });
+
+  it('is taken over once its time is up', async () => {
+    await mkdir(join(root, 'pg'));
+    expect(await state.takeLease('pg', 'r1', later, NOW)).toBe(true);
+    expect(await state.takeLease('pg', 'r1', new Date(later.getTime() + 60_000), new Date(later.getTime() + 1))).toBe(true);
+  });
+
+  it('goes with the run lock', async () => {
+    const r = run('20261122T050000Z-abcdef');
+    await state.createRun(r);
+    await state.takeLease('pg', r.runId, later, NOW);
+    await state.removeRun('pg', r.runId);
+    expect(await readdir(join(root, 'pg'))).toEqual([]);
+  });
+});

@@ -21,6 +21,8 @@ export const RUN_FILE = 'run.json';
 export const LAST_FAILURE_FILE = 'last-failure.json';
 /** Name of the upload progress file in a run directory. */
 export const UPLOAD_PROGRESS_FILE = 'upload.json';
+/** Name of the lease file in a target's directory: which invocation is working on the run, until when. */
+export const LEASE_FILE = 'lease.json';
 
 /** Schema of last-failure.json. */
 export const lastFailureSchema = z.object({
@@ -126,12 +128,48 @@ export class EfsState {
 
   /** Deletes run.json: the lock is free. */
   async releaseRun(target: string): Promise<void> {
+    await rm(join(this.targetDir(target), LEASE_FILE), { force: true });
     await rm(join(this.targetDir(target), RUN_FILE), { force: true });
+  }
+
+  /**
+   * Takes the lease on a run until `until` (the invocation's end), so two invocations never poll and upload
+   * the same run at once. A lease whose time is up (its Lambda was killed) is taken over. Returns false
+   * while another invocation holds it.
+   */
+  async takeLease(target: string, runId: string, until: Date, now: Date): Promise<boolean> {
+    const path = join(this.targetDir(target), LEASE_FILE);
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+      try {
+        await writeFile(tmp, JSON.stringify({ runId, until: until.toISOString() }), { flag: 'wx' });
+        await link(tmp, path);
+        return true;
+      } catch (error) {
+        if (code(error) !== 'EEXIST') return translate(error, 'taking the run lease');
+      } finally {
+        await unlink(tmp).catch(() => undefined);
+      }
+      const held = await readFile(path, 'utf8').then(
+        (text) => JSON.parse(text) as { until?: string },
+        () => ({}) as { until?: string },
+      );
+      const heldUntil = Date.parse(held.until ?? '');
+      if (!Number.isNaN(heldUntil) && heldUntil > now.getTime()) return false;
+      // Expired or unreadable: remove it and try once more (two takers racing here both retry the exclusive link).
+      await rm(path, { force: true });
+    }
+    return false;
+  }
+
+  /** Gives the lease back. */
+  async releaseLease(target: string): Promise<void> {
+    await rm(join(this.targetDir(target), LEASE_FILE), { force: true });
   }
 
   /** Deletes leftovers of earlier runs (run directories whose run.json is gone); call only while holding the lock. */
   async sweep(target: string, keepRunId: string): Promise<string[]> {
-    const keep = new Set([RUN_FILE, LAST_FAILURE_FILE, keepRunId]);
+    const keep = new Set([RUN_FILE, LAST_FAILURE_FILE, LEASE_FILE, keepRunId]);
     const names = await readdir(this.targetDir(target)).catch(() => [] as string[]);
     const removed = names.filter((n) => !keep.has(n) && !n.startsWith(`.${RUN_FILE}.`));
     await Promise.all(removed.map((n) => rm(join(this.targetDir(target), n), { recursive: true, force: true })));
