@@ -1,8 +1,7 @@
 import { Construct } from 'constructs';
-import { AssetType, TerraformAsset } from 'cdktf';
+import { AssetType, TerraformAsset, type ITerraformDependable } from 'cdktf';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js';
-import type { ITerraformDependable } from 'cdktf';
 
 /** Where the backup access point is mounted in the Lambda (Lambda requires a path under /mnt). */
 export const EFS_MOUNT_PATH = '/mnt/backup';
