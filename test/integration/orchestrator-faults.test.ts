@@ -168,6 +168,38 @@ describe('a dump that fails', () => {
   });
 });
 
+describe('ECS Exec trouble', () => {
+  it('fails the start when ECS Exec cannot reach the agent after its retries', async () => {
+    const { seeded } = await pgTarget('f-noagent');
+    h.standin.setFaults({ targetNotConnectedCalls: 100 });
+    let run: LambdaRun;
+    try {
+      run = await h.run(SCHEDULED_EVENT);
+    } finally {
+      h.standin.setFaults({});
+    }
+    const outcome = outcomeOf(run);
+    expect(outcome.reason).toMatch(/could not start the dump: /);
+    await expectCleanFailure('f-noagent', run, /could not start the dump/, seeded, outcome.runId!);
+  });
+
+  it('fails the start when the session drops before the exit status, without launching again', async () => {
+    const { seeded } = await pgTarget('f-drop');
+    h.standin.setFaults({ dropConnectionAfterFrames: 0 });
+    let run: LambdaRun;
+    try {
+      run = await h.run(SCHEDULED_EVENT);
+    } finally {
+      h.standin.setFaults({});
+    }
+    const outcome = outcomeOf(run);
+    // The wrapper may have started the job: a second launch could run two dumps, so the start is never retried.
+    const execs = h.standin.calls.filter((c) => c.operation === 'ExecuteCommand' && JSON.stringify(c.input).includes('f-drop'));
+    expect(execs).toHaveLength(1);
+    await expectCleanFailure('f-drop', run, /could not start the dump: the command ended without printing its exit status/, seeded, outcome.runId!);
+  });
+});
+
 describe('runs left behind', () => {
   it('cleans up a run whose invocation died while starting it, and starts afresh', async () => {
     await pgTarget('f-stale');

@@ -124,3 +124,13 @@ describe('scheduled invocations', () => {
     }
   });
 });
+
+describe('a manual event with the fast path on', () => {
+  it('dumps and uploads in one invocation, whatever the schedule says', async () => {
+    const run = await h.run({ action: 'backup', target: 'pg' }, { env: { FAST_PATH_SECONDS: '60' } });
+    expect(run.error).toBeNull();
+    const [outcome] = (run.result as { results: { target: string; outcome: string; key?: string }[] }).results;
+    expect(outcome).toMatchObject({ target: 'pg', outcome: 'succeeded' });
+    expect(metricSum(run, 'BackupSuccess', 'pg')).toBe(1);
+  });
+});
