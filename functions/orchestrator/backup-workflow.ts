@@ -149,6 +149,7 @@ async function stepRun(deps: Deps, target: Target, run: RunRecord, fastUntil: nu
       case 'wait': {
         const left = (fastUntil ?? 0) - Date.now();
         if (left <= 0) {
+          deps.telemetry.logger.info('dump still running; the next invocation looks again', { target: target.name, runId: run.runId, reason: action.reason });
           return { target: target.name, outcome: fastUntil !== null ? 'started' : 'waiting', runId: run.runId, reason: action.reason };
         }
         await deps.sleep(Math.min(FAST_PATH_POLL_MS, left));
