@@ -1,19 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 
 /**
  * What outlives a restore or drill run on the backup EFS: the result of the last one of each kind
- * (so a poll with a finished run id gets its answer, and the drill schedule knows when it last ran),
- * and the download lease of a run directory (so two invocations never append to one `.part` file).
+ * (so a poll with a finished run id gets its answer, and the drill schedule knows when it last ran).
  * The results live in `<root>/.jobs/<target>/`, outside the target directory a backup sweeps.
  */
 
 /** Directory under the EFS root holding the results of restores and drills. */
 export const JOBS_DIR = '.jobs';
-/** The lease file in a run directory while an invocation downloads into it. */
-export const LEASE_FILE = 'download.lease';
 
 /** Schema of last-restore.json and last-drill.json. */
 export const jobResultSchema = z.object({
@@ -60,43 +57,4 @@ export async function writeJobResult(root: string, target: string, result: JobRe
     await unlink(tmp).catch(() => undefined);
     throw error;
   }
-}
-
-/**
- * Takes the download lease of a run directory until `until` (epoch ms): exclusive create, so of two
- * invocations only one downloads; a lease past its time belongs to a dead invocation and is taken over.
- */
-export async function takeLease(runDir: string, until: number, now: number): Promise<boolean> {
-  const path = join(runDir, LEASE_FILE);
-  // Written aside and hard-linked into place: link() fails with EEXIST like 'wx', and nobody reads a half-written lease.
-  const tmp = join(runDir, `.${LEASE_FILE}.${randomBytes(6).toString('hex')}`);
-  await writeFile(tmp, JSON.stringify({ until }), { flag: 'wx' });
-  try {
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        await link(tmp, path);
-        return true;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      }
-      let held: number;
-      try {
-        held = Number((JSON.parse(await readFile(path, 'utf8')) as { until?: unknown }).until);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
-        held = Number.NaN;
-      }
-      // A lease past its time belongs to a dead invocation; one without a valid time is garbage.
-      if (Number.isFinite(held) && held > now) return false;
-      await rm(path, { force: true });
-    }
-    return false;
-  } finally {
-    await unlink(tmp).catch(() => undefined);
-  }
-}
-
-/** Gives the download lease back. */
-export async function releaseLease(runDir: string): Promise<void> {
-  await rm(join(runDir, LEASE_FILE), { force: true });
 }

@@ -8,7 +8,6 @@ import type { RunRecord } from '../shared/core/run-record.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Deps } from './deps.js';
 import { isJobAlive, isTaskRunning, launchJob, observeMarker } from './job-runner.js';
-import { releaseLease, takeLease } from './restore-history.js';
 import { jobParams, type JobParams } from './restore-state.js';
 
 /**
@@ -50,7 +49,8 @@ export interface JobBudget {
 export async function advanceJob(deps: Deps, target: Target, run: RunRecord, build: JobBuilder, budget: JobBudget): Promise<JobStep> {
   if (run.phase === 'starting') {
     const step = await downloadAndLaunch(deps, target, run, build, budget.downloadUntil);
-    if (step.state !== 'running') return step;
+    // Like a backup's fast path set to 0: a job just started is looked at by the next invocation.
+    if (step.state !== 'running' || Date.now() >= budget.waitUntil) return step;
     run = step.run;
   }
   return watchJob(deps, target, run, budget.waitUntil);
@@ -63,7 +63,7 @@ async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, bui
   // The container (often another uid than the Lambda's) writes its log and marker here.
   await mkdir(runDir, { recursive: true });
   await chmod(runDir, 0o777);
-  if (!(await takeLease(runDir, deps.deadline + LEASE_GRACE_MS, Date.now()))) {
+  if (!(await deps.state.takeLease(target.name, run.runId, new Date(deps.deadline + LEASE_GRACE_MS), new Date()))) {
     return { state: 'busy', reason: `another invocation is downloading ${params.source.key} for run ${run.runId}` };
   }
   try {
@@ -107,14 +107,13 @@ async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, bui
     deps.telemetry.logger.info(`${run.kind} job started`, { ...log, task: run.task?.taskId, pid: run.pid });
     return { state: 'running', run, reason: 'job started' };
   } finally {
-    await releaseLease(runDir).catch(() => undefined);
+    await deps.state.releaseLease(target.name).catch(() => undefined);
   }
 }
 
-/** An ending run is finished by one invocation only (the run directory, lease included, goes with it). */
+/** An ending run is finished by one invocation only (releasing the run's lock drops the lease too). */
 async function claimEnd(deps: Deps, run: RunRecord, step: Extract<JobStep, { state: 'finished' | 'failed' }>): Promise<JobStep> {
-  const runDir = deps.state.runDir(run.target, run.runId);
-  if (await takeLease(runDir, deps.deadline + LEASE_GRACE_MS, Date.now())) return step;
+  if (await deps.state.takeLease(run.target, run.runId, new Date(deps.deadline + LEASE_GRACE_MS), new Date())) return step;
   return { state: 'busy', reason: `another invocation is finishing run ${run.runId}` };
 }
 

@@ -1,9 +1,5 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseEvent } from '../../functions/orchestrator/events.js';
-import { takeLease, releaseLease } from '../../functions/orchestrator/restore-history.js';
 import { restoreRefusal } from '../../functions/orchestrator/restore-workflow.js';
 import { targetSchema } from '../../functions/shared/config/schema.js';
 
@@ -51,32 +47,5 @@ describe('restoreRefusal', () => {
     ['redis without overwrite (it only stages a copy)', redis, { overwrite: false }],
   ])('allows %s', (_case, target, request) => {
     expect(restoreRefusal(target, request)).toBeNull();
-  });
-});
-
-describe('download lease', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'lease-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('is taken by one of two invocations, and by another once released', async () => {
-    const now = Date.now();
-    const results = await Promise.all([takeLease(dir, now + 60_000, now), takeLease(dir, now + 60_000, now)]);
-    expect(results.sort()).toEqual([false, true]);
-    await releaseLease(dir);
-    expect(await takeLease(dir, now + 60_000, now)).toBe(true);
-    await releaseLease(dir);
-  });
-
-  it('is taken over when its time has passed', async () => {
-    const now = Date.now();
-    expect(await takeLease(dir, now - 1, now - 100_000)).toBe(true);
-    expect(await takeLease(dir, now + 60_000, now)).toBe(true);
-    await releaseLease(dir);
-  });
-
-  it('treats an unreadable lease file as stale', async () => {
-    writeFileSync(join(dir, 'download.lease'), 'garbage');
-    expect(await takeLease(dir, Date.now() + 60_000, Date.now())).toBe(true);
-    await releaseLease(dir);
   });
 });
