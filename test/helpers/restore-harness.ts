@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +35,8 @@ export interface RestoreHarness {
   writeConfig(targets: Record<string, unknown>[]): string;
   /** Runs the restore CLI as a child process against the stand-ins. */
   cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Runs the restore CLI under a terminal (pty), typing `answer` when it asks for a confirmation. */
+  cliOnTerminal(args: string[], answer: string): Promise<{ code: number; output: string }>;
   stop(): Promise<void>;
 }
 
@@ -64,6 +67,15 @@ export async function startRestoreHarness(): Promise<RestoreHarness> {
   });
   const dir = mkdtempSync(join(tmpdir(), 'restore-cli-'));
   let configPath = '';
+  const cliEnv = () => ({
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
+    AWS_ENDPOINT_URL_S3: versions.endpoint,
+    S3_FORCE_PATH_STYLE: '1',
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    NODE_NO_WARNINGS: '1',
+  });
   return {
     h,
     versions,
@@ -113,6 +125,27 @@ export async function startRestoreHarness(): Promise<RestoreHarness> {
       );
       return configPath;
     },
+    async cliOnTerminal(args, answer) {
+      const pty = createRequire(import.meta.url)('node-pty') as typeof import('node-pty');
+      const term = pty.spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/restore.ts'), '--config', configPath, '--poll-seconds', '0.5', ...args], {
+        cwd: ROOT,
+        env: cliEnv(),
+        cols: 200,
+        rows: 40,
+      });
+      let output = '';
+      let answered = false;
+      return new Promise((resolvePromise) => {
+        term.onData((data) => {
+          output += data;
+          if (!answered && output.includes('to confirm: ')) {
+            answered = true;
+            term.write(`${answer}\r`);
+          }
+        });
+        term.onExit(({ exitCode }) => resolvePromise({ code: exitCode, output: output.replace(/\r/g, '') }));
+      });
+    },
     cli(args, input) {
       return new Promise((resolvePromise) => {
         const child = execFile(
@@ -120,15 +153,7 @@ export async function startRestoreHarness(): Promise<RestoreHarness> {
           ['--import', 'tsx', join(ROOT, 'scripts/restore.ts'), '--config', configPath, '--poll-seconds', '0.5', ...args],
           {
             cwd: ROOT,
-            env: {
-              PATH: process.env.PATH ?? '/usr/bin:/bin',
-              AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
-              AWS_ENDPOINT_URL_S3: versions.endpoint,
-              S3_FORCE_PATH_STYLE: '1',
-              AWS_ACCESS_KEY_ID: 'S3RVER',
-              AWS_SECRET_ACCESS_KEY: 'S3RVER',
-              NODE_NO_WARNINGS: '1',
-            },
+            env: cliEnv(),
             maxBuffer: 16 * 1024 * 1024,
           },
           (error, stdout, stderr) => {

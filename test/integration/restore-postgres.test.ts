@@ -184,6 +184,24 @@ describe('the restore CLI', () => {
     expect(await pg.tableChecksums('app')).toEqual(before);
   });
 
+  it.each([
+    ['the typed database name', 'app', 0],
+    ['a wrong name', 'ap', 1],
+  ])('asks on a terminal before overwriting, and goes ahead only with %s', async (_case, typed, exitCode) => {
+    await pg.psql('app', "UPDATE public.items SET name = 'typed' WHERE id = 1");
+    const before = await pg.tableChecksums('app');
+    const { code, output } = await w.cliOnTerminal(['--target', 'pg', '--backup', 'latest', '--overwrite'], typed);
+    expect(output).toContain('This replaces the data of "app" (target "pg"). Type app to confirm: ');
+    expect(code, output).toBe(exitCode);
+    if (exitCode === 0) {
+      expect(output).toMatch(/^restored backups\/pg\/\w+\.pgdump \(version \w+\) into app/m);
+      expect(await pg.tableChecksums('app')).toEqual(second);
+    } else {
+      expect(output).toMatch(/error: the confirmation "ap" does not match "app"; nothing was restored/);
+      expect(await pg.tableChecksums('app')).toEqual(before);
+    }
+  });
+
   it('restores a version id into another database through the Lambda and shows progress', async () => {
     const { code, stdout, stderr } = await w.cli(['--target', 'pg', '--version-id', v1.versionId, '--into', 'app_cli']);
     expect(code, stderr).toBe(0);
