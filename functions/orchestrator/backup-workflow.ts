@@ -74,7 +74,8 @@ async function startRun(deps: Deps, target: Target, slot: Date | null): Promise<
     run = { ...run, phase: 'running', task: started.task, pid: started.pid, startedAt: started.startedAt.toISOString() };
     await deps.state.writeRun(run);
   } catch (error) {
-    return failRun(deps, target, run, `could not start the dump: ${errorMessage(error)}`, false);
+    // A job that started but could not be recorded (EFS full) is stopped: nobody would follow it.
+    return failRun(deps, target, run, `could not start the dump: ${errorMessage(error)}`, run.pid !== null);
   }
   deps.telemetry.logger.info('dump started', { ...log, task: run.task?.taskId, pid: run.pid, slot: run.slot });
   // FAST_PATH_SECONDS=0 turns the fast path off: the next invocation looks first.
