@@ -2,7 +2,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { encodeTargets } from '../../functions/shared/config/load.js';
 import { targetSchema, type Target } from '../../functions/shared/config/schema.js';
 import { WEEKDAYS } from '../../functions/shared/core/s3-keys.js';
@@ -45,6 +45,8 @@ export interface Harness {
   standin: Standin;
   /** Adds a stand-in task `<service>-task` for service `service` with one container named `service`. */
   addService(service: string, container: Omit<StandinContainer, 'name' | 'mounts'>): string;
+  /** Makes a directory with a fake `pg_dump` (see fakePgDumpDir), removed with the harness. */
+  fakePgDump(behaviour: string): string;
   /** Sets the targets the Lambda gets (validated with the real schema). */
   setTargets(targets: Record<string, unknown>[]): Target[];
   /** Starts an invocation; `env` adds to or overrides the Lambda environment. */
@@ -62,6 +64,7 @@ export interface Harness {
 export async function startHarness(opts: { fastPathSeconds?: number; partSizeMb?: number } = {}): Promise<Harness> {
   const efsDir = mkdtempSync(join(tmpdir(), 'efs-'));
   chmodSync(efsDir, 0o777);
+  const scratchDir = mkdtempSync(join(tmpdir(), 'orchestrator-scratch-'));
   const [bundle, s3, standin] = await Promise.all([
     buildOrchestratorBundle(),
     startS3rver(),
@@ -103,6 +106,7 @@ export async function startHarness(opts: { fastPathSeconds?: number; partSizeMb?
       });
       return id;
     },
+    fakePgDump: (behaviour) => fakePgDumpDir(behaviour, scratchDir),
     setTargets(targets) {
       const parsed = targets.map((t) => targetSchema.parse({ cluster: CLUSTER, backupDir: CONTAINER_BACKUP_DIR, ...t }));
       targetsGz = encodeTargets(parsed);
@@ -136,6 +140,8 @@ export async function startHarness(opts: { fastPathSeconds?: number; partSizeMb?
       await proxy.stop();
       await Promise.all([s3.stop(), standin.stop()]);
       rmSync(efsDir, { recursive: true, force: true });
+      rmSync(dirname(bundle), { recursive: true, force: true });
+      rmSync(scratchDir, { recursive: true, force: true });
     },
   };
 }
@@ -155,9 +161,9 @@ export function containerEnv(extra: Record<string, string> = {}, pathPrefix?: st
   return { PATH: path, ...extra };
 }
 
-/** A directory with a `pg_dump` that runs `behaviour` (sh) before/instead of the real one; `--version` always answers. */
-export function fakePgDumpDir(behaviour: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'fake-pgdump-'));
+/** A directory under `parent` with a `pg_dump` that runs `behaviour` (sh) before/instead of the real one; `--version` always answers. */
+export function fakePgDumpDir(behaviour: string, parent: string = tmpdir()): string {
+  const dir = mkdtempSync(join(parent, 'fake-pgdump-'));
   writeFileSync(
     join(dir, 'pg_dump'),
     `#!/bin/sh\ncase "$1" in --version|-V) exec ${PG_BIN}/pg_dump "$@";; esac\n${behaviour}\n`,

@@ -7,7 +7,6 @@ import {
   CLUSTER,
   containerEnv,
   editRunJson,
-  fakePgDumpDir,
   readRunJson,
   SCHEDULED_EVENT,
   startHarness,
@@ -37,7 +36,7 @@ afterAll(async () => {
 
 /** Sets up one target (and its service) whose container runs `pg_dump` as `behaviour` says, with a seeded week in S3. */
 async function pgTarget(name: string, opts: { pgDump?: string; dumpTimeoutMinutes?: number } = {}) {
-  const pathPrefix = opts.pgDump === undefined ? undefined : fakePgDumpDir(opts.pgDump);
+  const pathPrefix = opts.pgDump === undefined ? undefined : h.fakePgDump(opts.pgDump);
   const taskId = h.addService(name, { env: containerEnv({ DB_PASSWORD: pg.password }, pathPrefix) });
   h.setTargets([
     {
