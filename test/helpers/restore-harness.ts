@@ -1,3 +1,4 @@
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -25,8 +26,10 @@ export interface RestoreHarness {
   h: Harness;
   versions: VersioningProxy;
   lambda: LambdaApi;
-  /** Invokes the bundle with S3 going through the versioning proxy. */
-  run(event: unknown, env?: Record<string, string>): Promise<LambdaRun>;
+  /** Invokes the bundle with S3 going through the versioning proxy (`remainingMs`: the Lambda's time budget). */
+  run(event: unknown, env?: Record<string, string>, remainingMs?: number): Promise<LambdaRun>;
+  /** The bytes of one version of an object. */
+  getObjectVersion(key: string, versionId: string): Promise<Buffer>;
   /** Backs a target up now and waits for the upload; returns the object's key and version id. */
   backup(target: string): Promise<{ key: string; versionId: string }>;
   /** Sends a restore/drill request, then polls it with its run id until it ends; returns the final result (the invocations go to `runs`). */
@@ -57,7 +60,8 @@ export async function startRestoreHarness(): Promise<RestoreHarness> {
   const h = await startHarness({ fastPathSeconds: 30 });
   const versions = await startVersioningProxy(h.proxy.endpoint);
   const env = { AWS_ENDPOINT_URL_S3: versions.endpoint };
-  const run = (event: unknown, extra: Record<string, string> = {}) => h.run(event, { env: { ...env, ...extra } });
+  const run = (event: unknown, extra: Record<string, string> = {}, remainingMs?: number) =>
+    h.run(event, { env: { ...env, ...extra }, ...(remainingMs !== undefined ? { remainingMs } : {}) });
   const lambda = await startLambdaApi({
     functions: [FUNCTION_NAME],
     invoke: async (_name, event) => {
@@ -81,6 +85,15 @@ export async function startRestoreHarness(): Promise<RestoreHarness> {
     versions,
     lambda,
     run,
+    async getObjectVersion(key, versionId) {
+      const client = new S3Client({ endpoint: versions.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+      try {
+        const res = await client.send(new GetObjectCommand({ Bucket: h.s3.bucket, Key: key, VersionId: versionId }));
+        return Buffer.from(await res.Body!.transformToByteArray());
+      } finally {
+        client.destroy();
+      }
+    },
     async backup(target) {
       const r = await run({ action: 'backup', target });
       expect(r.error, r.stderr).toBeNull();

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LambdaRun } from '../helpers/lambda-runner.js';
@@ -129,6 +130,23 @@ describe('restoring PostgreSQL through the orchestrator', () => {
     const answers = runs.map((r) => (r.result as { result: { phase?: string; reason?: string } }).result);
     expect(answers[0]).toMatchObject({ phase: 'downloading', reason: expect.stringMatching(/^downloading s3:\/\/\S+ failed \(attempt 1 of 3\): /) });
     expect(await pg.tableChecksums('app_retried')).toEqual(first);
+  });
+
+  it.each([
+    ['the bytes a killed invocation left', (good: Buffer) => good.subarray(0, 4096), 'succeeded'],
+    // Proves the download appends to what is there rather than starting over: wrong early bytes fail the checksum.
+    ['wrong bytes in place of them', () => Buffer.alloc(4096), 'failed'],
+  ])('resumes a download across invocations from %s', async (_case, partial, outcome) => {
+    // A budget at the safety margin: the first invocation pins the object and pauses before the first byte.
+    const paused = await w.run({ action: 'restore', target: 'pg', backup: { versionId: v1.versionId }, intoDatabase: `app_resumed_${outcome}` }, {}, 45_000);
+    const started = (paused.result as { result: { outcome: string; phase: string; runId: string; progress: { bytesDownloaded: number } } }).result;
+    expect(started).toMatchObject({ outcome: 'started', phase: 'downloading', progress: { bytesDownloaded: 0 } });
+    const good = await w.getObjectVersion(v1.key, v1.versionId);
+    await writeFile(join(w.h.efsDir, 'pg', started.runId, 'restore.pgdump.part'), partial(good));
+    const result = await w.untilDone({ action: 'restore', target: 'pg', backup: { versionId: v1.versionId }, intoDatabase: `app_resumed_${outcome}`, runId: started.runId });
+    expect(result.outcome, JSON.stringify(result)).toBe(outcome);
+    if (outcome === 'succeeded') expect(await pg.tableChecksums('app_resumed_succeeded')).toEqual(first);
+    else expect(result.reason).toMatch(/has sha256 \w+ but the manifest says \w+: the object is corrupt/);
   });
 
   it('is carried on by the hourly schedule, which starts no backup meanwhile', async () => {
