@@ -67,6 +67,11 @@ async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, bui
     return { state: 'busy', reason: `another invocation is downloading ${params.source.key} for run ${run.runId}` };
   }
   try {
+    // Another invocation may have finished this step between our read of run.json and the lease.
+    const now = await deps.state.readRun(target.name, deps.now());
+    if (now.state !== 'ok' || now.record.runId !== run.runId || now.record.phase !== 'starting') {
+      return { state: 'busy', reason: `run ${run.runId} was moved on by another invocation` };
+    }
     let result;
     try {
       result = await downloadFileResumable({

@@ -149,6 +149,19 @@ describe('restoring PostgreSQL through the orchestrator', () => {
     else expect(result.reason).toMatch(/has sha256 \w+ but the manifest says \w+: the object is corrupt/);
   });
 
+  it('downloads and starts the job once when two invocations carry a restore on at the same time', async () => {
+    const request = { action: 'restore', target: 'pg', backup: { versionId: v1.versionId }, intoDatabase: 'app_twice' };
+    const paused = await w.run(request, {}, 45_000);
+    const runId = (paused.result as { result: { runId: string } }).result.runId;
+    const both = await Promise.all([w.run({ ...request, runId }), w.run({ ...request, runId })]);
+    const starts = both.flatMap((r) => r.logs).filter((l) => l.message === 'restore job started');
+    expect(starts).toHaveLength(1);
+    for (const r of both) expect(r.error, r.stderr).toBeNull();
+    const result = await w.untilDone({ ...request, runId });
+    expect(result.outcome).toBe('succeeded');
+    expect(await pg.tableChecksums('app_twice')).toEqual(first);
+  });
+
   it('is carried on by the hourly schedule, which starts no backup meanwhile', async () => {
     const slow = { FAST_PATH_SECONDS: '0' };
     const started = await w.run({ action: 'restore', target: 'pg', backup: 'latest', intoDatabase: 'app_hourly' }, slow);
