@@ -85,9 +85,11 @@ async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, bui
         deadline: Math.min(until, deps.deadline),
       });
     } catch (error) {
+      // A corrupt object stays corrupt: no retry.
+      if (error instanceof ChecksumMismatchError) return { state: 'failed', run, reason: errorMessage(error), kill: false };
       const attempts = run.uploadAttempts + 1;
       const reason = `downloading s3://${deps.env.bucket}/${params.source.key} failed (attempt ${attempts} of ${MAX_DOWNLOAD_ATTEMPTS}): ${errorMessage(error)}`;
-      if (error instanceof ChecksumMismatchError || attempts >= MAX_DOWNLOAD_ATTEMPTS) return { state: 'failed', run, reason, kill: false };
+      if (attempts >= MAX_DOWNLOAD_ATTEMPTS) return { state: 'failed', run, reason, kill: false };
       run = { ...run, uploadAttempts: attempts, lastError: errorMessage(error) };
       await deps.state.writeRun(run);
       deps.telemetry.logger.warn(`${reason}; the next invocation resumes it`, log);
