@@ -110,7 +110,12 @@ async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, bui
     } catch (error) {
       return { state: 'failed', run: downloaded, reason: `could not start the ${run.kind} job: ${errorMessage(error)}`, kill: false };
     }
-    await deps.state.writeRun(run);
+    try {
+      await deps.state.writeRun(run);
+    } catch (error) {
+      // A job nobody can find again must not run on: stop it (run holds its task and pid).
+      return { state: 'failed', run, reason: `the ${run.kind} job started but could not be recorded: ${errorMessage(error)}`, kill: true };
+    }
     deps.telemetry.logger.info(`${run.kind} job started`, { ...log, task: run.task?.taskId, pid: run.pid });
     return { state: 'running', run, reason: 'job started' };
   } finally {
