@@ -1,4 +1,4 @@
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,12 +9,11 @@ import { expect } from 'vitest';
 import { startLambdaApi, type LambdaApi } from '../../scripts/standin/lambda-api.js';
 import type { LambdaRun } from './lambda-runner.js';
 import { CONTAINER_BACKUP_DIR, CLUSTER, KEY_PREFIX, startHarness, type Harness } from './orchestrator-harness.js';
-import { startVersioningProxy, type VersioningProxy } from './s3-versioning-proxy.js';
 
 /**
- * The orchestrator harness plus what restores need: S3 versioning in front of s3rver, the Lambda
- * Invoke stand-in running the bundle, a config file for the restore CLI, and helpers that run a
- * backup or a restore/drill to its end.
+ * The orchestrator harness plus what restores need: the Lambda Invoke stand-in running the bundle,
+ * a config file for the restore CLI, and helpers that run a backup or a restore/drill to its end.
+ * S3 versioning is s3rver's own (see s3rver.ts), behind the harness's faulty proxy.
  */
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -24,9 +23,8 @@ export const FUNCTION_NAME = 'ecs-db-backup-orchestrator';
 /** A running restore world. */
 export interface RestoreHarness {
   h: Harness;
-  versions: VersioningProxy;
   lambda: LambdaApi;
-  /** Invokes the bundle with S3 going through the versioning proxy (`remainingMs`: the Lambda's time budget). */
+  /** Invokes the bundle with S3 going through the faulty proxy (`remainingMs`: the Lambda's time budget). */
   run(event: unknown, env?: Record<string, string>, remainingMs?: number): Promise<LambdaRun>;
   /** The bytes of one version of an object. */
   getObjectVersion(key: string, versionId: string): Promise<Buffer>;
@@ -58,10 +56,8 @@ export interface JobResultLike {
 /** Starts the world; the fast path waits up to 30 s so small dumps and restores finish in one invocation. */
 export async function startRestoreHarness(): Promise<RestoreHarness> {
   const h = await startHarness({ fastPathSeconds: 30 });
-  const versions = await startVersioningProxy(h.proxy.endpoint);
-  const env = { AWS_ENDPOINT_URL_S3: versions.endpoint };
-  const run = (event: unknown, extra: Record<string, string> = {}, remainingMs?: number) =>
-    h.run(event, { env: { ...env, ...extra }, ...(remainingMs !== undefined ? { remainingMs } : {}) });
+  const run = (event: unknown, env: Record<string, string> = {}, remainingMs?: number) =>
+    h.run(event, { env, ...(remainingMs !== undefined ? { remainingMs } : {}) });
   const lambda = await startLambdaApi({
     functions: [FUNCTION_NAME],
     invoke: async (_name, event) => {
@@ -74,7 +70,7 @@ export async function startRestoreHarness(): Promise<RestoreHarness> {
   const cliEnv = () => ({
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
-    AWS_ENDPOINT_URL_S3: versions.endpoint,
+    AWS_ENDPOINT_URL_S3: h.proxy.endpoint,
     S3_FORCE_PATH_STYLE: '1',
     AWS_ACCESS_KEY_ID: 'S3RVER',
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
@@ -82,17 +78,11 @@ export async function startRestoreHarness(): Promise<RestoreHarness> {
   });
   return {
     h,
-    versions,
     lambda,
     run,
     async getObjectVersion(key, versionId) {
-      const client = new S3Client({ endpoint: versions.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
-      try {
-        const res = await client.send(new GetObjectCommand({ Bucket: h.s3.bucket, Key: key, VersionId: versionId }));
-        return Buffer.from(await res.Body!.transformToByteArray());
-      } finally {
-        client.destroy();
-      }
+      const res = await h.s3.client.send(new GetObjectCommand({ Bucket: h.s3.bucket, Key: key, VersionId: versionId }));
+      return Buffer.from(await res.Body!.transformToByteArray());
     },
     async backup(target) {
       const r = await run({ action: 'backup', target });
@@ -106,7 +96,9 @@ export async function startRestoreHarness(): Promise<RestoreHarness> {
       }
       expect(outcome.outcome, JSON.stringify(outcome)).toBe('succeeded');
       const key = outcome.key!;
-      return { key, versionId: versions.versions(key).at(-1)!.versionId };
+      const head = await h.s3.client.send(new HeadObjectCommand({ Bucket: h.s3.bucket, Key: key }));
+      expect(head.VersionId, `no version id on ${key}`).toBeDefined();
+      return { key, versionId: head.VersionId! };
     },
     async untilDone(event, runs = []) {
       let r = await run(event);
@@ -178,7 +170,7 @@ export async function startRestoreHarness(): Promise<RestoreHarness> {
       });
     },
     async stop() {
-      await Promise.all([lambda.stop(), versions.stop()]);
+      await lambda.stop();
       await h.stop();
       rmSync(dir, { recursive: true, force: true });
     },

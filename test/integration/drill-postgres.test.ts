@@ -43,7 +43,7 @@ beforeAll(async () => {
   backup = await w.backup('pg');
   manifest = JSON.parse((await w.h.getObject(backup.key.replace(/\.pgdump$/, '.json')))!.toString()) as Record<string, unknown>;
   live = await pg.tableChecksums('app');
-  s3 = new S3Client({ endpoint: w.versions.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+  s3 = w.h.s3.newClient();
 }, 240_000);
 
 afterAll(async () => {

@@ -119,7 +119,7 @@ describe('restoring PostgreSQL through the orchestrator', () => {
 
   it('retries a download that hit S3 errors in the next invocation, and finishes', async () => {
     let failures = 0;
-    w.h.proxy.setRule((req) => (req.method === 'GET' && /__versions__\/.*\.pgdump\//.test(req.url) && failures++ < 3 ? { status: 500, code: 'InternalError' } : 'pass'));
+    w.h.proxy.setRule((req) => (req.method === 'GET' && /\.pgdump\?/.test(req.url) && req.query.has('versionId') && failures++ < 3 ? { status: 500, code: 'InternalError' } : 'pass'));
     const runs: LambdaRun[] = [];
     try {
       const result = await w.untilDone({ action: 'restore', target: 'pg', backup: { versionId: v1.versionId }, intoDatabase: 'app_retried' }, runs);
