@@ -54,11 +54,16 @@ describe('offline plan settings', () => {
 });
 
 describe('verify-infra', () => {
-  it('validates and plans the minimal config offline in JSON and HCL, with identical plans', { timeout: 300_000 }, async () => {
+  // The issue's three configurations: minimal; everything on (KMS, endpoints, e-mail, existing bucket); ten targets over two clusters.
+  it.each([
+    ['examples/minimal.json', [/1 × create aws_lambda_function\b/, /1 × create aws_s3_bucket\b/]],
+    ['examples/full.json', [/3 × create aws_vpc_endpoint\b/, /1 × create aws_sns_topic_subscription\b/]],
+    ['examples/ten-targets.json', [/10 × create aws_iam_role_policy_attachment\b/, /11 × create aws_cloudwatch_metric_alarm\b/]],
+  ] as const)('validates and plans %s offline in JSON and HCL, with identical plans', { timeout: 600_000 }, async (config, expected) => {
     const workDir = mkdtempSync(join(tmpdir(), 'verify-infra-test-'));
-    const { code, output } = await runVerify(['--config', 'examples/minimal.json', '--work-dir', workDir]);
-    expect(output).toContain('examples/minimal.json: JSON and HCL plans are identical');
-    expect(output).toMatch(/1 × create aws_lambda_function\b/);
+    const { code, output } = await runVerify(['--config', config, '--work-dir', workDir]);
+    expect(output).toContain(`${config}: JSON and HCL plans are identical`);
+    for (const line of expected) expect(output).toMatch(line);
     expect(output).toContain('1/1 configs verified');
     expect(code).toBe(0);
   });
