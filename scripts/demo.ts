@@ -3,27 +3,27 @@
  * Real PostgreSQL 15, Redis 7 and MariaDB servers on loopback; s3rver as the bucket; the ECS/agent
  * stand-in as ECS Exec (commands really run under a pty, in a mount namespace where the "container's"
  * /backup is a temp directory standing for EFS); the orchestrator as its built Lambda bundle, invoked
- * with the hourly EventBridge event. Then it restores the PostgreSQL backup into a fresh database and
- * compares every table with the original.
+ * with the hourly EventBridge event. Then it restores the PostgreSQL backup with the restore command
+ * (through a stand-in of the Lambda Invoke API) into a new database and compares every table.
  *
  * Usage: npm run demo (as root: the stand-in needs mount namespaces). Everything stops at the end.
  */
-import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { listBackups } from '../functions/shared/adapters/s3-backups.js';
 import { errorMessage } from '../functions/shared/errors.js';
 import { startMariadb, type MariadbServer } from '../test/helpers/mariadb.js';
-import { containerEnv, KEY_PREFIX, SCHEDULED_EVENT, startHarness, type Harness } from '../test/helpers/orchestrator-harness.js';
-import { PG_BIN, startPostgres, type PostgresServer } from '../test/helpers/postgres.js';
+import { containerEnv, KEY_PREFIX, SCHEDULED_EVENT } from '../test/helpers/orchestrator-harness.js';
+import { startPostgres, type PostgresServer } from '../test/helpers/postgres.js';
 import { startRedis, type RedisServer } from '../test/helpers/redis.js';
+import { startRestoreHarness, type RestoreHarness } from '../test/helpers/restore-harness.js';
 
 const TARGETS = ['orders-pg', 'sessions-redis', 'shop-mariadb'] as const;
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
+}
+
+function indent(text: string): string {
+  return text.trimEnd().split('\n').map((l) => `  ${l}`).join('\n');
 }
 
 async function seed(pg: PostgresServer, redis: RedisServer, maria: MariadbServer): Promise<void> {
@@ -49,32 +49,34 @@ async function main(): Promise<void> {
   say('ecs-db-backup local demo');
   say('- starting PostgreSQL 15, Redis 7, MariaDB, s3rver, the ECS/agent stand-in; building the Lambda bundle');
   const started = await Promise.allSettled([
-    startHarness({ fastPathSeconds: 60 }),
+    startRestoreHarness(),
     startPostgres(),
     startRedis({ password: 'redis-secret' }),
     startMariadb(),
   ]);
-  const [h, pg, redis, maria] = started.map((s) => (s.status === 'fulfilled' ? s.value : null)) as [
-    Harness | null,
+  const [rh, pg, redis, maria] = started.map((s) => (s.status === 'fulfilled' ? s.value : null)) as [
+    RestoreHarness | null,
     PostgresServer | null,
     RedisServer | null,
     MariadbServer | null,
   ];
-  const scratch = mkdtempSync(join(tmpdir(), 'demo-restore-'));
   try {
     const failed = started.find((s) => s.status === 'rejected');
-    if (failed || !h || !pg || !redis || !maria) throw (failed as PromiseRejectedResult | undefined)?.reason ?? new Error('a component did not start');
+    if (failed || !rh || !pg || !redis || !maria) throw (failed as PromiseRejectedResult | undefined)?.reason ?? new Error('a component did not start');
+    const h = rh.h;
     await seed(pg, redis, maria);
     say(`  postgres :${pg.port} (orders: 5 000 customers, 50 000 orders), redis :${redis.port} (501 keys), mariadb :${maria.port} (shop)`);
 
     h.addService('orders-db', { env: containerEnv({ POSTGRES_PASSWORD: pg.password }) });
     h.addService('sessions-redis', { env: containerEnv({ REDIS_PASSWORD: 'redis-secret' }), shell: 'busybox' });
     h.addService('shop-db', { env: containerEnv({ MARIADB_PASSWORD: maria.password }) });
-    h.setTargets([
+    const targets = [
       { name: 'orders-pg', engine: 'postgres', service: 'orders-db', container: 'orders-db', database: 'orders', user: 'postgres', passwordEnv: 'POSTGRES_PASSWORD', port: pg.port },
       { name: 'sessions-redis', engine: 'redis', service: 'sessions-redis', container: 'sessions-redis', passwordEnv: 'REDIS_PASSWORD', port: redis.port },
       { name: 'shop-mariadb', engine: 'mariadb', service: 'shop-db', container: 'shop-db', database: 'shop', user: 'backup', passwordEnv: 'MARIADB_PASSWORD', port: maria.port },
-    ]);
+    ];
+    h.setTargets(targets);
+    rh.writeConfig(targets);
 
     // In AWS, EventBridge sends this event every hour; a dump not finished within the fast path is picked up next hour.
     for (let hour = 1; hour <= 5; hour++) {
@@ -96,22 +98,24 @@ async function main(): Promise<void> {
       }
     }
 
-    say('- restoring orders-pg into a fresh database and comparing every table');
-    const listing = (await listBackups(h.s3.client, h.s3.bucket, KEY_PREFIX, 'orders-pg'))[0];
-    if (!listing) throw new Error('no orders-pg backup in the bucket');
-    const object = await h.s3.client.send(new GetObjectCommand({ Bucket: h.s3.bucket, Key: listing.key }));
-    const dumpFile = join(scratch, 'orders.pgdump');
-    writeFileSync(dumpFile, Buffer.from(await object.Body!.transformToByteArray()));
-    await pg.createDatabase('orders_restored');
-    execFileSync(`${PG_BIN}/pg_restore`, ['--no-owner', '-d', 'orders_restored', dumpFile], { env: pg.env, stdio: 'inherit' });
+    say('- npm run restore -- --target orders-pg --list');
+    const list = await rh.cli(['--target', 'orders-pg', '--list']);
+    say(indent(list.stdout));
+    say('- npm run restore -- --target orders-pg   (into the live database, without --overwrite)');
+    const refused = await rh.cli(['--target', 'orders-pg']);
+    say(indent(`${refused.stderr.trim()}  [exit ${refused.code}]`));
+    if (refused.code === 0) throw new Error('the restore command overwrote the live database without --overwrite');
+    say('- npm run restore -- --target orders-pg --into orders_restored');
+    const restored = await rh.cli(['--target', 'orders-pg', '--into', 'orders_restored']);
+    say(indent(restored.stdout));
+    if (restored.code !== 0) throw new Error(`the restore failed: ${restored.stderr.trim()}`);
     const [before, after] = await Promise.all([pg.tableChecksums('orders'), pg.tableChecksums('orders_restored')]);
     const same = JSON.stringify(before) === JSON.stringify(after);
-    say(`  ${Object.keys(before).length} tables compared: ${same ? 'identical' : 'DIFFERENT'}`);
+    say(`  ${Object.keys(before).length} tables compared with the live database: ${same ? 'identical' : 'DIFFERENT'}`);
     if (!same) throw new Error('the restored database differs from the original');
     say('demo finished: three databases backed up, verified, uploaded, and one restored identically');
   } finally {
-    await Promise.allSettled([h?.stop(), pg?.stop(), redis?.stop(), maria?.stop()]);
-    rmSync(scratch, { recursive: true, force: true });
+    await Promise.allSettled([rh?.stop(), pg?.stop(), redis?.stop(), maria?.stop()]);
   }
 }
 
