@@ -42,7 +42,8 @@ export interface BundleOptions {
 }
 
 /**
- * Bundles the orchestrator with esbuild into one minified ESM file for Lambda's nodejs22.x on arm64.
+ * Bundles the orchestrator with esbuild into one minified ESM file for Lambda's nodejs22.x on arm64,
+ * keeping function and class names (so `err.name` is the error class's name).
  * Everything is bundled, the AWS SDK included, so the deployed code runs the versions in the lockfile.
  * The file is rewritten only when its content changes and gets a fixed mtime, so repeated synths
  * produce byte-identical archives.
@@ -58,6 +59,8 @@ export function buildOrchestratorBundle(options: BundleOptions = {}): BundleResu
     target: 'node22',
     format: 'esm',
     minify: true,
+    // Error classes set `name` from the constructor's name; without this, logs and answers would say "t".
+    keepNames: true,
     legalComments: 'none',
     banner: { js: REQUIRE_BANNER },
     outfile: file,
