@@ -30,6 +30,23 @@ export const AWK_ESC = `function esc(s,  o, i, c) {
 }
 `;
 
+/**
+ * awk `jname(s)`: a name as a JSON string body (backslash and quote escaped, control bytes and DEL as `?`); the count
+ * programs put it in front of their own code.
+ */
+export const AWK_JNAME = `function jname(s,  o, i, c) {
+  o = ""
+  for (i = 1; i <= length(s); i++) {
+    c = substr(s, i, 1)
+    if (c == "\\\\") o = o "\\\\\\\\"
+    else if (c == "\\"") o = o "\\\\\\""
+    else if (c < " " || c == "\\177") o = o "?"
+    else o = o c
+  }
+  return o
+}
+`;
+
 /** Rejects a run-directory file name that is not a plain basename. */
 export function assertBasename(file: string, what: string): void {
   if (!/^[A-Za-z0-9_][A-Za-z0-9._-]{0,200}$/.test(file)) {

@@ -1,3 +1,5 @@
+import { AWK_JNAME } from '../common.js';
+
 /** Variable the job loads the password into; it only ever reaches the tools through a mode-600 config file or env. */
 export const MONGO_SECRET_VAR = 'MONGO_BACKUP_PASSWORD';
 
@@ -10,18 +12,7 @@ if (!r.ok) { print('dropDatabase failed: ' + JSON.stringify(r)); quit(1); }
 `;
 
 /** Reads mongorestore's `finished restoring <db>.<coll> (N documents, F failures)` lines into a JSON object. */
-const MONGO_COUNT_AWK = `function jname(s,  o, i, c) {
-  o = ""
-  for (i = 1; i <= length(s); i++) {
-    c = substr(s, i, 1)
-    if (c == "\\\\") o = o "\\\\\\\\"
-    else if (c == "\\"") o = o "\\\\\\""
-    else if (c < " " || c == "\\177") o = o "?"
-    else o = o c
-  }
-  return o
-}
-BEGIN { printf "{" }
+const MONGO_COUNT_AWK = `${AWK_JNAME}BEGIN { printf "{" }
 /finished restoring .* \\([0-9]+ documents?, [0-9]+ failures?\\)/ {
   s = $0; sub(/.*finished restoring /, "", s); ns = s; sub(/ \\([0-9]+ documents?.*/, "", ns)
   c = s; sub(/.* \\(/, "", c); sub(/ .*/, "", c)

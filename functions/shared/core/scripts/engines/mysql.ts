@@ -1,4 +1,4 @@
-import { sqlLiteral } from '../common.js';
+import { AWK_JNAME, sqlLiteral } from '../common.js';
 
 /** Secret variable the MySQL/MariaDB clients read. */
 export const MYSQL_SECRET_VAR = 'MYSQL_PWD';
@@ -10,18 +10,7 @@ export const MYSQL_SECRET_VAR = 'MYSQL_PWD';
  * seed empty tables with 0. Keys are the plain table names; prints a JSON object, or exits 3 when the last line is not
  * mysqldump's `-- Dump completed` footer, so one pass both checks the dump and counts it.
  */
-export const MYSQL_COUNT_AWK = `function jname(s,  o, i, c) {
-  o = ""
-  for (i = 1; i <= length(s); i++) {
-    c = substr(s, i, 1)
-    if (c == "\\\\") o = o "\\\\\\\\"
-    else if (c == "\\"") o = o "\\\\\\""
-    else if (c < " " || c == "\\177") o = o "?"
-    else o = o c
-  }
-  return o
-}
-function tname(s,  o, i, c) {
+export const MYSQL_COUNT_AWK = `${AWK_JNAME}function tname(s,  o, i, c) {
   o = ""
   for (i = 1; i <= length(s); i++) {
     c = substr(s, i, 1)

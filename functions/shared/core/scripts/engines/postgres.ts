@@ -1,4 +1,4 @@
-import { sqlLiteral } from '../common.js';
+import { AWK_JNAME, sqlLiteral } from '../common.js';
 
 /** Secret variable pg tools read. */
 export const POSTGRES_SECRET_VAR = 'PGPASSWORD';
@@ -16,18 +16,7 @@ export const PG_COPY_MARKS = ['COPY ', '\\.'] as const;
  * grep does the per-row work, many times faster than awk. Keys are the qualified names as pg_dump writes them,
  * i.e. `format('%I.%I')`; prints a JSON object.
  */
-export const PG_COUNT_AWK = `function jname(s,  o, i, c) {
-  o = ""
-  for (i = 1; i <= length(s); i++) {
-    c = substr(s, i, 1)
-    if (c == "\\\\") o = o "\\\\\\\\"
-    else if (c == "\\"") o = o "\\\\\\""
-    else if (c < " " || c == "\\177") o = o "?"
-    else o = o c
-  }
-  return o
-}
-function copyname(s,  i, c, q) {
+export const PG_COUNT_AWK = `${AWK_JNAME}function copyname(s,  i, c, q) {
   q = 0
   for (i = 1; i <= length(s); i++) {
     c = substr(s, i, 1)
@@ -52,18 +41,7 @@ ORDER BY 1
 `;
 
 /** Turns `<count> <name>` lines into a JSON object. */
-export const COUNT_LINES_AWK = `function jname(s,  o, i, c) {
-  o = ""
-  for (i = 1; i <= length(s); i++) {
-    c = substr(s, i, 1)
-    if (c == "\\\\") o = o "\\\\\\\\"
-    else if (c == "\\"") o = o "\\\\\\""
-    else if (c < " " || c == "\\177") o = o "?"
-    else o = o c
-  }
-  return o
-}
-BEGIN { printf "{" }
+export const COUNT_LINES_AWK = `${AWK_JNAME}BEGIN { printf "{" }
 { sp = index($0, " "); if (sp == 0) next; printf "%s\\"%s\\":%.0f", (n++ ? "," : ""), jname(substr($0, sp + 1)), substr($0, 1, sp - 1) }
 END { printf "}" }
 `;
