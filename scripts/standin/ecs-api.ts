@@ -21,7 +21,15 @@ export const EcsMessages = {
   clusterNotFound: 'Cluster not found.',
   taskLength: 'task length should be one of [32,36]',
   taskNotFound: 'The specified task was not found.',
+  serviceNotFound: 'Service not found.',
 } as const;
+
+/**
+ * What the stand-in does when UpdateService forces a new deployment: stands for ECS replacing the service's
+ * tasks (e.g. restart a server on its data directory). Gets the cluster and service names. Throwing an
+ * EcsApiError fails the call with that error; any other error fails it with ServerException (HTTP 500).
+ */
+export type ForceNewDeploymentHook = (cluster: string, service: string) => Promise<void> | void;
 
 /** What ExecuteCommand hands to the data-channel side. */
 export interface ExecRequest {
@@ -46,15 +54,46 @@ export interface EcsState {
   /** Remaining ExecuteCommand calls that fail with TargetNotConnectedException. */
   targetNotConnectedLeft: number;
   startSession(request: ExecRequest): ExecSession;
+  /** Run (and awaited) before UpdateService with forceNewDeployment answers; none: the call only records a deployment. */
+  onForceNewDeployment?: ForceNewDeploymentHook | undefined;
+}
+
+/** One deployment of a service, as UpdateService reports it. */
+interface Deployment {
+  id: string;
+  status: 'PRIMARY' | 'ACTIVE';
+  rolloutState: 'COMPLETED' | 'IN_PROGRESS';
+  createdAt: number;
+}
+
+/** What UpdateService changed about a service. */
+interface ServiceState {
+  desiredCount?: number;
+  deployments: Deployment[];
 }
 
 type Json = Record<string, unknown>;
 
 /** The ECS JSON 1.1 operations the project calls, answered from the stand-in definition. */
 export class EcsApi {
+  private readonly services = new Map<string, ServiceState>();
+
   constructor(private readonly state: EcsState) {}
 
-  /** Runs one operation; throws EcsApiError for service errors. */
+  /**
+   * Runs one operation, then, for UpdateService with forceNewDeployment, awaits the state's hook before answering
+   * (real ECS replaces tasks after answering; waiting keeps tests deterministic). Rejects with EcsApiError for service errors.
+   */
+  async call(operation: string, input: Json): Promise<Json> {
+    const output = this.handle(operation, input);
+    const hook = this.state.onForceNewDeployment;
+    if (operation === 'UpdateService' && input.forceNewDeployment === true && hook) {
+      await hook(this.cluster(input.cluster).name, lastSegment(String(input.service)));
+    }
+    return output;
+  }
+
+  /** Runs one operation without hooks; throws EcsApiError for service errors. */
   handle(operation: string, input: Json): Json {
     switch (operation) {
       case 'ListTasks':
@@ -67,6 +106,8 @@ export class EcsApi {
         return this.describeClusters(input);
       case 'DescribeTaskDefinition':
         return this.describeTaskDefinition(input);
+      case 'UpdateService':
+        return this.updateService(input);
       default:
         throw new EcsApiError('UnknownOperationException', `The stand-in does not implement ${operation}.`);
     }
@@ -261,6 +302,67 @@ export class EcsApi {
       tags: [],
     };
   }
+
+  private updateService(input: Json): Json {
+    const cluster = this.cluster(input.cluster);
+    const name = lastSegment(typeof input.service === 'string' ? input.service : '');
+    const tasks = cluster.tasks.filter((t) => t.service === name);
+    if (name === '' || tasks.length === 0) throw new EcsApiError('ServiceNotFoundException', EcsMessages.serviceNotFound);
+    const key = `${cluster.name}/${name}`;
+    const state = this.services.get(key) ?? { deployments: [{ id: deploymentId(), status: 'PRIMARY', rolloutState: 'COMPLETED', createdAt: Date.parse('2026-01-01T00:00:00Z') / 1000 }] };
+    this.services.set(key, state);
+    if (typeof input.desiredCount === 'number') {
+      if (!Number.isInteger(input.desiredCount) || input.desiredCount < 0) throw new EcsApiError('InvalidParameterException', 'Desired count must be a non-negative integer.');
+      state.desiredCount = input.desiredCount;
+    }
+    if (input.forceNewDeployment === true) {
+      for (const d of state.deployments) d.status = 'ACTIVE';
+      state.deployments.unshift({ id: deploymentId(), status: 'PRIMARY', rolloutState: 'IN_PROGRESS', createdAt: Date.now() / 1000 });
+    }
+    const runningCount = tasks.filter((t) => (t.lastStatus ?? 'RUNNING') === 'RUNNING').length;
+    const desiredCount = state.desiredCount ?? runningCount;
+    const taskDefinition = this.taskDefinitionArn(tasks[0]!);
+    return {
+      service: {
+        serviceArn: this.arn(`service/${cluster.name}/${name}`),
+        serviceName: name,
+        clusterArn: this.arn(`cluster/${cluster.name}`),
+        status: 'ACTIVE',
+        desiredCount,
+        runningCount,
+        pendingCount: 0,
+        launchType: 'FARGATE',
+        platformVersion: 'LATEST',
+        platformFamily: 'Linux',
+        taskDefinition,
+        deploymentConfiguration: { deploymentCircuitBreaker: { enable: false, rollback: false }, maximumPercent: 200, minimumHealthyPercent: 100 },
+        deployments: state.deployments.map((d) => ({
+          id: d.id,
+          status: d.status,
+          taskDefinition,
+          desiredCount: d.status === 'PRIMARY' ? desiredCount : 0,
+          pendingCount: 0,
+          runningCount: d.rolloutState === 'COMPLETED' ? runningCount : 0,
+          failedTasks: 0,
+          createdAt: d.createdAt,
+          updatedAt: d.createdAt,
+          launchType: 'FARGATE',
+          platformVersion: '1.4.0',
+          platformFamily: 'Linux',
+          rolloutState: d.rolloutState,
+          rolloutStateReason: d.rolloutState === 'COMPLETED' ? `ECS deployment ${d.id} completed.` : `ECS deployment ${d.id} in progress.`,
+        })),
+        schedulingStrategy: 'REPLICA',
+        enableExecuteCommand: tasks.some((t) => t.enableExecuteCommand ?? true),
+        createdAt: Date.parse('2026-01-01T00:00:00Z') / 1000,
+      },
+    };
+  }
+}
+
+/** An ECS-style deployment id: `ecs-svc/` and 19 digits. */
+function deploymentId(): string {
+  return `ecs-svc/${(randomBytes(8).readBigUInt64BE() % 10n ** 19n).toString().padStart(19, '0')}`;
 }
 
 function lastSegment(ref: string): string {

@@ -3,11 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { AgentSession, DEFAULT_TIMINGS, type AgentTimings } from './agent-session.js';
 import { parseDefinition, type StandinDefinition, type StandinTask } from './definition.js';
-import { EcsApi, EcsApiError, newSessionIdentity, type ExecRequest, type ExecSession } from './ecs-api.js';
+import { EcsApi, EcsApiError, newSessionIdentity, type EcsState, type ExecRequest, type ExecSession, type ForceNewDeploymentHook } from './ecs-api.js';
 import type { StandinFaults } from './faults.js';
 
 export type { StandinContainer, StandinTask, StandinCluster, StandinDefinition } from './definition.js';
 export type { StandinFaults } from './faults.js';
+export { EcsApiError, type ForceNewDeploymentHook } from './ecs-api.js';
 export { REAL_AGENT_TIMINGS, DEFAULT_TIMINGS, type AgentTimings } from './agent-session.js';
 
 /*
@@ -18,6 +19,7 @@ export { REAL_AGENT_TIMINGS, DEFAULT_TIMINGS, type AgentTimings } from './agent-
  *
  * ExecuteCommand starts the command at once (shlex-split, no shell, under a pty in a private mount namespace
  * with the container's mounts and env) and returns a ws:// streamUrl served by the same HTTP server.
+ * UpdateService with forceNewDeployment runs the onForceNewDeployment hook (ECS replacing the tasks) before it answers.
  */
 
 /** A running stand-in for the ECS API and the ECS Exec agent. */
@@ -33,6 +35,8 @@ export interface Standin {
   removeTask(cluster: string, taskId: string): void;
   /** Adds or replaces a task (matched by id). */
   setTask(cluster: string, task: StandinTask): void;
+  /** Replaces (or, with undefined, removes) the onForceNewDeployment hook for calls from now on. */
+  setForceNewDeploymentHook(hook: ForceNewDeploymentHook | undefined): void;
   /** Every API call received, in order. */
   calls: { operation: string; input: unknown }[];
   /** Sessions whose command is still running or whose channel is still open. */
@@ -47,6 +51,13 @@ export interface StandinOptions {
   port?: number;
   /** Agent timings (default DEFAULT_TIMINGS: 200 ms initial silence; REAL_AGENT_TIMINGS has the agent's 1 s). */
   timings?: Partial<AgentTimings>;
+  /**
+   * Stands for ECS replacing a service's tasks: run with the cluster and service names when UpdateService has
+   * `forceNewDeployment: true`, and awaited before the call answers. Throw an EcsApiError to fail the call with
+   * that error (any other error answers ServerException, HTTP 500, which SDKs retry). Default: none, the call
+   * only records a new deployment.
+   */
+  onForceNewDeployment?: ForceNewDeploymentHook;
 }
 
 const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
@@ -63,7 +74,7 @@ export async function startStandin(def: StandinDefinition, opts: StandinOptions 
   const calls: { operation: string; input: unknown }[] = [];
   let endpoint = '';
 
-  const state = {
+  const state: EcsState = {
     region,
     accountId,
     definition,
@@ -84,6 +95,7 @@ export async function startStandin(def: StandinDefinition, opts: StandinOptions 
       const streamUrl = `${endpoint.replace(/^http/, 'ws')}/v1/data-channel/${sessionId}?role=publish_subscribe`;
       return { sessionId, tokenValue, streamUrl };
     },
+    onForceNewDeployment: opts.onForceNewDeployment,
   };
   const api = new EcsApi(state);
 
@@ -123,6 +135,9 @@ export async function startStandin(def: StandinDefinition, opts: StandinOptions 
     setFaults(f) {
       faults = { ...f };
       state.targetNotConnectedLeft = f.targetNotConnectedCalls ?? 0;
+    },
+    setForceNewDeploymentHook(hook) {
+      state.onForceNewDeployment = hook;
     },
     removeTask(cluster, taskId) {
       const c = clusterNamed(cluster);
@@ -165,7 +180,7 @@ async function handleHttp(req: IncomingMessage, res: ServerResponse, api: EcsApi
   }
   calls.push({ operation, input });
   try {
-    sendJson(res, 200, api.handle(operation, input));
+    sendJson(res, 200, await api.call(operation, input));
   } catch (error) {
     if (error instanceof EcsApiError) sendJson(res, 400, { __type: error.type, message: error.message }, error.type);
     else throw error;

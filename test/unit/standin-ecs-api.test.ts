@@ -4,10 +4,11 @@ import {
   DescribeTasksCommand,
   ExecuteCommandCommand,
   ListTasksCommand,
+  UpdateServiceCommand,
   type ECSClient,
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Standin, StandinDefinition } from '../../scripts/standin/index.js';
+import { EcsApiError, type Standin, type StandinDefinition } from '../../scripts/standin/index.js';
 import { startStandinWithClient } from '../helpers/standin.js';
 
 const RUNNING = 'a'.repeat(32);
@@ -54,9 +55,18 @@ const definition: StandinDefinition = {
 
 let standin: Standin;
 let ecs: ECSClient;
+/** What the onForceNewDeployment hook was called with; `failWith` makes it throw. */
+const restarts: { cluster: string; service: string }[] = [];
+let failWith: Error | undefined;
 
 beforeAll(async () => {
-  ({ standin, ecs } = await startStandinWithClient(definition));
+  ({ standin, ecs } = await startStandinWithClient(definition, {
+    onForceNewDeployment: async (cluster, service) => {
+      await new Promise((r) => setTimeout(r, 20));
+      if (failWith) throw failWith;
+      restarts.push({ cluster, service });
+    },
+  }));
 });
 afterAll(async () => {
   ecs.destroy();
@@ -181,5 +191,87 @@ describe('stand-in ECS API', () => {
     expect((await ecs.send(new ListTasksCommand({ cluster: 'db', serviceName: 'redis' }))).taskArns).toHaveLength(2);
     standin.removeTask('db', id);
     expect((await ecs.send(new ListTasksCommand({ cluster: 'db', serviceName: 'redis' }))).taskArns).toEqual([`${ARN}:task/db/${OTHER_SERVICE}`]);
+  });
+});
+
+describe('stand-in UpdateService', () => {
+  it.each([
+    ['a service name', { cluster: 'db', service: 'redis' }],
+    ['ARNs', { cluster: `${ARN}:cluster/db`, service: `${ARN}:service/db/redis` }],
+  ])('answers with the service, its cluster and its deployment for %s', async (_name, refs) => {
+    const { service } = await ecs.send(new UpdateServiceCommand(refs));
+    expect(service).toMatchObject({
+      serviceArn: `${ARN}:service/db/redis`,
+      serviceName: 'redis',
+      clusterArn: `${ARN}:cluster/db`,
+      status: 'ACTIVE',
+      desiredCount: 1,
+      runningCount: 1,
+      taskDefinition: `${ARN}:task-definition/redis:1`,
+      deployments: [{ status: 'PRIMARY', rolloutState: 'COMPLETED', runningCount: 1 }],
+    });
+    expect(service?.deployments?.[0]?.id).toMatch(/^ecs-svc\/\d{19}$/);
+  });
+
+  it('counts only RUNNING tasks of the service and keeps a desired count it was given', async () => {
+    const first = await ecs.send(new UpdateServiceCommand({ cluster: 'db', service: 'pg' }));
+    expect(first.service).toMatchObject({ serviceName: 'pg', desiredCount: 3, runningCount: 3 });
+    await ecs.send(new UpdateServiceCommand({ cluster: 'db', service: 'pg', desiredCount: 2 }));
+    const again = await ecs.send(new UpdateServiceCommand({ cluster: 'db', service: 'pg' }));
+    expect(again.service).toMatchObject({ desiredCount: 2, runningCount: 3 });
+  });
+
+  it('starts a new primary deployment and runs the hook before answering when forceNewDeployment is true', async () => {
+    restarts.length = 0;
+    const before = await ecs.send(new UpdateServiceCommand({ cluster: 'db', service: 'redis' }));
+    expect(restarts).toEqual([]);
+    const { service } = await ecs.send(new UpdateServiceCommand({ cluster: 'db', service: 'redis', forceNewDeployment: true }));
+    expect(restarts).toEqual([{ cluster: 'db', service: 'redis' }]);
+    expect(service?.deployments?.map((d) => [d.status, d.rolloutState])).toEqual([
+      ['PRIMARY', 'IN_PROGRESS'],
+      ['ACTIVE', 'COMPLETED'],
+    ]);
+    expect(service?.deployments?.[1]?.id).toBe(before.service?.deployments?.[0]?.id);
+    expect(service?.deployments?.[0]?.id).not.toBe(before.service?.deployments?.[0]?.id);
+    expect(standin.calls.at(-1)).toEqual({ operation: 'UpdateService', input: { cluster: 'db', service: 'redis', forceNewDeployment: true } });
+  });
+
+  it.each([
+    ['an unknown service', { cluster: 'db', service: 'nope' }, 'ServiceNotFoundException', 'Service not found.'],
+    ['a service of another cluster', { cluster: 'kms', service: 'redis' }, 'ServiceNotFoundException', 'Service not found.'],
+    ['an unknown cluster', { cluster: 'nope', service: 'redis' }, 'ClusterNotFoundException', 'Cluster not found.'],
+    ['a negative desired count', { cluster: 'db', service: 'redis', desiredCount: -1 }, 'InvalidParameterException', 'Desired count must be a non-negative integer.'],
+  ])('rejects %s without running the hook', async (_name, input, name, message) => {
+    restarts.length = 0;
+    expect(await errorOf(ecs.send(new UpdateServiceCommand({ ...input, forceNewDeployment: true })))).toEqual({ name, message });
+    expect(restarts).toEqual([]);
+  });
+
+  it.each([
+    ['an EcsApiError', new EcsApiError('AccessDeniedException', 'not allowed'), { name: 'AccessDeniedException', message: 'not allowed' }],
+    ['any other error', new Error('boom'), { name: 'ServerException', message: 'Error: boom' }],
+  ])('fails the call when the hook throws %s', async (_name, error, expected) => {
+    failWith = error;
+    try {
+      expect(await errorOf(ecs.send(new UpdateServiceCommand({ cluster: 'db', service: 'redis', forceNewDeployment: true })))).toEqual(expected);
+    } finally {
+      failWith = undefined;
+    }
+  });
+
+  it('answers without a hook when none is given, and setForceNewDeploymentHook replaces it', async () => {
+    const { standin: bare, ecs: bareEcs } = await startStandinWithClient(definition);
+    try {
+      await expect(bareEcs.send(new UpdateServiceCommand({ cluster: 'db', service: 'redis', forceNewDeployment: true }))).resolves.toMatchObject({ service: { serviceName: 'redis' } });
+      const seen: string[] = [];
+      bare.setForceNewDeploymentHook((cluster, service) => void seen.push(`${cluster}/${service}`));
+      await bareEcs.send(new UpdateServiceCommand({ cluster: 'db', service: 'redis', forceNewDeployment: true }));
+      bare.setForceNewDeploymentHook(undefined);
+      await bareEcs.send(new UpdateServiceCommand({ cluster: 'db', service: 'redis', forceNewDeployment: true }));
+      expect(seen).toEqual(['db/redis']);
+    } finally {
+      bareEcs.destroy();
+      await bare.stop();
+    }
   });
 });
