@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeJsonAtomic } from '../shared/adapters/atomic-json.js';
 
 /**
  * What outlives a restore or drill run on the backup EFS: the result of the last one of each kind
@@ -49,12 +49,5 @@ export async function readJobResult(root: string, target: string, kind: JobResul
 export async function writeJobResult(root: string, target: string, result: JobResult): Promise<void> {
   const path = resultPath(root, target, result.kind);
   await mkdir(join(root, JOBS_DIR, target), { recursive: true });
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await writeFile(tmp, `${JSON.stringify(result, null, 2)}\n`);
-    await rename(tmp, path);
-  } catch (error) {
-    await unlink(tmp).catch(() => undefined);
-    throw error;
-  }
+  await writeJsonAtomic(path, result);
 }

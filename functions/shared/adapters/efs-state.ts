@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BackupError } from '../errors.js';
+import { writeJsonAtomic } from './atomic-json.js';
 import { parseRunRecord, RunRecordError, type RunRecord } from '../core/run-record.js';
 
 /**
@@ -224,13 +225,6 @@ export class EfsState {
   }
 
   private async writeJsonAtomic(path: string, value: unknown, what: string): Promise<void> {
-    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-    try {
-      await writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
-      await rename(tmp, path);
-    } catch (error) {
-      await unlink(tmp).catch(() => undefined);
-      translate(error, what);
-    }
+    await writeJsonAtomic(path, value).catch((error: unknown) => translate(error, what));
   }
 }
