@@ -35,10 +35,10 @@ export function redisCli(port: number, password: string | undefined, args: reado
   });
 }
 
-/** Starts redis-server with `dir` as its working directory; options: a password (requirepass) and extra arguments. */
-export async function startRedis(opts: { password?: string; dir?: string; extraArgs?: string[] } = {}): Promise<RedisServer> {
+/** Starts redis-server with `dir` as its working directory; options: a password (requirepass), a port (default a free one) and extra arguments. */
+export async function startRedis(opts: { password?: string; dir?: string; port?: number; extraArgs?: string[] } = {}): Promise<RedisServer> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'redis-test-'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no',
     '--enable-debug-command', 'local', '--daemonize', 'no', '--logfile', join(dir, 'redis.log'),

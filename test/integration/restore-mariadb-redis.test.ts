@@ -111,24 +111,6 @@ describe('restoring Redis', () => {
     expect(readFileSync(join(redis.dir, 'dump.rdb')).subarray(0, 5).toString()).toBe('REDIS');
   });
 
-  it('asks ECS to restart the service when the target allows it, and says so when that fails', async () => {
-    w.h.setTargets([
-      { ...SHOP, port: maria.port },
-      { ...CACHE, port: redis.port, allowServiceRestart: true },
-    ]);
-    try {
-      const result = await w.untilDone({ action: 'restore', target: 'cache', backup: 'latest', overwrite: true });
-      expect(result.outcome, JSON.stringify(result)).toBe('succeeded');
-      // The ECS stand-in implements no UpdateService: the note tells the operator what to do instead.
-      expect(result.note).toMatch(/Restarting service redis failed \(.+\): stop the Redis task without saving \(redis-cli SHUTDOWN NOSAVE\)/);
-    } finally {
-      w.h.setTargets([
-        { ...SHOP, port: maria.port },
-        { ...CACHE, port: redis.port },
-      ]);
-    }
-  });
-
   it('refuses a restore into a named database', async () => {
     const run = await w.run({ action: 'restore', target: 'cache', backup: 'latest', intoDatabase: 'other', overwrite: true });
     expect(run.error?.message).toMatch(/redis restore replaces the whole dataset; intoDatabase is not supported/);
