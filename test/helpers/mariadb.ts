@@ -1,8 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runTool } from './exec.js';
 import { freePort } from './postgres.js';
 
 /**
@@ -28,24 +29,12 @@ export interface MariadbServer {
   stop(): Promise<void>;
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { env, maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${cmd} ${args.join(' ')} failed: ${stderr || error.message}`));
-      else resolve(stdout);
-    });
-    // A client that fails early closes its stdin; its exit status carries the error.
-    child.stdin?.on('error', () => undefined);
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
-
 /** Starts a MariaDB server in a fresh data directory. */
 export async function startMariadb(): Promise<MariadbServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mariadb-test-'));
   const socket = join(dataDir, 'mysqld.sock');
   const base = { PATH: '/usr/sbin:/usr/bin:/bin' };
-  await run('mariadb-install-db', ['--no-defaults', `--datadir=${dataDir}`, '--user=root', '--auth-root-authentication-method=socket', '--skip-test-db'], base);
+  await runTool('mariadb-install-db', ['--no-defaults', `--datadir=${dataDir}`, '--user=root', '--auth-root-authentication-method=socket', '--skip-test-db'], base);
   const port = await freePort();
   const child = spawn(
     'mariadbd',
@@ -58,7 +47,7 @@ export async function startMariadb(): Promise<MariadbServer> {
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const password = 'backup-pass';
-  const rootSql = (s: string) => run('mariadb', ['--no-defaults', `--socket=${socket}`, '-uroot', '-N', '-B'], base, s);
+  const rootSql = (s: string) => runTool('mariadb', ['--no-defaults', `--socket=${socket}`, '-uroot', '-N', '-B'], base, s);
   for (let i = 0; ; i++) {
     try {
       await rootSql('SELECT 1');
@@ -71,7 +60,7 @@ export async function startMariadb(): Promise<MariadbServer> {
   await rootSql(`CREATE USER 'backup'@'127.0.0.1' IDENTIFIED BY '${password}'; GRANT ALL ON *.* TO 'backup'@'127.0.0.1' WITH GRANT OPTION;`);
   const env: NodeJS.ProcessEnv = { ...base, MYSQL_PWD: password };
   const sql = (db: string, statements: string) =>
-    run('mariadb', ['--no-defaults', '--default-character-set=utf8mb4', '-h', '127.0.0.1', '-P', String(port), '-u', 'backup', '-N', '-B', ...(db === '' ? [] : [db])], env, statements);
+    runTool('mariadb', ['--no-defaults', '--default-character-set=utf8mb4', '-h', '127.0.0.1', '-P', String(port), '-u', 'backup', '-N', '-B', ...(db === '' ? [] : [db])], env, statements);
   return {
     host: '127.0.0.1',
     port,

@@ -1,8 +1,9 @@
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runTool } from './exec.js';
 
 /**
  * A throwaway PostgreSQL 15 cluster on 127.0.0.1 for integration tests: initdb in a temp dir as user `postgres`,
@@ -44,18 +45,6 @@ export function freePort(): Promise<number> {
   });
 }
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(cmd, args, { env, maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${cmd} ${args.join(' ')} failed: ${stderr || error.message}`));
-      else resolve(stdout);
-    });
-    // A client that fails early closes its stdin; its exit status carries the error.
-    child.stdin?.on('error', () => undefined);
-    if (input !== undefined) child.stdin?.end(input);
-  });
-}
-
 const CHECKSUM_SQL = `SELECT format('SELECT %L || '' '' || coalesce(md5(string_agg(t::text, E''\\n'' ORDER BY t::text)), ''empty'') FROM %I.%I t',
   format('%I.%I', n.nspname, c.relname), n.nspname, c.relname)
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -78,7 +67,7 @@ export async function startPostgres(): Promise<PostgresServer> {
   const pwfile = join(dataDir, '..', `${dataDir.split('/').pop()}.pw`);
   writeFileSync(pwfile, `${password}\n`, { mode: 0o644 });
   const port = await freePort();
-  const asPostgres = (args: string[]) => run('/usr/sbin/runuser', ['-u', 'postgres', '--', ...args], { PATH: `${PG_BIN}:/usr/bin:/bin`, LANG: 'C.UTF-8' });
+  const asPostgres = (args: string[]) => runTool('/usr/sbin/runuser', ['-u', 'postgres', '--', ...args], { PATH: `${PG_BIN}:/usr/bin:/bin`, LANG: 'C.UTF-8' });
   await asPostgres([
     `${PG_BIN}/initdb`, '-D', dataDir, '-U', 'postgres', '--encoding=UTF8', '--locale=C.UTF-8',
     '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${pwfile}`, '--no-sync',
@@ -93,7 +82,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     PGUSER: 'postgres',
     PGPASSWORD: password,
   };
-  const psql = (db: string, sql: string) => run(`${PG_BIN}/psql`, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', db], env, sql);
+  const psql = (db: string, sql: string) => runTool(`${PG_BIN}/psql`, ['-X', '-q', '-A', '-t', '-v', 'ON_ERROR_STOP=1', '-d', db], env, sql);
   return {
     host: '127.0.0.1',
     port,
@@ -103,7 +92,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     env,
     psql,
     async createDatabase(name) {
-      await run(`${PG_BIN}/createdb`, [name], env);
+      await runTool(`${PG_BIN}/createdb`, [name], env);
     },
     async tableChecksums(db) {
       const out = await psql(db, CHECKSUM_SQL);
