@@ -1,14 +1,14 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { targetSchema, type Target } from '../../functions/shared/config/schema.js';
-import { parseMarker, type Marker } from '../../functions/shared/core/marker.js';
 import { buildBackupJob } from '../../functions/shared/core/scripts/backup-job.js';
 import { buildDrillJob } from '../../functions/shared/core/scripts/drill-job.js';
 import { buildRestoreJob } from '../../functions/shared/core/scripts/restore-job.js';
+import { readMarker, runContext, stageFile } from '../helpers/job-run.js';
 import { startMariadb, type MariadbServer } from '../helpers/mariadb.js';
 import { runJob, shells, type Shell } from '../helpers/shells.js';
 
@@ -41,19 +41,8 @@ function myTarget(overrides: Record<string, unknown> = {}): Target {
   });
 }
 
-function ctx(runDir: string) {
-  return { runId: `run-${runDir.split('/').pop()}`, runDir, startedAt: new Date().toISOString() };
-}
-
-function marker(runDir: string): Marker {
-  return parseMarker(readFileSync(join(runDir, 'done.gz')));
-}
-
 function stage(dumpDir: string, name: string, file: string): string {
-  const runDir = join(work, name);
-  mkdirSync(runDir, { recursive: true });
-  copyFileSync(join(dumpDir, 'dump.sql.gz'), join(runDir, file));
-  return runDir;
+  return stageFile(join(dumpDir, 'dump.sql.gz'), work, name, file);
 }
 
 const env = () => ({ MARIADB_PASSWORD: db.password });
@@ -77,10 +66,10 @@ describe.each(shells())('mariadb jobs under $name', (shell: Shell) => {
   it('backs up with a checked footer, size, sha256 and exact row counts read from the dump', async () => {
     const runDir = join(work, `${shell.name}-backup`);
 
-    const result = await runJob(shell, runDir, buildBackupJob(myTarget(), ctx(runDir)), { env: env() });
+    const result = await runJob(shell, runDir, buildBackupJob(myTarget(), runContext(runDir)), { env: env() });
     dumpDir = runDir;
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(0);
     expect(m.ok).toBe(true);
     expect(m.steps.map((s) => s.name)).toEqual(['secret', 'version', 'dump', 'check', 'promote']);
@@ -95,11 +84,11 @@ describe.each(shells())('mariadb jobs under $name', (shell: Shell) => {
     const runDir = stage(dumpDir, `${shell.name}-restore`, 'in.sql.gz');
     const into = `copy_${shell.name}`;
 
-    const result = await runJob(shell, runDir, buildRestoreJob(myTarget(), ctx(runDir), { file: 'in.sql.gz', intoDatabase: into, overwrite: false }), {
+    const result = await runJob(shell, runDir, buildRestoreJob(myTarget(), runContext(runDir), { file: 'in.sql.gz', intoDatabase: into, overwrite: false }), {
       env: env(),
     });
 
-    expect(marker(runDir)).toMatchObject({ ok: true, kind: 'restore' });
+    expect(readMarker(runDir)).toMatchObject({ ok: true, kind: 'restore' });
     expect(result.code).toBe(0);
     expect(await db.tableChecksums(into)).toEqual(original);
   });
@@ -107,14 +96,14 @@ describe.each(shells())('mariadb jobs under $name', (shell: Shell) => {
   it('refuses a non-empty database without overwrite, and with overwrite restores the backed-up content', async () => {
     const into = `live_${shell.name}`;
     const runDir = stage(dumpDir, `${shell.name}-over`, 'in.sql.gz');
-    const job = (overwrite: boolean) => buildRestoreJob(myTarget(), ctx(runDir), { file: 'in.sql.gz', intoDatabase: into, overwrite });
+    const job = (overwrite: boolean) => buildRestoreJob(myTarget(), runContext(runDir), { file: 'in.sql.gz', intoDatabase: into, overwrite });
     await runJob(shell, runDir, job(false), { env: env() });
     await db.sql(into, "UPDATE customers SET name = 'changed'; DELETE FROM numbers WHERE n > 5;");
     const changed = await db.tableChecksums(into);
 
     const refused = await runJob(shell, runDir, job(false), { env: env() });
     expect(refused.code).toBe(1);
-    expect(marker(runDir).steps.at(-1)).toEqual({ name: 'prepare', status: 1 });
+    expect(readMarker(runDir).steps.at(-1)).toEqual({ name: 'prepare', status: 1 });
     expect(await db.tableChecksums(into)).toEqual(changed);
 
     const result = await runJob(shell, runDir, job(true), { env: env() });
@@ -126,11 +115,11 @@ describe.each(shells())('mariadb jobs under $name', (shell: Shell) => {
     const runDir = stage(dumpDir, `${shell.name}-drill`, 'latest.sql.gz');
     const scratch = `shop_drill_${shell.name}`;
 
-    const result = await runJob(shell, runDir, buildDrillJob(myTarget(), ctx(runDir), { file: 'latest.sql.gz', scratchDatabase: scratch }), {
+    const result = await runJob(shell, runDir, buildDrillJob(myTarget(), runContext(runDir), { file: 'latest.sql.gz', scratchDatabase: scratch }), {
       env: env(),
     });
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(0);
     expect(m.counts).toEqual({ tables: EXPECTED_COUNTS });
     expect(m.steps.at(-1)).toEqual({ name: 'drop', status: 0 });
@@ -143,11 +132,11 @@ describe.each(shells())('mariadb jobs under $name', (shell: Shell) => {
     const bytes = readFileSync(join(dumpDir, 'dump.sql.gz'));
     writeFileSync(join(runDir, 'latest.sql.gz'), bytes.subarray(0, bytes.length - 40));
 
-    const result = await runJob(shell, runDir, buildDrillJob(myTarget(), ctx(runDir), { file: 'latest.sql.gz', scratchDatabase: 'scratch_bad' }), {
+    const result = await runJob(shell, runDir, buildDrillJob(myTarget(), runContext(runDir), { file: 'latest.sql.gz', scratchDatabase: 'scratch_bad' }), {
       env: env(),
     });
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(1);
     expect(m.steps.find((s) => s.status !== 0)?.name).toBe('check');
     expect(m.steps.at(-1)).toEqual({ name: 'drop', status: 0 });
@@ -160,9 +149,9 @@ describe.each(shells())('mariadb jobs under $name', (shell: Shell) => {
   ])('writes ok=false at the $failing step and promotes nothing, given $case', async ({ case: name, env: e, target, failing }) => {
     const runDir = join(work, `${shell.name}-${name.replace(/\W+/g, '-')}`);
 
-    const result = await runJob(shell, runDir, buildBackupJob(myTarget(target), ctx(runDir)), { env: e });
+    const result = await runJob(shell, runDir, buildBackupJob(myTarget(target), runContext(runDir)), { env: e });
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(1);
     expect(m.ok).toBe(false);
     expect(m.steps.at(-1)?.name).toBe(failing);
@@ -176,9 +165,9 @@ describe.each(shells())('mariadb jobs under $name', (shell: Shell) => {
     chmodSync(join(bin, 'gzip'), 0o755);
     const runDir = join(work, `${shell.name}-badgzip`);
 
-    const result = await runJob(shell, runDir, buildBackupJob(myTarget(), ctx(runDir)), { env: env(), path: [bin] });
+    const result = await runJob(shell, runDir, buildBackupJob(myTarget(), runContext(runDir)), { env: env(), path: [bin] });
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(1);
     expect(m.steps.at(-1)).toEqual({ name: 'dump', status: 3 });
     expect(existsSync(join(runDir, 'dump.sql.gz'))).toBe(false);

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { targetSchema } from '../../functions/shared/config/schema.js';
-import { parseMarker } from '../../functions/shared/core/marker.js';
 import { assembleJob } from '../../functions/shared/core/scripts/common.js';
+import { readMarker } from '../helpers/job-run.js';
 import { busyboxBinDir, runJob, shells } from '../helpers/shells.js';
 
 /** The shared job frame (steps, failure handling, done.gz writing) with stand-in steps instead of database tools. */
@@ -23,7 +23,7 @@ describe.each(shells())('job frame under $name', (shell) => {
 
     const result = await runJob(shell, runDir, job(runDir, noisy, 'step noisy noisy\nNOTE="a \\"quoted\\" note \\\\ here"', 'id "with" \\ quote'));
 
-    const m = parseMarker(readFileSync(join(runDir, 'done.gz')));
+    const m = readMarker(runDir);
     expect(result.code).toBe(0);
     expect(m.runId).toBe('id "with" \\ quote');
     expect(m.stderrTail).toContain('say "hi" \\ back\tslash??[31m?? done?\n');
@@ -40,7 +40,7 @@ describe.each(shells())('job frame under $name', (shell) => {
 
     const result = await runJob(shell, runDir, job(runDir, functions, main));
 
-    const m = parseMarker(readFileSync(join(runDir, 'done.gz')));
+    const m = readMarker(runDir);
     expect(result.code).toBe(1);
     expect(m.ok).toBe(false);
     expect(m.steps).toEqual([
@@ -58,7 +58,7 @@ lost() { { exit 0; echo $? >.s1; } | { cat >/dev/null; echo $? >.s2; }; first_fa
 
     await runJob(shell, runDir, job(runDir, functions, 'step pipe pipe\nalways lost lost'));
 
-    expect(parseMarker(readFileSync(join(runDir, 'done.gz'))).steps).toEqual([
+    expect(readMarker(runDir).steps).toEqual([
       { name: 'pipe', status: 5 },
       { name: 'lost', status: 1 },
     ]);
@@ -84,7 +84,7 @@ lost() { { exit 0; echo $? >.s1; } | { cat >/dev/null; echo $? >.s2; }; first_fa
     process.kill(-(child.pid ?? 0), 'SIGTERM');
     await exited;
 
-    const m = parseMarker(readFileSync(join(runDir, 'done.gz')));
+    const m = readMarker(runDir);
     expect(m.ok).toBe(false);
     expect(m.steps.map((s) => s.name)).toContain('signal');
     expect(m.steps.map((s) => s.name)).not.toContain('never');

@@ -4,10 +4,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { targetSchema, type Target } from '../../functions/shared/config/schema.js';
-import { parseMarker, type Marker } from '../../functions/shared/core/marker.js';
 import { buildBackupJob } from '../../functions/shared/core/scripts/backup-job.js';
 import { buildDrillJob } from '../../functions/shared/core/scripts/drill-job.js';
 import { buildRestoreJob } from '../../functions/shared/core/scripts/restore-job.js';
+import { readMarker, runContext } from '../helpers/job-run.js';
 import { runJob, shells, type Shell } from '../helpers/shells.js';
 
 /**
@@ -25,9 +25,6 @@ function mongoTarget(overrides: Record<string, unknown> = {}): Target {
     passwordEnv: 'MONGO_INITDB_ROOT_PASSWORD', port: 27017, backupDir: '/backup', ...overrides,
   });
 }
-
-const ctx = (runDir: string) => ({ runId: 'run-m', runDir, startedAt: '2026-01-01T00:00:00Z' });
-const marker = (runDir: string): Marker => parseMarker(readFileSync(join(runDir, 'done.gz')));
 
 /** The fake tools' calls: one array per call, the tool name first. */
 function calls(log: string): string[][] {
@@ -50,10 +47,10 @@ describe.each(shells())('mongodb jobs (fake tools) under $name', (shell) => {
   let archive: string;
 
   it('dumps with --archive --gzip --db, reads the archive back, and keeps the password off every command line', async () => {
-    const { runDir, result, log } = await run(shell, 'backup', (d) => buildBackupJob(mongoTarget(), ctx(d)));
+    const { runDir, result, log } = await run(shell, 'backup', (d) => buildBackupJob(mongoTarget(), runContext(d)));
     archive = join(runDir, 'dump.archive.gz');
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(0);
     expect(m.ok).toBe(true);
     expect(m.steps.map((s) => s.name)).toEqual(['secret', 'version', 'dump', 'check', 'promote', 'forget']);
@@ -70,16 +67,16 @@ describe.each(shells())('mongodb jobs (fake tools) under $name', (shell) => {
   });
 
   it('dumps every database without --db and without auth arguments when the target has no user or password', async () => {
-    const { runDir, log } = await run(shell, 'all', (d) => buildBackupJob(mongoTarget({ database: undefined, user: undefined, passwordEnv: undefined }), ctx(d)));
+    const { runDir, log } = await run(shell, 'all', (d) => buildBackupJob(mongoTarget({ database: undefined, user: undefined, passwordEnv: undefined }), runContext(d)));
 
-    expect(marker(runDir).ok).toBe(true);
+    expect(readMarker(runDir).ok).toBe(true);
     expect(calls(log)[0]).toEqual(['mongodump', '--host=127.0.0.1', '--port=27017', '--archive=dump.archive.gz.tmp', '--gzip']);
   });
 
   it('writes ok=false at the dump step and promotes nothing when mongodump fails', async () => {
-    const { runDir, result } = await run(shell, 'fail', (d) => buildBackupJob(mongoTarget(), ctx(d)), { env: { FAKE_MONGO_FAIL: 'mongodump' } });
+    const { runDir, result } = await run(shell, 'fail', (d) => buildBackupJob(mongoTarget(), runContext(d)), { env: { FAKE_MONGO_FAIL: 'mongodump' } });
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(1);
     expect(m.steps.find((s) => s.status !== 0)?.name).toBe('dump');
     expect(m.steps.at(-1)).toEqual({ name: 'forget', status: 0 });
@@ -92,12 +89,12 @@ describe.each(shells())('mongodb jobs (fake tools) under $name', (shell) => {
     { case: 'no overwrite', opts: { overwrite: false }, extra: [] },
     { case: 'another database', opts: { overwrite: false, intoDatabase: 'copy' }, extra: ['--nsFrom=app.*', '--nsTo=copy.*'] },
   ])('restores with mongorestore --archive --gzip given $case', async ({ opts, extra }) => {
-    const { runDir, result, log } = await run(shell, 'restore', (d) => buildRestoreJob(mongoTarget(), ctx(d), { file: 'in.archive.gz', ...opts }), {
+    const { runDir, result, log } = await run(shell, 'restore', (d) => buildRestoreJob(mongoTarget(), runContext(d), { file: 'in.archive.gz', ...opts }), {
       stageFrom: archive,
     });
 
     expect(result.code).toBe(0);
-    expect(marker(runDir).ok).toBe(true);
+    expect(readMarker(runDir).ok).toBe(true);
     expect(calls(log)).toEqual([
       ['mongorestore', '--host=127.0.0.1', '--port=27017', '--config=.mongo-auth.yaml', '--username=root', '--authenticationDatabase=admin',
         '--archive=in.archive.gz', '--gzip', ...extra],
@@ -105,11 +102,11 @@ describe.each(shells())('mongodb jobs (fake tools) under $name', (shell) => {
   });
 
   it('drills into the scratch database, counts documents per collection, and drops the scratch database', async () => {
-    const { runDir, result, log } = await run(shell, 'drill', (d) => buildDrillJob(mongoTarget(), ctx(d), { file: 'in.archive.gz', scratchDatabase: 'app_drill' }), {
+    const { runDir, result, log } = await run(shell, 'drill', (d) => buildDrillJob(mongoTarget(), runContext(d), { file: 'in.archive.gz', scratchDatabase: 'app_drill' }), {
       stageFrom: archive,
     });
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(0);
     expect(m.counts).toEqual({ tables: { users: 3, orders: 5 } });
     expect(calls(log).find((c) => c[0] === 'dropped')).toEqual(['dropped', 'app_drill', 'user=root', 'password=set']);
@@ -119,11 +116,11 @@ describe.each(shells())('mongodb jobs (fake tools) under $name', (shell) => {
     const bad = join(mkdtempSync(join(tmpdir(), 'bad-archive-')), 'bad.gz');
     writeFileSync(bad, readFileSync(archive).subarray(0, 15));
 
-    const { runDir, result, log } = await run(shell, 'baddrill', (d) => buildDrillJob(mongoTarget(), ctx(d), { file: 'in.archive.gz', scratchDatabase: 'app_drill' }), {
+    const { runDir, result, log } = await run(shell, 'baddrill', (d) => buildDrillJob(mongoTarget(), runContext(d), { file: 'in.archive.gz', scratchDatabase: 'app_drill' }), {
       stageFrom: bad,
     });
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(1);
     expect(m.steps.find((s) => s.status !== 0)?.name).toBe('restore');
     expect(calls(log).some((c) => c[0] === 'dropped')).toBe(true);

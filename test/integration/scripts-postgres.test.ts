@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { targetSchema, type Target } from '../../functions/shared/config/schema.js';
-import { parseMarker, type Marker } from '../../functions/shared/core/marker.js';
 import { buildBackupJob } from '../../functions/shared/core/scripts/backup-job.js';
 import { buildDrillJob } from '../../functions/shared/core/scripts/drill-job.js';
 import { buildRestoreJob } from '../../functions/shared/core/scripts/restore-job.js';
+import { readMarker, runContext, stageFile } from '../helpers/job-run.js';
 import { PG_BIN, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { runJob, shells, type Shell } from '../helpers/shells.js';
 
@@ -43,26 +43,15 @@ function pgTarget(overrides: Record<string, unknown> = {}): Target {
   });
 }
 
-function ctx(runDir: string) {
-  return { runId: `run-${runDir.split('/').pop()}`, runDir, startedAt: new Date().toISOString() };
-}
-
-function marker(runDir: string): Marker {
-  return parseMarker(readFileSync(join(runDir, 'done.gz')));
-}
-
 async function backup(shell: Shell, name: string, target = pgTarget(), env: NodeJS.ProcessEnv = { POSTGRES_PASSWORD: pg.password }, path = [PG_BIN]) {
   const runDir = join(work, `${shell.name}-${name}`);
-  const result = await runJob(shell, runDir, buildBackupJob(target, ctx(runDir)), { env, path });
+  const result = await runJob(shell, runDir, buildBackupJob(target, runContext(runDir)), { env, path });
   return { runDir, result };
 }
 
 /** A new run directory holding a copy of the backup under `file`, as the orchestrator's download would leave it. */
 function stage(dumpDir: string, name: string, file: string): string {
-  const runDir = join(work, name);
-  mkdirSync(runDir, { recursive: true });
-  copyFileSync(join(dumpDir, 'dump.pgdump'), join(runDir, file));
-  return runDir;
+  return stageFile(join(dumpDir, 'dump.pgdump'), work, name, file);
 }
 
 beforeAll(async () => {
@@ -84,7 +73,7 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
   it('backs up with every step at 0, a promoted dump, its size and sha256, and row counts read from the dump', async () => {
     const { runDir, result } = await backup(shell, 'backup');
     dumpDir = runDir;
-    const m = marker(runDir);
+    const m = readMarker(runDir);
 
     expect(result.code).toBe(0);
     expect(m.ok).toBe(true);
@@ -101,11 +90,11 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
 
   it('restores the dump into a database it creates, with identical table checksums and large objects', async () => {
     const runDir = stage(dumpDir, `${shell.name}-restore`, 'in.pgdump');
-    const script = buildRestoreJob(pgTarget(), ctx(runDir), { file: 'in.pgdump', intoDatabase: `copy_${shell.name}`, overwrite: false });
+    const script = buildRestoreJob(pgTarget(), runContext(runDir), { file: 'in.pgdump', intoDatabase: `copy_${shell.name}`, overwrite: false });
 
     const result = await runJob(shell, runDir, script, { env: { POSTGRES_PASSWORD: pg.password }, path: [PG_BIN] });
 
-    expect(marker(runDir)).toMatchObject({ ok: true, kind: 'restore', file: null });
+    expect(readMarker(runDir)).toMatchObject({ ok: true, kind: 'restore', file: null });
     expect(result.code).toBe(0);
     expect(await pg.tableChecksums(`copy_${shell.name}`)).toEqual(original);
   });
@@ -117,12 +106,12 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
     const before = await pg.tableChecksums(db);
     const runDir = stage(dumpDir, `${shell.name}-refuse`, 'in.pgdump');
 
-    const result = await runJob(shell, runDir, buildRestoreJob(pgTarget(), ctx(runDir), { file: 'in.pgdump', intoDatabase: db, overwrite: false }), {
+    const result = await runJob(shell, runDir, buildRestoreJob(pgTarget(), runContext(runDir), { file: 'in.pgdump', intoDatabase: db, overwrite: false }), {
       env: { POSTGRES_PASSWORD: pg.password },
       path: [PG_BIN],
     });
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(1);
     expect(m.ok).toBe(false);
     expect(m.steps.at(-1)).toEqual({ name: 'prepare', status: 1 });
@@ -134,14 +123,14 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
     const db = `over_${shell.name}`;
     await pg.createDatabase(db);
     const runDir = stage(dumpDir, `${shell.name}-over`, 'in.pgdump');
-    const job = (overwrite: boolean) => buildRestoreJob(pgTarget(), ctx(runDir), { file: 'in.pgdump', intoDatabase: db, overwrite });
+    const job = (overwrite: boolean) => buildRestoreJob(pgTarget(), runContext(runDir), { file: 'in.pgdump', intoDatabase: db, overwrite });
     await runJob(shell, runDir, job(false), { env: { POSTGRES_PASSWORD: pg.password }, path: [PG_BIN] });
     await pg.psql(db, "UPDATE sales.orders SET customer = 'changed' WHERE id < 100; DELETE FROM public.hashes WHERE id > 10;");
     expect(await pg.tableChecksums(db)).not.toEqual(original);
 
     const result = await runJob(shell, runDir, job(true), { env: { POSTGRES_PASSWORD: pg.password }, path: [PG_BIN] });
 
-    expect(marker(runDir).ok).toBe(true);
+    expect(readMarker(runDir).ok).toBe(true);
     expect(result.code).toBe(0);
     expect(await pg.tableChecksums(db)).toEqual(original);
   });
@@ -150,12 +139,12 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
     const runDir = stage(dumpDir, `${shell.name}-drill`, 'latest.pgdump');
     const scratch = `app_drill_${shell.name}`;
 
-    const result = await runJob(shell, runDir, buildDrillJob(pgTarget(), ctx(runDir), { file: 'latest.pgdump', scratchDatabase: scratch }), {
+    const result = await runJob(shell, runDir, buildDrillJob(pgTarget(), runContext(runDir), { file: 'latest.pgdump', scratchDatabase: scratch }), {
       env: { POSTGRES_PASSWORD: pg.password },
       path: [PG_BIN],
     });
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(0);
     expect(m.ok).toBe(true);
     expect(m.counts).toEqual({ tables: EXPECTED_COUNTS });
@@ -170,12 +159,12 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
     writeFileSync(join(runDir, 'latest.pgdump'), bytes.subarray(0, Math.floor(bytes.length / 2)));
     const scratch = `bad_drill_${shell.name}`;
 
-    const result = await runJob(shell, runDir, buildDrillJob(pgTarget(), ctx(runDir), { file: 'latest.pgdump', scratchDatabase: scratch }), {
+    const result = await runJob(shell, runDir, buildDrillJob(pgTarget(), runContext(runDir), { file: 'latest.pgdump', scratchDatabase: scratch }), {
       env: { POSTGRES_PASSWORD: pg.password },
       path: [PG_BIN],
     });
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(1);
     expect(m.ok).toBe(false);
     expect(m.steps.at(-1)).toEqual({ name: 'drop', status: 0 });
@@ -190,7 +179,7 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
   ])('writes ok=false naming the failing step and promotes nothing, given $case', async ({ case: name, env, target, failing }) => {
     const { runDir, result } = await backup(shell, name.replace(/\W+/g, '-'), pgTarget(target), env);
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(1);
     expect(m.ok).toBe(false);
     expect(m.steps.at(-1)?.name).toBe(failing);
@@ -207,7 +196,7 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
 
     const { runDir, result } = await backup(shell, 'killed', pgTarget(), { POSTGRES_PASSWORD: pg.password }, [bin, PG_BIN]);
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(1);
     expect(m.ok).toBe(false);
     expect(m.steps.at(-1)).toEqual({ name: 'dump', status: 137 });
@@ -221,7 +210,7 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
     const runDir = join(work, `${shell.name}-jobkilled`);
     let pid = 0;
 
-    const running = runJob(shell, runDir, buildBackupJob(pgTarget(), ctx(runDir)), {
+    const running = runJob(shell, runDir, buildBackupJob(pgTarget(), runContext(runDir)), {
       env: { POSTGRES_PASSWORD: pg.password },
       path: [bin, PG_BIN],
       onSpawn: (p) => (pid = p),

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { targetSchema } from '../../functions/shared/config/schema.js';
-import { parseMarker } from '../../functions/shared/core/marker.js';
 import { buildBackupJob } from '../../functions/shared/core/scripts/backup-job.js';
+import { readMarker } from '../helpers/job-run.js';
 import { runJob, shells } from '../helpers/shells.js';
 
 /**
@@ -86,7 +86,7 @@ describe.each(shells())('generated jobs under $name', (shell) => {
 
         const result = await runJob(shell, runDir, script, { env, path: [fakeBin] });
 
-        const marker = parseMarker(readFileSync(join(runDir, 'done.gz')));
+        const marker = readMarker(runDir);
         expect(marker.runId).toBe(v.runId);
         expect({ code: result.code, ok: marker.ok }).toEqual({ code: 0, ok: true });
         const argv = readFileSync(join(runDir, 'argv.bin'), 'utf8').split('\0').slice(0, -1);

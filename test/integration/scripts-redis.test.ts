@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { targetSchema, type Target } from '../../functions/shared/config/schema.js';
-import { parseMarker, type Marker } from '../../functions/shared/core/marker.js';
 import { buildBackupJob } from '../../functions/shared/core/scripts/backup-job.js';
 import { buildDrillJob } from '../../functions/shared/core/scripts/drill-job.js';
 import { buildRestoreJob } from '../../functions/shared/core/scripts/restore-job.js';
+import { readMarker, runContext, stageFile } from '../helpers/job-run.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { runJob, shells, type Shell } from '../helpers/shells.js';
 
@@ -24,19 +24,8 @@ function redisTarget(overrides: Record<string, unknown> = {}): Target {
   });
 }
 
-function ctx(runDir: string) {
-  return { runId: `run-${runDir.split('/').pop()}`, runDir, startedAt: new Date().toISOString() };
-}
-
-function marker(runDir: string): Marker {
-  return parseMarker(readFileSync(join(runDir, 'done.gz')));
-}
-
 function stage(dumpDir: string, name: string, file: string): string {
-  const runDir = join(work, name);
-  mkdirSync(runDir, { recursive: true });
-  copyFileSync(join(dumpDir, 'dump.rdb'), join(runDir, file));
-  return runDir;
+  return stageFile(join(dumpDir, 'dump.rdb'), work, name, file);
 }
 
 async function seed(server: RedisServer): Promise<void> {
@@ -70,10 +59,10 @@ describe.each(shells())('redis jobs under $name', (shell: Shell) => {
     await redis.cli('SET', `written-just-before-${shell.name}`, '1');
     const expectedKeys = Number(await redis.cli('DBSIZE')) + 1;
 
-    const result = await runJob(shell, runDir, buildBackupJob(redisTarget(), ctx(runDir)), { env: { REDIS_PASSWORD: PASSWORD } });
+    const result = await runJob(shell, runDir, buildBackupJob(redisTarget(), runContext(runDir)), { env: { REDIS_PASSWORD: PASSWORD } });
     dumpDir = runDir;
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(0);
     expect(m.ok).toBe(true);
     expect(m.steps.map((s) => s.name)).toEqual(['secret', 'version', 'locate', 'snapshot', 'copy', 'check', 'promote']);
@@ -89,14 +78,14 @@ describe.each(shells())('redis jobs under $name', (shell: Shell) => {
   it('drills the RDB in a throwaway server and counts the same keys, leaving the live server alone', async () => {
     const runDir = stage(dumpDir, `${shell.name}-drill`, 'latest.rdb');
 
-    const result = await runJob(shell, runDir, buildDrillJob(redisTarget(), ctx(runDir), { file: 'latest.rdb', scratchDatabase: 'unused' }), {
+    const result = await runJob(shell, runDir, buildDrillJob(redisTarget(), runContext(runDir), { file: 'latest.rdb', scratchDatabase: 'unused' }), {
       env: { REDIS_PASSWORD: PASSWORD },
     });
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(0);
     expect(m.ok).toBe(true);
-    expect(m.counts).toEqual(marker(dumpDir).counts);
+    expect(m.counts).toEqual(readMarker(dumpDir).counts);
     expect(m.steps.at(-1)).toEqual({ name: 'stop', status: 0 });
     expect(await redis.debugDigest()).toBe(digest);
   });
@@ -107,11 +96,11 @@ describe.each(shells())('redis jobs under $name', (shell: Shell) => {
     const bytes = readFileSync(join(dumpDir, 'dump.rdb'));
     writeFileSync(join(runDir, 'latest.rdb'), Buffer.concat([bytes.subarray(0, 200), Buffer.alloc(64, 0xff)]));
 
-    const result = await runJob(shell, runDir, buildDrillJob(redisTarget(), ctx(runDir), { file: 'latest.rdb', scratchDatabase: 'unused' }), {
+    const result = await runJob(shell, runDir, buildDrillJob(redisTarget(), runContext(runDir), { file: 'latest.rdb', scratchDatabase: 'unused' }), {
       env: { REDIS_PASSWORD: PASSWORD },
     });
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(1);
     expect(m.ok).toBe(false);
     expect(m.steps[0]).toMatchObject({ name: 'check' });
@@ -122,20 +111,20 @@ describe.each(shells())('redis jobs under $name', (shell: Shell) => {
     const runDir = join(work, `${shell.name}-acl`);
     await redis.cli('ACL', 'SETUSER', `backup-${shell.name}`, 'on', '>acl pass', '~*', '&*', '+@all');
 
-    const result = await runJob(shell, runDir, buildBackupJob(redisTarget({ user: `backup-${shell.name}` }), ctx(runDir)), {
+    const result = await runJob(shell, runDir, buildBackupJob(redisTarget({ user: `backup-${shell.name}` }), runContext(runDir)), {
       env: { REDIS_PASSWORD: 'acl pass' },
     });
 
     expect(result.code).toBe(0);
-    expect(marker(runDir).ok).toBe(true);
+    expect(readMarker(runDir).ok).toBe(true);
   });
 
   it('writes ok=false at the version step given a wrong password', async () => {
     const runDir = join(work, `${shell.name}-wrongpw`);
 
-    const result = await runJob(shell, runDir, buildBackupJob(redisTarget(), ctx(runDir)), { env: { REDIS_PASSWORD: 'wrong' } });
+    const result = await runJob(shell, runDir, buildBackupJob(redisTarget(), runContext(runDir)), { env: { REDIS_PASSWORD: 'wrong' } });
 
-    const m = marker(runDir);
+    const m = readMarker(runDir);
     expect(result.code).toBe(1);
     expect(m.ok).toBe(false);
     expect(m.steps.at(-1)).toEqual({ name: 'version', status: 1 });
@@ -153,7 +142,7 @@ describe.each(shells())('redis restore under $name', (shell: Shell) => {
       const backedUp = await live.debugDigest();
       const target = () => redisTarget({ port: live.port });
       const dumpDir = join(work, `${shell.name}-restore-src`);
-      await runJob(shell, dumpDir, buildBackupJob(target(), ctx(dumpDir)), { env: { REDIS_PASSWORD: PASSWORD } });
+      await runJob(shell, dumpDir, buildBackupJob(target(), runContext(dumpDir)), { env: { REDIS_PASSWORD: PASSWORD } });
       await live.cli('FLUSHALL');
       await live.cli('SET', 'after-backup', '1');
       const changed = await live.debugDigest();
@@ -161,19 +150,19 @@ describe.each(shells())('redis restore under $name', (shell: Shell) => {
       await live.cli('SAVE');
       const liveFile = readFileSync(join(dir, 'dump.rdb'));
 
-      const withoutOverwrite = await runJob(shell, runDir, buildRestoreJob(target(), ctx(runDir), { file: 'in.rdb', overwrite: false }), {
+      const withoutOverwrite = await runJob(shell, runDir, buildRestoreJob(target(), runContext(runDir), { file: 'in.rdb', overwrite: false }), {
         env: { REDIS_PASSWORD: PASSWORD },
       });
-      const staged = marker(runDir);
+      const staged = readMarker(runDir);
       expect(withoutOverwrite.code).toBe(0);
       expect(staged.note).toContain(`${dir}/dump.rdb.restored`);
       expect(readFileSync(join(dir, 'dump.rdb'))).toEqual(liveFile);
       expect(await live.debugDigest()).toBe(changed);
 
-      const result = await runJob(shell, runDir, buildRestoreJob(target(), ctx(runDir), { file: 'in.rdb', overwrite: true }), {
+      const result = await runJob(shell, runDir, buildRestoreJob(target(), runContext(runDir), { file: 'in.rdb', overwrite: true }), {
         env: { REDIS_PASSWORD: PASSWORD },
       });
-      const m = marker(runDir);
+      const m = readMarker(runDir);
       expect(result.code).toBe(0);
       expect(m.ok).toBe(true);
       expect(m.note).toContain('SHUTDOWN NOSAVE');
@@ -198,11 +187,11 @@ describe.each(shells())('redis restore with AOF under $name', (shell: Shell) => 
       mkdirSync(runDir, { recursive: true });
       writeFileSync(join(runDir, 'in.rdb'), readFileSync(join(work, `${shell.name}-backup`, 'dump.rdb')));
 
-      const result = await runJob(shell, runDir, buildRestoreJob(redisTarget({ port: live.port }), ctx(runDir), { file: 'in.rdb', overwrite: true }), {
+      const result = await runJob(shell, runDir, buildRestoreJob(redisTarget({ port: live.port }), runContext(runDir), { file: 'in.rdb', overwrite: true }), {
         env: { REDIS_PASSWORD: PASSWORD },
       });
 
-      const m = marker(runDir);
+      const m = readMarker(runDir);
       expect(result.code).toBe(1);
       expect(m.steps.at(-1)).toEqual({ name: 'stage', status: 1 });
       expect(m.note).toContain('appendonly yes');
