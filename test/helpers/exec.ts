@@ -12,3 +12,13 @@ export function runTool(cmd: string, args: string[], env: NodeJS.ProcessEnv, inp
     if (input !== undefined) child.stdin?.end(input);
   });
 }
+
+/** Whether a process with this pid exists (signal 0 probes without signalling). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -14,6 +14,7 @@ import {
 import { EcsExec } from '../../functions/shared/exec/exec-client.js';
 import { pickTask } from '../../functions/shared/exec/task-picker.js';
 import type { Standin, StandinDefinition } from '../../scripts/standin/index.js';
+import { isAlive } from '../helpers/exec.js';
 import { startStandinWithClient } from '../helpers/standin.js';
 
 const DASH = '1'.repeat(32);
@@ -54,15 +55,6 @@ afterAll(async () => {
 
 const inDash = (script: string, extra: { timeoutMs?: number; maxOutputBytes?: number } = {}) =>
   exec.run({ cluster: 'apps', task: DASH, container: 'db', script, ...extra });
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('ECS Exec end to end through the stand-in', () => {
   it.each([

@@ -77,6 +77,16 @@ async function expectCleanFailure(name: string, run: LambdaRun, reason: RegExp, 
   expect(outcomeOf(await h.run(SCHEDULED_EVENT))).toMatchObject({ outcome: 'idle', reason: 'failed-slot' });
 }
 
+/** Runs the scheduled invocation with the stand-in's faults on, and clears them afterwards. */
+async function runWithFaults(faults: Parameters<Harness['standin']['setFaults']>[0]): Promise<LambdaRun> {
+  h.standin.setFaults(faults);
+  try {
+    return await h.run(SCHEDULED_EVENT);
+  } finally {
+    h.standin.setFaults({});
+  }
+}
+
 async function startDump(name: string): Promise<{ runId: string; pid: number }> {
   const started = outcomeOf(await h.run(SCHEDULED_EVENT));
   expect(started).toMatchObject({ target: name, outcome: 'started' });
@@ -170,13 +180,7 @@ describe('a dump that fails', () => {
 describe('ECS Exec trouble', () => {
   it('fails the start when ECS Exec cannot reach the agent after its retries', async () => {
     const { seeded } = await pgTarget('f-noagent');
-    h.standin.setFaults({ targetNotConnectedCalls: 100 });
-    let run: LambdaRun;
-    try {
-      run = await h.run(SCHEDULED_EVENT);
-    } finally {
-      h.standin.setFaults({});
-    }
+    const run = await runWithFaults({ targetNotConnectedCalls: 100 });
     const outcome = outcomeOf(run);
     expect(outcome.reason).toMatch(/could not start the dump: /);
     await expectCleanFailure('f-noagent', run, /could not start the dump/, seeded, outcome.runId!);
@@ -184,13 +188,7 @@ describe('ECS Exec trouble', () => {
 
   it('fails the start when the session drops before the exit status, without launching again', async () => {
     const { seeded } = await pgTarget('f-drop');
-    h.standin.setFaults({ dropConnectionAfterFrames: 0 });
-    let run: LambdaRun;
-    try {
-      run = await h.run(SCHEDULED_EVENT);
-    } finally {
-      h.standin.setFaults({});
-    }
+    const run = await runWithFaults({ dropConnectionAfterFrames: 0 });
     const outcome = outcomeOf(run);
     // The wrapper may have started the job: a second launch could run two dumps, so the start is never retried.
     const execs = h.standin.calls.filter((c) => c.operation === 'ExecuteCommand' && JSON.stringify(c.input).includes('f-drop'));

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildLaunchScript } from '../../functions/shared/core/scripts/launch.js';
+import { isAlive } from '../helpers/exec.js';
 import { runShell, shells } from '../helpers/shells.js';
 
 async function waitFor(path: string, timeoutMs = 20_000): Promise<void> {
@@ -11,15 +12,6 @@ async function waitFor(path: string, timeoutMs = 20_000): Promise<void> {
   while (!existsSync(path)) {
     if (Date.now() > until) throw new Error(`${path} did not appear`);
     await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }
 
@@ -34,7 +26,7 @@ describe.each(shells())('launch script under $name', (shell) => {
     const match = /^started (\d+)\n$/.exec(result.stdout);
     expect(match).not.toBeNull();
     const pid = Number(match?.[1]);
-    expect(alive(pid)).toBe(true);
+    expect(isAlive(pid)).toBe(true);
     // the printed pid leads its own session and process group, so `kill -TERM -- -<pid>` stops the job and its tools
     const rawStat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const stat = rawStat.slice(rawStat.lastIndexOf(')') + 2).split(' ');
@@ -62,7 +54,7 @@ describe.each(shells())('launch script under $name', (shell) => {
     }
     await new Promise((r) => setTimeout(r, 200));
 
-    expect(alive(pid)).toBe(true);
+    expect(isAlive(pid)).toBe(true);
     writeFileSync(join(runDir, 'go'), '');
     await waitFor(join(runDir, 'finished'));
   });

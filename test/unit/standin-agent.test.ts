@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Flags, MessageType, PayloadType } from '../../functions/shared/exec/frame.js';
 import type { AgentTimings, Standin, StandinContainer, StandinFaults } from '../../scripts/standin/index.js';
+import { isAlive } from '../helpers/exec.js';
 import { execute, oneTaskDefinition, rawSession, startStandinWithClient, type RawSessionOptions } from '../helpers/standin.js';
 
 let standin: Standin | undefined;
@@ -26,15 +27,6 @@ async function run(command: string, options: RunOptions = {}) {
   started.ecs.destroy();
   const result = await rawSession(session.streamUrl, session.token, { timeoutMs: 15_000, ...options.client });
   return { ...result, text: result.output.toString('utf8'), session };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function waitFor(check: () => boolean, what: string): Promise<void> {
