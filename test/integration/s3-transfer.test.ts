@@ -109,6 +109,14 @@ function spyClient(
 const upload = (client: S3Client, key: string, path: string, extra: Partial<Parameters<typeof uploadFileResumable>[0]> = {}) =>
   uploadFileResumable({ s3: client, bucket: s3.bucket, key, filePath: path, progressPath: `${path}.upload.json`, partSizeBytes: PART, ...extra });
 
+/** Uploads one part at a time and aborts after `parts` parts; returns the upload id recorded beside the file. */
+async function uploadInterrupted(key: string, path: string, parts: number): Promise<string> {
+  const controller = new AbortController();
+  const first = spyClient({ after: (command, n) => command === 'UploadPart' && n === parts && controller.abort() });
+  await upload(first.client, key, path, { concurrency: 1, signal: controller.signal });
+  return (JSON.parse(await readFile(`${path}.upload.json`, 'utf8')) as UploadProgress).uploadId;
+}
+
 async function versionsOf(key: string) {
   const res = await s3.client.send(new ListObjectVersionsCommand({ Bucket: s3.bucket, Prefix: key }));
   return (res.Versions ?? []).filter((v) => v.Key === key);
@@ -195,10 +203,7 @@ describe('uploadFileResumable', () => {
   it('re-sends a recorded part that S3 no longer has', async () => {
     const { path, data } = await makeFile(4 * PART);
     const key = fresh('lost/part.bin');
-    const controller = new AbortController();
-    const first = spyClient({ after: (command, n) => command === 'UploadPart' && n === 3 && controller.abort() });
-    await upload(first.client, key, path, { concurrency: 1, signal: controller.signal });
-    const { uploadId } = JSON.parse(await readFile(`${path}.upload.json`, 'utf8')) as UploadProgress;
+    const uploadId = await uploadInterrupted(key, path, 3);
     const uploadDir = s3.uploadDir(uploadId);
     expect(await readdir(uploadDir)).toContain('2');
     await rm(join(uploadDir, '2'));
@@ -235,10 +240,7 @@ describe('uploadFileResumable', () => {
   it('starts over cleanly when the recorded upload no longer exists', async () => {
     const { path, data } = await makeFile(3 * PART);
     const key = fresh('stale/upload.bin');
-    const controller = new AbortController();
-    const first = spyClient({ after: (command, n) => command === 'UploadPart' && n === 1 && controller.abort() });
-    await upload(first.client, key, path, { concurrency: 1, signal: controller.signal });
-    const { uploadId } = JSON.parse(await readFile(`${path}.upload.json`, 'utf8')) as UploadProgress;
+    const uploadId = await uploadInterrupted(key, path, 1);
     await s3.client.send(new AbortMultipartUploadCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId }));
 
     const second = spyClient();
