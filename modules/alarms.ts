@@ -10,6 +10,16 @@ export const METRICS_SERVICE = 'ecs-db-backup';
 /** Hours without a successful backup before a target's alarm fires. */
 export const NO_BACKUP_ALARM_HOURS = 26;
 
+/** Alarm settings that fire on one or more failures counted in an hour, and stay OK while nothing is reported. */
+const ANY_FAILURE_IN_AN_HOUR = {
+  statistic: 'Sum',
+  period: 3600,
+  evaluationPeriods: 1,
+  threshold: 1,
+  comparisonOperator: 'GreaterThanOrEqualToThreshold',
+  treatMissingData: 'notBreaching',
+} as const;
+
 /** One target the alarms watch. */
 export interface AlarmTarget {
   /** Target name (the `target` metric dimension). */
@@ -53,12 +63,7 @@ export class BackupAlarms extends Construct {
       namespace: 'AWS/Lambda',
       metricName: 'Errors',
       dimensions: { FunctionName: props.functionName },
-      statistic: 'Sum',
-      period: 3600,
-      evaluationPeriods: 1,
-      threshold: 1,
-      comparisonOperator: 'GreaterThanOrEqualToThreshold',
-      treatMissingData: 'notBreaching',
+      ...ANY_FAILURE_IN_AN_HOUR,
       ...actions,
     });
     for (const target of props.targets) {
@@ -85,12 +90,7 @@ export class BackupAlarms extends Construct {
           namespace: METRICS_NAMESPACE,
           metricName: 'RestoreDrillFailure',
           dimensions,
-          statistic: 'Sum',
-          period: 3600,
-          evaluationPeriods: 1,
-          threshold: 1,
-          comparisonOperator: 'GreaterThanOrEqualToThreshold',
-          treatMissingData: 'notBreaching',
+          ...ANY_FAILURE_IN_AN_HOUR,
           ...actions,
         });
       }
