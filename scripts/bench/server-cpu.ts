@@ -34,18 +34,21 @@ export interface ServerCpu {
  * fork) and the ones still running: the difference of two readings is the server-side cost of what ran in between.
  */
 export async function readServerCpu(pid: number): Promise<ServerCpu> {
-  const server = await stat(pid);
-  if (server === undefined) throw new Error(`server process ${pid} is gone`);
-  let ticks = server.own + server.reaped;
-  const children = new Set<number>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const child = await stat(Number(entry));
-    if (child?.ppid !== pid) continue;
-    ticks += child.own + child.reaped;
-    children.add(Number(entry));
+  for (;;) {
+    const server = await stat(pid);
+    if (server === undefined) throw new Error(`server process ${pid} is gone`);
+    let ticks = server.own + server.reaped;
+    const children = new Set<number>();
+    for (const entry of await readdir('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const child = await stat(Number(entry));
+      if (child?.ppid !== pid) continue;
+      ticks += child.own + child.reaped;
+      children.add(Number(entry));
+    }
+    // A child reaped while /proc was being read was counted twice or not at all: read again.
+    if ((await stat(pid))?.reaped === server.reaped) return { seconds: ticks / CLK_TCK, children };
   }
-  return { seconds: ticks / CLK_TCK, children };
 }
 
 /**
