@@ -153,6 +153,6 @@ async function restartService(deps: Deps, target: Target, run: RunRecord, note: 
     await deps.ecs.send(new UpdateServiceCommand({ cluster: run.task?.clusterArn ?? target.cluster, service: target.service, forceNewDeployment: true }));
     return `${note ?? ''} Restarted service ${target.service} (forced new deployment): the new task loads the restored RDB.`.trim();
   } catch (error) {
-    return `${note ?? ''} Restarting service ${target.service} failed (${errorMessage(error)}): stop the Redis task without saving (redis-cli SHUTDOWN NOSAVE) so ECS starts one on the staged file.`.trim();
+    return `${note ?? ''} Restarting service ${target.service} failed (${errorMessage(error)}): stop the Redis task without saving (redis-cli SHUTDOWN NOSAVE; a plain SHUTDOWN, SAVE or BGSAVE would overwrite the staged file) so ECS starts one on the staged file.`.trim();
   }
 }

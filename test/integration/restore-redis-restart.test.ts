@@ -117,7 +117,7 @@ describe('restoring Redis with allowServiceRestart', () => {
     // The restore job succeeded (the RDB is staged); what remains to do is in the note, as without allowServiceRestart.
     expect(result.outcome, JSON.stringify(result)).toBe('succeeded');
     expect(result.note).toContain(
-      `Restarting service redis failed (${ACCESS_DENIED}): stop the Redis task without saving (redis-cli SHUTDOWN NOSAVE) so ECS starts one on the staged file.`,
+      `Restarting service redis failed (${ACCESS_DENIED}): stop the Redis task without saving (redis-cli SHUTDOWN NOSAVE; a plain SHUTDOWN, SAVE or BGSAVE would overwrite the staged file) so ECS starts one on the staged file.`,
     );
     expect(updateServiceCalls(from)).toHaveLength(1);
     expect(replaced).toEqual([]);

@@ -201,3 +201,35 @@ describe.each(shells())('redis restore with AOF under $name', (shell: Shell) => 
     }
   });
 });
+
+describe.each(shells())('redis restore without CONFIG SET under $name', (shell: Shell) => {
+  it('stages nothing when automatic saves cannot be turned off, since a save could overwrite the staged file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'redis-noconfigset-'));
+    const live = await startRedis({ password: PASSWORD, dir });
+    try {
+      await live.cli('SET', 'k', 'v');
+      await live.cli('SAVE');
+      const liveFile = readFileSync(join(dir, 'dump.rdb'));
+      await live.cli('ACL', 'SETUSER', 'restorer', 'on', '>restore pass', '~*', '&*', '+@all', '-config|set');
+      const runDir = join(work, `${shell.name}-noconfigset`);
+      mkdirSync(runDir, { recursive: true });
+      writeFileSync(join(runDir, 'in.rdb'), readFileSync(join(work, `${shell.name}-backup`, 'dump.rdb')));
+
+      const result = await runJob(
+        shell,
+        runDir,
+        buildRestoreJob(redisTarget({ port: live.port, user: 'restorer' }), runContext(runDir), { file: 'in.rdb', overwrite: true, restartAllowed: true }),
+        { env: { REDIS_PASSWORD: 'restore pass' } },
+      );
+
+      const m = readMarker(runDir);
+      expect(result.code).toBe(1);
+      expect(m.ok).toBe(false);
+      expect(m.steps.at(-1)).toEqual({ name: 'stage', status: 1 });
+      expect(m.note).toMatch(/^Nothing staged: CONFIG SET save '' failed/);
+      expect(readFileSync(join(dir, 'dump.rdb'))).toEqual(liveFile);
+    } finally {
+      await live.stop();
+    }
+  });
+});

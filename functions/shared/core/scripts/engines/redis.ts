@@ -103,12 +103,22 @@ redis_stage() {
     return 1
   fi
   if [ "$OVERWRITE" = 1 ]; then
-    cp "$FILE" "$RDB_DIR/.$RDB_NAME.restore-tmp" && mv -f "$RDB_DIR/.$RDB_NAME.restore-tmp" "$RDB_DIR/$RDB_NAME" || return 1
-    # A save before the restart would overwrite the staged file with the live data.
+    # Any save after staging would overwrite the staged file with the live data: turn automatic saves off first,
+    # let a background save already running finish, and only then put the file in place.
     _r=$(rc CONFIG SET save '')
-    [ "$_r" = OK ] || log "warning: CONFIG SET save '' failed ($_r); make sure nothing saves before the restart"
+    if [ "$_r" != OK ]; then
+      NOTE="Nothing staged: CONFIG SET save '' failed ($_r), so an automatic save could overwrite the staged file before the restart. Allow CONFIG for the backup user (or turn saves off in the service's config), then restore again."
+      log "error: $NOTE"
+      return 1
+    fi
+    _deadline=$(( $(now) + TIMEOUT_SECONDS ))
+    while [ "$(rc INFO persistence | sed -n 's/^rdb_bgsave_in_progress://p')" != 0 ]; do
+      [ "$(now)" -lt "$_deadline" ] || { log "error: a background save still runs after $TIMEOUT_SECONDS s; nothing staged"; return 124; }
+      sleep 1
+    done
+    cp "$FILE" "$RDB_DIR/.$RDB_NAME.restore-tmp" && mv -f "$RDB_DIR/.$RDB_NAME.restore-tmp" "$RDB_DIR/$RDB_NAME" || return 1
     if [ "$RESTART_ALLOWED" = 1 ]; then
-      NOTE="Staged the backup as $RDB_DIR/$RDB_NAME and turned automatic saves off; the orchestrator now restarts the service so Redis loads it."
+      NOTE="Staged the backup as $RDB_DIR/$RDB_NAME and turned automatic saves off; the orchestrator restarts the service next, so that Redis loads it."
     else
       NOTE="Staged the backup as $RDB_DIR/$RDB_NAME and turned automatic saves off (CONFIG SET save ''). The live data is unchanged until Redis restarts: stop it WITHOUT saving, e.g. redis-cli SHUTDOWN NOSAVE (a plain SHUTDOWN, SAVE or BGSAVE first would overwrite the staged file), and let ECS start a new task, which loads the file."
     fi
