@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { stopAll } from './bench/cleanup.js';
+import { stopAll, withCleanup } from './bench/cleanup.js';
 import { benchPostgres } from './bench/dump-postgres.js';
 import { benchRedis } from './bench/dump-redis.js';
 import { benchUpload, runUploadChild } from './bench/upload.js';
@@ -33,14 +33,12 @@ async function dump(values: Record<string, string | undefined>): Promise<string>
   const keys = positive(values, 'keys', 1_000_000);
   const repeats = positive(values, 'repeats', 3);
   const work = await mkdtemp(join(tmpdir(), 'bench-dump-'));
-  try {
+  return withCleanup(() => rm(work, { recursive: true, force: true }), async () => {
     const pg = await benchPostgres({ sizeMb, repeats, work, log });
     const redis = await benchRedis({ keys, repeats, work, log });
     return `\nDump suite, ${cpus().length} CPUs, ${new Date().toISOString()}. Client CPU: the command and its children (/usr/bin/time -v); ` +
       `server CPU: the server process and its backends/forks (/proc), during the command.\n\n${pg}\n${redis}`;
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+  });
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -75,9 +73,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+let interrupted = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    log(`${signal}: stopping the servers...`);
+    interrupted = true;
+    log(`${signal}: stopping the servers and removing the files...`);
     void stopAll().finally(() => process.exit(130));
   });
 }
@@ -85,6 +85,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    // After an interrupt the suite fails on its stopped server; the signal handler exits.
+    if (interrupted) return;
     process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   },

@@ -1,8 +1,10 @@
-/** Stops of the servers a suite has running, so an interrupt (Ctrl-C, SIGTERM) can still stop them by PID. */
+/** Cleanups of what a suite has running (servers, stopped by PID) or written, so an interrupt (Ctrl-C, SIGTERM) still runs them. */
 const stops = new Set<() => Promise<void>>();
 
-/** Runs `body` with `stop` registered for interrupts, then stops the server whether `body` succeeded or failed. */
-export async function withServer<T>(stop: () => Promise<void>, body: () => Promise<T>): Promise<T> {
+/** Runs `body` with `cleanup` registered for interrupts, then runs `cleanup` (once) whether `body` succeeded or failed. */
+export async function withCleanup<T>(cleanup: () => Promise<void>, body: () => Promise<T>): Promise<T> {
+  let stopped: Promise<void> | undefined;
+  const stop = () => (stopped ??= cleanup());
   stops.add(stop);
   try {
     return await body();
@@ -12,7 +14,7 @@ export async function withServer<T>(stop: () => Promise<void>, body: () => Promi
   }
 }
 
-/** Stops every server still registered (for the signal handler of the CLI). */
+/** Runs every cleanup still registered (for the signal handler of the CLI). */
 export async function stopAll(): Promise<void> {
   const pending = [...stops];
   stops.clear();

@@ -6,7 +6,7 @@ import { targetSchema } from '../../functions/shared/config/schema.js';
 import { buildBackupJob } from '../../functions/shared/core/scripts/backup-job.js';
 import { PG_COPY_MARKS, PG_COUNT_AWK } from '../../functions/shared/core/scripts/engines/postgres.js';
 import { PG_BIN, startPostgres } from '../../test/helpers/postgres.js';
-import { withServer } from './cleanup.js';
+import { withCleanup } from './cleanup.js';
 import { timedJob } from './job.js';
 import { rowsTable, runPlans, type Plan } from './runner.js';
 import { timed } from './timed.js';
@@ -40,7 +40,7 @@ CHECKPOINT;`;
 /** Starts PostgreSQL 15, fills a database of about sizeMb (80% pgbench, 20% jsonb) and measures the dump options side by side. */
 export async function benchPostgres(opts: PostgresBenchOptions): Promise<string> {
   const pg = await startPostgres();
-  return withServer(() => pg.stop(), async () => {
+  return withCleanup(() => pg.stop(), async () => {
     const env = { ...pg.env, PGDATABASE: DB };
     const scale = Math.max(1, Math.round((opts.sizeMb * 0.8) / PGBENCH_MB_PER_SCALE));
     const jsonRows = Math.round((opts.sizeMb * 0.2 * MB) / JSONB_ROW_BYTES);

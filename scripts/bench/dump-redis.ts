@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { targetSchema } from '../../functions/shared/config/schema.js';
 import { buildBackupJob } from '../../functions/shared/core/scripts/backup-job.js';
 import { startRedis } from '../../test/helpers/redis.js';
-import { withServer } from './cleanup.js';
+import { withCleanup } from './cleanup.js';
 import { timedJob } from './job.js';
 import { rowsTable, runPlans, type Plan } from './runner.js';
 import { timed } from './timed.js';
@@ -24,6 +24,8 @@ async function load(port: number, keys: number): Promise<void> {
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  // A redis-cli that dies early closes its stdin; its exit status and output carry the error.
+  child.stdin.on('error', () => undefined);
   const closed = new Promise<number | null>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', resolve);
@@ -36,7 +38,8 @@ async function load(port: number, keys: number): Promise<void> {
       const key = `key:${from + i}`;
       chunk += `*3\r\n$3\r\nSET\r\n$${key.length}\r\n${key}\r\n$64\r\n${random.slice(i * 64, i * 64 + 64)}\r\n`;
     }
-    if (!child.stdin.write(chunk)) await new Promise((r) => child.stdin.once('drain', r));
+    if (!child.stdin.write(chunk)) await Promise.race([new Promise((r) => child.stdin.once('drain', r)), closed]);
+    if (child.exitCode !== null || child.signalCode !== null) break;
   }
   child.stdin.end();
   const code = await closed;
@@ -46,7 +49,7 @@ async function load(port: number, keys: number): Promise<void> {
 /** Starts Redis 7, loads `keys` keys and measures the project's backup job (BGSAVE + copy + check) against `redis-cli --rdb`. */
 export async function benchRedis(opts: RedisBenchOptions): Promise<string> {
   const redis = await startRedis();
-  return withServer(() => redis.stop(), async () => {
+  return withCleanup(() => redis.stop(), async () => {
     opts.log(`redis on port ${redis.port}: loading ${opts.keys} keys...`);
     await load(redis.port, opts.keys);
     const dbsize = Number(await redis.cli('DBSIZE'));
