@@ -53,7 +53,15 @@ export async function advanceJob(deps: Deps, target: Target, run: RunRecord, bui
     if (step.state !== 'running' || Date.now() >= budget.waitUntil) return step;
     run = step.run;
   }
-  return watchJob(deps, target, run, budget.waitUntil);
+  try {
+    return await watchJob(deps, target, run, budget.waitUntil);
+  } catch (error) {
+    // The job runs on in its container: a failed look (ECS throttling, a network blip) is not its failure, and
+    // ending the run here would free the target's lock under it. The job timeout still ends a run that stays stuck.
+    const reason = `could not look at the ${run.kind} job: ${errorMessage(error)}; the next invocation looks again`;
+    deps.telemetry.logger.warn(reason, { target: target.name, runId: run.runId });
+    return { state: 'running', run, reason };
+  }
 }
 
 async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, build: JobBuilder, until: number): Promise<JobStep> {

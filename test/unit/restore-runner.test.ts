@@ -1,0 +1,61 @@
+import { DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
+import { mockClient } from 'aws-sdk-client-mock';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Deps } from '../../functions/orchestrator/deps.js';
+import { advanceJob } from '../../functions/orchestrator/restore-runner.js';
+import { EfsState } from '../../functions/shared/adapters/efs-state.js';
+import { targetSchema } from '../../functions/shared/config/schema.js';
+import { startingRecord, type RunRecord } from '../../functions/shared/core/run-record.js';
+
+const ecsMock = mockClient(ECSClient);
+const target = targetSchema.parse({ name: 'pg', engine: 'postgres', cluster: 'c', service: 's', container: 'k', database: 'app', backupDir: '/backup' });
+const NOW = new Date('2026-11-22T05:00:00Z');
+const TASK = { taskArn: 'arn:aws:ecs:eu-west-1:1:task/c/t1', taskId: 't1', clusterArn: 'arn:aws:ecs:eu-west-1:1:cluster/c', container: 'k' };
+
+let root: string;
+let state: EfsState;
+let warnings: string[];
+
+function deps(): Deps {
+  return {
+    ecs: new ECSClient({ region: 'eu-west-1' }),
+    state,
+    telemetry: { logger: { warn: (m: string) => warnings.push(m), info: () => undefined, error: () => undefined }, emit: () => undefined },
+    deadline: Date.now() + 60_000,
+    now: () => NOW,
+    sleep: async () => undefined,
+  } as unknown as Deps;
+}
+
+function runningRestore(): RunRecord {
+  const run = startingRecord({ kind: 'restore', runId: '20261122T045000Z-abcdef', target: 'pg', now: new Date(NOW.getTime() - 60_000), slot: null });
+  return { ...run, phase: 'running', task: TASK, pid: 42, startedAt: run.createdAt };
+}
+
+beforeEach(async () => {
+  ecsMock.reset();
+  root = await mkdtemp(join(tmpdir(), 'restore-runner-'));
+  state = new EfsState(root);
+  warnings = [];
+});
+
+afterEach(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+describe('advanceJob on a running job', () => {
+  it('keeps the run and its lock when ECS cannot be asked whether the task runs', async () => {
+    const run = runningRestore();
+    await state.createRun(run);
+    ecsMock.on(DescribeTasksCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+
+    const step = await advanceJob(deps(), target, run, () => 'true', { downloadUntil: 0, waitUntil: 0 });
+
+    expect(step).toMatchObject({ state: 'running', reason: expect.stringMatching(/Rate exceeded.*next invocation looks again/) });
+    expect(await state.readRun('pg', NOW)).toEqual({ state: 'ok', record: run });
+    expect(warnings).toHaveLength(1);
+  });
+});
