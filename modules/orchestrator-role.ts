@@ -90,12 +90,10 @@ export class OrchestratorRole extends Construct {
         condition: [clusterCondition],
       },
       {
-        sid: 'EcsDescribeClustersAndServices',
-        actions: ['ecs:DescribeClusters', 'ecs:DescribeServices'],
-        resources: [
-          ...clusters.map(clusterArn),
-          ...[...new Set(props.targets.map((t) => `service/${t.cluster}/${t.service}`))].sort().map((r) => account.arn('ecs', r)),
-        ],
+        sid: 'EcsDescribeClusters',
+        // The exec client reads the cluster's exec configuration (a KMS-encrypted session is refused up front).
+        actions: ['ecs:DescribeClusters'],
+        resources: clusters.map(clusterArn),
       },
       ...restartable(props.targets).map((services) => ({
         sid: 'EcsRestartForRestore',
@@ -122,7 +120,7 @@ export class OrchestratorRole extends Construct {
       },
       {
         sid: 'S3ListUnderPrefix',
-        actions: ['s3:ListBucket', 's3:ListBucketVersions', 's3:ListBucketMultipartUploads'],
+        actions: ['s3:ListBucket', 's3:ListBucketVersions'],
         resources: [props.bucketArn],
         // An empty prefix means the whole bucket: a request without a prefix must pass too.
         ...(props.keyPrefix === '' ? {} : { condition: [{ test: 'StringLike', variable: 's3:prefix', values: [`${props.keyPrefix}*`] }] }),
@@ -132,7 +130,8 @@ export class OrchestratorRole extends Construct {
         : [
             {
               sid: 'KmsForBucketObjects',
-              actions: ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:Encrypt'],
+              // S3 asks for a data key to write and for Decrypt to read and to complete a multipart upload; never Encrypt.
+              actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
               resources: [props.kmsKeyArn],
               condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${account.region}.amazonaws.com`] }],
             },

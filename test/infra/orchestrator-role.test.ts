@@ -30,7 +30,7 @@ describe('orchestrator role', () => {
     expect([...statements().keys()]).toEqual([
       'EcsListTasksInClusters',
       'EcsDescribeTasksInClusters',
-      'EcsDescribeClustersAndServices',
+      'EcsDescribeClusters',
       'EcsRestartForRestore',
       'EcsExecuteCommandblue',
       'EcsExecuteCommandgreen',
@@ -58,11 +58,8 @@ describe('orchestrator role', () => {
       },
     ],
     [
-      'EcsDescribeClustersAndServices',
-      {
-        actions: ['ecs:DescribeClusters', 'ecs:DescribeServices'],
-        resources: [`${ECS}:cluster/blue`, `${ECS}:cluster/green`, `${ECS}:service/blue/a-db`, `${ECS}:service/blue/b-cache`, `${ECS}:service/green/c-db`],
-      },
+      'EcsDescribeClusters',
+      { actions: ['ecs:DescribeClusters'], resources: [`${ECS}:cluster/blue`, `${ECS}:cluster/green`] },
     ],
     ['EcsRestartForRestore', { actions: ['ecs:UpdateService'], resources: [`${ECS}:service/blue/b-cache`] }],
     [
@@ -91,7 +88,7 @@ describe('orchestrator role', () => {
     [
       'S3ListUnderPrefix',
       {
-        actions: ['s3:ListBucket', 's3:ListBucketVersions', 's3:ListBucketMultipartUploads'],
+        actions: ['s3:ListBucket', 's3:ListBucketVersions'],
         resources: ['${aws_s3_bucket.bucket_3056591E.arn}'],
         condition: [{ test: 'StringLike', variable: 's3:prefix', values: ['db/prod/*'] }],
       },
@@ -99,7 +96,7 @@ describe('orchestrator role', () => {
     [
       'KmsForBucketObjects',
       {
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt', 'kms:Encrypt'],
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
         resources: [KMS],
         condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: ['s3.eu-west-1.amazonaws.com'] }],
       },
