@@ -6,7 +6,8 @@
  * with the hourly EventBridge event. Then it restores the PostgreSQL backup with the restore command
  * (through a stand-in of the Lambda Invoke API) into a new database and compares every table.
  *
- * Usage: npm run demo (as root: the stand-in needs mount namespaces). Everything stops at the end.
+ * Usage: npm run demo (as root: the stand-in needs mount namespaces). Everything stops at the end,
+ * also on Ctrl-C or SIGTERM.
  */
 import { listBackups } from '../functions/shared/adapters/s3-backups.js';
 import { errorMessage } from '../functions/shared/errors.js';
@@ -17,6 +18,27 @@ import { startRedis, type RedisServer } from '../test/helpers/redis.js';
 import { startRestoreHarness, type RestoreHarness } from '../test/helpers/restore-harness.js';
 
 const TARGETS = ['orders-pg', 'sessions-redis', 'shop-mariadb'] as const;
+
+const USAGE = 'usage: npm run demo [-- --help]';
+
+/** What has started so far; stopped at the end and on a signal (pg_ctl's server would outlive us). */
+const running: { stop(): Promise<void> }[] = [];
+let stopping: Promise<void> | undefined;
+
+function stopAll(): Promise<void> {
+  stopping ??= Promise.allSettled(running.map((s) => s.stop())).then(() => undefined);
+  return stopping;
+}
+
+async function tracked<T extends { stop(): Promise<void> }>(starting: Promise<T>): Promise<T> {
+  const started = await starting;
+  if (stopping) {
+    await started.stop();
+    throw new Error('interrupted while starting');
+  }
+  running.push(started);
+  return started;
+}
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -49,10 +71,10 @@ async function main(): Promise<void> {
   say('ecs-db-backup local demo');
   say('- starting PostgreSQL 15, Redis 7, MariaDB, s3rver, the ECS/agent stand-in; building the Lambda bundle');
   const started = await Promise.allSettled([
-    startRestoreHarness(),
-    startPostgres(),
-    startRedis({ password: 'redis-secret' }),
-    startMariadb(),
+    tracked(startRestoreHarness()),
+    tracked(startPostgres()),
+    tracked(startRedis({ password: 'redis-secret' })),
+    tracked(startMariadb()),
   ]);
   const [rh, pg, redis, maria] = started.map((s) => (s.status === 'fulfilled' ? s.value : null)) as [
     RestoreHarness | null,
@@ -115,14 +137,36 @@ async function main(): Promise<void> {
     if (!same) throw new Error('the restored database differs from the original');
     say('demo finished: three databases backed up, verified, uploaded, and one restored identically');
   } finally {
-    await Promise.allSettled([rh?.stop(), pg?.stop(), redis?.stop(), maria?.stop()]);
+    await stopAll();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`error: ${errorMessage(error)}\n`);
-    process.exit(1);
-  },
-);
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  say(`${USAGE}\n\nBacks up real PostgreSQL, Redis and MariaDB servers through the ECS stand-in and the built Lambda, then restores one.`);
+  process.exit(0);
+}
+if (args.length > 0) {
+  process.stderr.write(`error: unexpected argument ${args[0]}: the demo takes no arguments\n${USAGE}\n`);
+  process.exit(2);
+}
+let signalled: number | undefined;
+for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  process.once(signal, () => {
+    signalled = code;
+    process.stderr.write(`error: ${signal}: stopping the servers\n`);
+    void stopAll();
+  });
+}
+main()
+  .then(
+    () => 0,
+    (error: unknown) => {
+      if (signalled === undefined) process.stderr.write(`error: ${errorMessage(error)}\n`);
+      return 1;
+    },
+  )
+  .then(async (code) => {
+    await stopAll();
+    process.exit(signalled ?? code);
+  });
