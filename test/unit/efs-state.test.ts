@@ -2,7 +2,7 @@ import { mkdtemp, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { EfsState, RUN_FILE } from '../../functions/shared/adapters/efs-state.js';
+import { EfsState, LEASE_FILE, RUN_FILE } from '../../functions/shared/adapters/efs-state.js';
 import { startingRecord, type RunRecord } from '../../functions/shared/core/run-record.js';
 
 let root: string;
@@ -121,6 +121,18 @@ describe('the run lease', () => {
     await mkdir(join(root, 'pg'));
     expect(await state.takeLease('pg', 'r1', later, NOW)).toBe(true);
     expect(await state.takeLease('pg', 'r1', new Date(later.getTime() + 60_000), new Date(later.getTime() + 1))).toBe(true);
+  });
+
+  it('is taken over by exactly one of many simultaneous takers once its time is up', async () => {
+    await mkdir(join(root, 'pg'));
+    const afterExpiry = new Date(later.getTime() + 1);
+    for (let round = 0; round < 20; round++) {
+      await state.releaseLease('pg');
+      expect(await state.takeLease('pg', 'r1', later, NOW)).toBe(true);
+      const taken = await Promise.all(Array.from({ length: 8 }, () => state.takeLease('pg', 'r1', new Date(later.getTime() + 60_000), afterExpiry)));
+      expect(taken.filter(Boolean)).toHaveLength(1);
+    }
+    expect((await readdir(join(root, 'pg'))).sort()).toEqual([LEASE_FILE]);
   });
 
   it('goes with the run lock', async () => {

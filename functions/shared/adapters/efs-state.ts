@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -42,6 +42,17 @@ export type RunFileState = { state: 'none' } | { state: 'ok'; record: RunRecord 
 function code(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code;
 }
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** A lease tombstone older than this belongs to a taker that died while breaking the lease. */
+const TOMBSTONE_STALE_MS = 60_000;
 
 function translate(error: unknown, what: string): never {
   if (code(error) === 'ENOSPC' || code(error) === 'EDQUOT') {
@@ -135,15 +146,17 @@ export class EfsState {
 
   /**
    * Takes the lease on a run until `until` (the invocation's end), so two invocations never poll and upload
-   * the same run at once. A lease whose time is up (its Lambda was killed) is taken over. Returns false
-   * while another invocation holds it.
+   * the same run at once. A lease whose time is up (its Lambda was killed) is taken over by one taker only.
+   * Returns false while another invocation holds it.
    */
   async takeLease(target: string, runId: string, until: Date, now: Date): Promise<boolean> {
     const path = join(this.targetDir(target), LEASE_FILE);
-    for (let attempt = 0; attempt < 2; attempt++) {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      // The nonce makes every lease's text unique, so a taker can tell the expired lease it saw from a new one.
+      const lease = JSON.stringify({ runId, until: until.toISOString(), nonce: randomBytes(6).toString('hex') });
       const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
       try {
-        await writeFile(tmp, JSON.stringify({ runId, until: until.toISOString() }), { flag: 'wx' });
+        await writeFile(tmp, lease, { flag: 'wx' });
         await link(tmp, path);
         return true;
       } catch (error) {
@@ -151,16 +164,39 @@ export class EfsState {
       } finally {
         await unlink(tmp).catch(() => undefined);
       }
-      const held = await readFile(path, 'utf8').then(
-        (text) => JSON.parse(text) as { until?: string },
-        () => ({}) as { until?: string },
-      );
-      const heldUntil = Date.parse(held.until ?? '');
+      const held = await readFile(path, 'utf8').catch(() => null);
+      // Gone meanwhile: try the exclusive link again.
+      if (held === null) continue;
+      const heldUntil = Date.parse((parseJson(held) as { until?: string } | null)?.until ?? '');
       if (!Number.isNaN(heldUntil) && heldUntil > now.getTime()) return false;
-      // Expired or unreadable: remove it and try once more (two takers racing here both retry the exclusive link).
-      await rm(path, { force: true });
+      await this.breakExpiredLease(path, held);
     }
     return false;
+  }
+
+  /**
+   * Removes the expired lease whose text is `expired`, unless another taker is doing so or has already replaced it.
+   * Deleting by path alone would let a slow taker delete the lease a faster one has just taken: the one taker that
+   * creates the expired lease's tombstone (a hard link named after its text) may delete it, and only when the
+   * tombstone shows the expired text (the link names whatever lease is in place at that moment).
+   */
+  private async breakExpiredLease(path: string, expired: string): Promise<void> {
+    const tomb = `${path}.${createHash('sha256').update(expired).digest('hex').slice(0, 16)}.expired`;
+    try {
+      await link(path, tomb);
+    } catch (error) {
+      if (code(error) === 'ENOENT') return;
+      if (code(error) !== 'EEXIST') return translate(error, 'taking over an expired run lease');
+      // A tombstone left by a breaker that died would block the run forever; linking set its ctime (a file-system time, so Date.now()).
+      const info = await stat(tomb).catch(() => null);
+      if (info && Date.now() - info.ctimeMs > TOMBSTONE_STALE_MS) await unlink(tomb).catch(() => undefined);
+      return;
+    }
+    try {
+      if ((await readFile(tomb, 'utf8')) === expired) await rm(path, { force: true });
+    } finally {
+      await unlink(tomb).catch(() => undefined);
+    }
   }
 
   /** Gives the lease back. */
