@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { extensionFor, MarkerError, parseMarker, type Marker } from '../../functions/shared/core/marker.js';
+import { extensionFor, MAX_MARKER_BYTES, MarkerError, parseMarker, type Marker } from '../../functions/shared/core/marker.js';
 import { BackupError } from '../../functions/shared/errors.js';
 
 const good: Marker = {
@@ -46,6 +46,7 @@ describe('parseMarker', () => {
     { case: 'not gzip', input: Buffer.from('{"runId":"x"}'), message: /not valid gzip/ },
     { case: 'truncated gzip', input: gz(good).subarray(0, 20), message: /not valid gzip/ },
     { case: 'not JSON', input: gz('{"runId": '), message: /does not hold valid JSON/ },
+    { case: 'more than MAX_MARKER_BYTES unpacked', input: gz(' '.repeat(MAX_MARKER_BYTES + 1)), message: /unpacks to more than 16777216 bytes/ },
     { case: 'an unknown engine', input: gz({ ...good, engine: 'oracle' }), message: /engine/ },
     { case: 'a bad sha256', input: gz({ ...good, sha256: 'xyz' }), message: /sha256/ },
     { case: 'a missing field', input: gz({ ...good, steps: undefined }), message: /steps/ },

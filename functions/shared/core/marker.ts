@@ -9,6 +9,9 @@ export const MARKER_FILE = 'done.gz';
 /** The done.gz marker is missing its gzip framing, is not JSON, or does not match the schema. */
 export class MarkerError extends BackupError {}
 
+/** The most a marker may unpack to (counts of some 300 000 tables): a gzip bomb must not take the Lambda's memory. */
+export const MAX_MARKER_BYTES = 16 * 1024 * 1024;
+
 const isoTime = z.string().min(1);
 
 /** Shape of the gzip'ed JSON the in-container job writes as done.gz. */
@@ -41,8 +44,11 @@ export type Marker = z.infer<typeof markerSchema>;
 export function parseMarker(gz: Buffer): Marker {
   let text: string;
   try {
-    text = gunzipSync(gz).toString('utf8');
+    text = gunzipSync(gz, { maxOutputLength: MAX_MARKER_BYTES }).toString('utf8');
   } catch (cause) {
+    if (cause instanceof RangeError) {
+      throw new MarkerError(`${MARKER_FILE} unpacks to more than ${MAX_MARKER_BYTES} bytes; the run is treated as failed, see its log`, { cause });
+    }
     throw new MarkerError(`${MARKER_FILE} is not valid gzip (${(cause as Error).message}); the run is treated as failed, start a new one`, { cause });
   }
   let json: unknown;
