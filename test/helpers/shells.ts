@@ -1,7 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { closeSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sharedFixtureDir } from './shared-fixture.js';
 
 /**
  * The shells the generated scripts must run under: dash (Debian's /bin/sh) and busybox ash (Alpine's). The busybox
@@ -21,15 +21,12 @@ const BUSYBOX_APPLETS = [
   'mkdir', 'cat', 'sleep', 'mktemp', 'tee', 'nproc', 'setsid', 'grep', 'printf', 'kill', 'sort', 'tr', 'ls',
 ];
 
-let busyboxDir: string | undefined;
-
-/** A directory of busybox applet symlinks (created once per process). */
+/** A directory of busybox applet symlinks (one shared copy for all test files). */
 export function busyboxBinDir(): string {
-  if (busyboxDir === undefined) {
-    busyboxDir = mkdtempSync(join(tmpdir(), 'busybox-bin-'));
-    for (const applet of new Set(BUSYBOX_APPLETS)) symlinkSync('/usr/bin/busybox', join(busyboxDir, applet));
-  }
-  return busyboxDir;
+  const applets = [...new Set(BUSYBOX_APPLETS)];
+  return sharedFixtureDir('busybox-bin', applets.join(' '), (dir) => {
+    for (const applet of applets) symlinkSync('/usr/bin/busybox', join(dir, applet));
+  });
 }
 
 /** dash and busybox sh, each with its PATH prefix (empty for dash). */

@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sharedFixtureDir } from './shared-fixture.js';
 import { Testing } from 'cdktf';
 import { parseConfig } from '../../functions/shared/config/load.js';
 import { BackupStack } from '../../modules/backup-stack.js';
@@ -36,16 +36,11 @@ export const BASE_CONFIG = {
   ],
 } as const;
 
-let bundleDir: string | undefined;
+const FIXTURE_HANDLER = 'export const handler = async () => ({ ok: true });\n';
 
 /** A stand-in bundle directory: infra tests check packaging, not the orchestrator's code. */
 function fixtureBundle(): string {
-  if (bundleDir === undefined) {
-    bundleDir = mkdtempSync(join(tmpdir(), 'infra-test-bundle-'));
-    mkdirSync(bundleDir, { recursive: true });
-    writeFileSync(join(bundleDir, 'index.mjs'), 'export const handler = async () => ({ ok: true });\n');
-  }
-  return bundleDir;
+  return sharedFixtureDir('infra-test-bundle', FIXTURE_HANDLER, (dir) => writeFileSync(join(dir, 'index.mjs'), FIXTURE_HANDLER));
 }
 
 /** Validates `config` like main.ts does and synthesizes the stack to Terraform JSON. */

@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildOrchestratorBundle } from '../../modules/orchestrator-bundle.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 describe('orchestrator bundle', () => {
-  const outDir = mkdtempSync(join(tmpdir(), 'bundle-test-'));
+  const outDir = tempDir('bundle-test');
   const first = buildOrchestratorBundle({ outDir });
 
   it('is one self-contained ES module that imports only Node built-ins', () => {

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { comparePlans, digestPlan, summarizePlan } from '../../scripts/verify-infra.js';
 import { synthStack } from '../helpers/synth.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const plan = (after: Record<string, unknown>, extra: object[] = []) => ({
   resource_changes: [
@@ -60,7 +60,7 @@ describe('verify-infra', () => {
     ['examples/full.json', [/3 × create aws_vpc_endpoint\b/, /1 × create aws_sns_topic_subscription\b/]],
     ['examples/ten-targets.json', [/10 × create aws_iam_role_policy_attachment\b/, /11 × create aws_cloudwatch_metric_alarm\b/]],
   ] as const)('validates and plans %s offline in JSON and HCL, with identical plans', { timeout: 600_000 }, async (config, expected) => {
-    const workDir = mkdtempSync(join(tmpdir(), 'verify-infra-test-'));
+    const workDir = tempDir('verify-infra-test');
     const { code, output } = await runVerify(['--config', config, '--work-dir', workDir]);
     expect(output).toContain(`${config}: JSON and HCL plans are identical`);
     for (const line of expected) expect(output).toMatch(line);
@@ -69,7 +69,7 @@ describe('verify-infra', () => {
   });
 
   it('fails on a config that does not validate', { timeout: 120_000 }, async () => {
-    const workDir = mkdtempSync(join(tmpdir(), 'verify-infra-test-'));
+    const workDir = tempDir('verify-infra-test');
     const { code, output } = await runVerify(['--config', 'test/infra/absent.json', '--work-dir', workDir]);
     expect(output).toMatch(/error: test\/infra\/absent\.json: cannot read config file \S*absent\.json: ENOENT/);
     expect(output).toContain('0/1 configs verified');

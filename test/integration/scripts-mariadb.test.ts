@@ -11,6 +11,7 @@ import { buildRestoreJob } from '../../functions/shared/core/scripts/restore-job
 import { readMarker, runContext, stageFile } from '../helpers/job-run.js';
 import { startMariadb, type MariadbServer } from '../helpers/mariadb.js';
 import { runJob, shells, type Shell } from '../helpers/shells.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const SEED = `
 CREATE TABLE customers (id INT PRIMARY KEY AUTO_INCREMENT, name VARCHAR(100), note TEXT, photo BLOB) DEFAULT CHARSET=utf8mb4;
@@ -160,7 +161,7 @@ describe.each(shells())('mariadb jobs under $name', (shell: Shell) => {
   });
 
   it('fails the dump step when gzip fails even though mysqldump succeeded', async () => {
-    const bin = mkdtempSync(join(tmpdir(), 'bad-gzip-'));
+    const bin = tempDir('bad-gzip');
     writeFileSync(join(bin, 'gzip'), '#!/bin/sh\ncase $1 in -1) cat >/dev/null; exit 3;; esac\nexec /bin/gzip "$@"\n');
     chmodSync(join(bin, 'gzip'), 0o755);
     const runDir = join(work, `${shell.name}-badgzip`);

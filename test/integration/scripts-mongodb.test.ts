@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, copyFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { buildDrillJob } from '../../functions/shared/core/scripts/drill-job.js'
 import { buildRestoreJob } from '../../functions/shared/core/scripts/restore-job.js';
 import { readMarker, runContext } from '../helpers/job-run.js';
 import { runJob, shells, type Shell } from '../helpers/shells.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 /**
  * No MongoDB server can run here: the mongodb jobs run against the fake mongodump/mongorestore/mongosh of
@@ -31,8 +31,11 @@ function calls(log: string): string[][] {
   return existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => l !== '').map((l) => l.split('\x1f')) : [];
 }
 
+// one directory for the file: later tests restore the archive the first backup test wrote
+const work = tempDir('mongo-jobs');
+
 async function run(shell: Shell, name: string, script: (runDir: string) => string, opts: { env?: NodeJS.ProcessEnv; stageFrom?: string; file?: string } = {}) {
-  const runDir = join(mkdtempSync(join(tmpdir(), `mongo-${shell.name}-`)), name);
+  const runDir = join(mkdtempSync(join(work, `${shell.name}-`)), name);
   mkdirSync(runDir, { recursive: true });
   if (opts.stageFrom !== undefined) copyFileSync(opts.stageFrom, join(runDir, opts.file ?? 'in.archive.gz'));
   const log = join(runDir, '..', 'calls.log');
@@ -113,7 +116,7 @@ describe.each(shells())('mongodb jobs (fake tools) under $name', (shell) => {
   });
 
   it('fails a drill of a truncated archive and still drops the scratch database', async () => {
-    const bad = join(mkdtempSync(join(tmpdir(), 'bad-archive-')), 'bad.gz');
+    const bad = join(tempDir('bad-archive'), 'bad.gz');
     writeFileSync(bad, readFileSync(archive).subarray(0, 15));
 
     const { runDir, result, log } = await run(shell, 'baddrill', (d) => buildDrillJob(mongoTarget(), runContext(d), { file: 'in.archive.gz', scratchDatabase: 'app_drill' }), {

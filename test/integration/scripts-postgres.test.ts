@@ -10,6 +10,7 @@ import { buildRestoreJob } from '../../functions/shared/core/scripts/restore-job
 import { readMarker, runContext, stageFile } from '../helpers/job-run.js';
 import { PG_BIN, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { runJob, shells, type Shell } from '../helpers/shells.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const SEED = `
 CREATE EXTENSION pgcrypto;
@@ -190,7 +191,7 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
   });
 
   it('writes ok=false when pg_dump is killed mid-way', async () => {
-    const bin = mkdtempSync(join(tmpdir(), 'killed-pg-dump-'));
+    const bin = tempDir('killed-pg-dump');
     writeFileSync(join(bin, 'pg_dump'), `#!/bin/sh\ncase $1 in --version) exec ${PG_BIN}/pg_dump --version;; esac\nprintf 'PGDMP partial' >dump.pgdump.tmp\nkill -9 $$\n`);
     chmodSync(join(bin, 'pg_dump'), 0o755);
 
@@ -204,7 +205,7 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
   });
 
   it('leaves no done.gz when the job itself is killed mid-way', async () => {
-    const bin = mkdtempSync(join(tmpdir(), 'slow-pg-dump-'));
+    const bin = tempDir('slow-pg-dump');
     writeFileSync(join(bin, 'pg_dump'), `#!/bin/sh\ncase $1 in --version) exec ${PG_BIN}/pg_dump --version;; esac\nexec sleep 30\n`);
     chmodSync(join(bin, 'pg_dump'), 0o755);
     const runDir = join(work, `${shell.name}-jobkilled`);

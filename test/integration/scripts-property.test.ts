@@ -1,5 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { targetSchema } from '../../functions/shared/config/schema.js';
 import { buildBackupJob } from '../../functions/shared/core/scripts/backup-job.js';
 import { readMarker } from '../helpers/job-run.js';
 import { runJob, shells } from '../helpers/shells.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 /**
  * Random names and values go through the config schema and the generator into a real shell. Fake pg_dump/mysqldump
@@ -32,7 +32,7 @@ printf 'CREATE TABLE \`t\` (x int);\\nINSERT INTO \`t\` VALUES (1),(2);\\n-- Dum
 `,
 };
 
-const fakeBin = mkdtempSync(join(tmpdir(), 'fake-tools-'));
+const fakeBin = tempDir('fake-tools');
 for (const [name, text] of Object.entries(FAKES)) {
   writeFileSync(join(fakeBin, name), text);
   chmodSync(join(fakeBin, name), 0o755);
@@ -58,7 +58,7 @@ const values = fc.record({
 
 describe.each(shells())('generated jobs under $name', (shell) => {
   it('deliver every accepted name and any password literally, and the schema rejects the rest', async () => {
-    const base = mkdtempSync(join(tmpdir(), 'prop-'));
+    const base = tempDir('prop');
     let accepted = 0;
     await fc.assert(
       fc.asyncProperty(values, async (v) => {

@@ -10,6 +10,7 @@ import { buildRestoreJob } from '../../functions/shared/core/scripts/restore-job
 import { readMarker, runContext, stageFile } from '../helpers/job-run.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { runJob, shells, type Shell } from '../helpers/shells.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const PASSWORD = `s3cret 'with" $pecial \\ chars`;
 
@@ -135,7 +136,7 @@ describe.each(shells())('redis jobs under $name', (shell: Shell) => {
 
 describe.each(shells())('redis restore under $name', (shell: Shell) => {
   it('stages the RDB where the server loads it, and a restart without saving brings the backed-up data back', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'redis-restore-'));
+    const dir = tempDir('redis-restore');
     let live = await startRedis({ password: PASSWORD, dir });
     try {
       await seed(live);
@@ -179,7 +180,7 @@ describe.each(shells())('redis restore under $name', (shell: Shell) => {
 
 describe.each(shells())('redis restore with AOF under $name', (shell: Shell) => {
   it('stages nothing and says why when the server loads an append-only file at start', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'redis-aof-'));
+    const dir = tempDir('redis-aof');
     const live = await startRedis({ password: PASSWORD, dir, extraArgs: ['--appendonly', 'yes'] });
     try {
       await live.cli('SET', 'k', 'v');
@@ -204,7 +205,7 @@ describe.each(shells())('redis restore with AOF under $name', (shell: Shell) => 
 
 describe.each(shells())('redis restore without CONFIG SET under $name', (shell: Shell) => {
   it('stages nothing when automatic saves cannot be turned off, since a save could overwrite the staged file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'redis-noconfigset-'));
+    const dir = tempDir('redis-noconfigset');
     const live = await startRedis({ password: PASSWORD, dir });
     try {
       await live.cli('SET', 'k', 'v');

@@ -1,12 +1,12 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { writeJsonAtomic } from '../../functions/shared/adapters/atomic-json.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 describe('writeJsonAtomic', () => {
   it('replaces the file with pretty JSON and a final newline, leaving no temporary file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'atomic-json-'));
+    const dir = tempDir('atomic-json');
     const path = join(dir, 'state.json');
     writeFileSync(path, 'old');
 
@@ -17,7 +17,7 @@ describe('writeJsonAtomic', () => {
   });
 
   it('throws the error as it came and removes the temporary file when the rename fails', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'atomic-json-'));
+    const dir = tempDir('atomic-json');
     // A directory in the way: writing the temporary file beside it works, renaming over it does not.
     const path = join(dir, 'taken');
     mkdirSync(path);

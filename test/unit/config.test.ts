@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeTargets, encodeTargets, loadConfigFile, parseConfig, resolveConfigPath } from '../../functions/shared/config/load.js';
 import { ConfigError } from '../../functions/shared/errors.js';
 import { renderJsonSchema, SCHEMA_PATH } from '../../scripts/write-json-schema.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 // Drafts are deliberately malformed, so they are untyped.
 type Draft = any;
@@ -398,7 +398,7 @@ describe('config validation', () => {
 });
 
 describe('config file loading', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'config-test-'));
+  const dir = tempDir('config-test');
 
   it('names a file that cannot be read', () => {
     expect(() => loadConfigFile(join(dir, 'absent.json'))).toThrow(/^cannot read config file .*absent\.json: ENOENT/);

@@ -1,5 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENGINES, targetSchema, type Engine, type Target } from '../../functions/shared/config/schema.js';
@@ -9,6 +8,7 @@ import { buildDrillJob } from '../../functions/shared/core/scripts/drill-job.js'
 import { buildLaunchScript } from '../../functions/shared/core/scripts/launch.js';
 import { buildRestoreJob } from '../../functions/shared/core/scripts/restore-job.js';
 import { shells, syntaxErrors } from '../helpers/shells.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const ctx = { runId: 'run-2026-01-01', runDir: '/backup/orders/run-1', startedAt: '2026-01-01T00:00:00.000Z' };
 
@@ -27,7 +27,7 @@ const scripts = ENGINES.flatMap((engine) => [
 ]).filter((s) => s.text !== '');
 scripts.push({ name: 'launch', text: buildLaunchScript(ctx.runDir, scripts[0]?.text ?? '') });
 
-const dir = mkdtempSync(join(tmpdir(), 'scripts-syntax-'));
+const dir = tempDir('scripts-syntax');
 
 describe.each(shells())('generated scripts under $name', (shell) => {
   it.each(scripts)('$name passes sh -n', async ({ name, text }) => {
