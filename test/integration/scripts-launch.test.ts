@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { buildLaunchScript } from '../../functions/shared/core/scripts/launch.js';
 import { isAlive } from '../helpers/exec.js';
 import { runShell, shells } from '../helpers/shells.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 async function waitFor(path: string, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -15,9 +15,20 @@ async function waitFor(path: string, timeoutMs = 20_000): Promise<void> {
   }
 }
 
+/** A job that waits for `go` would loop forever once its directory is removed: stop it if the test fails first. */
+function stopJobWhenFinished(pid: number): void {
+  onTestFinished(() => {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already finished
+    }
+  });
+}
+
 describe.each(shells())('launch script under $name', (shell) => {
   it('starts the job detached, prints "started <pid>" and returns while the job still runs', async () => {
-    const runDir = join(mkdtempSync(join(tmpdir(), 'launch-')), 'runs', 'r1');
+    const runDir = join(tempDir('launch'), 'runs', 'r1');
     const job = '#!/bin/sh\necho "job running in $(pwd)"\nwhile [ ! -e go ]; do sleep 0.05; done\necho finished >finished\n';
 
     const result = await runShell(shell, ['-c', buildLaunchScript(runDir, job)]);
@@ -26,6 +37,7 @@ describe.each(shells())('launch script under $name', (shell) => {
     const match = /^started (\d+)\n$/.exec(result.stdout);
     expect(match).not.toBeNull();
     const pid = Number(match?.[1]);
+    stopJobWhenFinished(pid);
     expect(isAlive(pid)).toBe(true);
     // the printed pid leads its own session and process group, so `kill -TERM -- -<pid>` stops the job and its tools
     const rawStat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -38,29 +50,33 @@ describe.each(shells())('launch script under $name', (shell) => {
   });
 
   it('keeps the job alive when the session ends with SIGHUP to its process group', async () => {
-    const runDir = join(mkdtempSync(join(tmpdir(), 'launch-hup-')), 'r');
+    const runDir = join(tempDir('launch-hup'), 'r');
     const job = '#!/bin/sh\nwhile [ ! -e go ]; do sleep 0.05; done\necho survived >finished\n';
     const [cmd, ...pre] = shell.argv as [string, ...string[]];
     // detached: the launcher leads its own process group, like the agent's session; the HUP goes to that group.
     const launcher = spawn(cmd, [...pre, '-c', `${buildLaunchScript(runDir, job)}`], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     launcher.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise((r) => launcher.once('exit', r));
+    // 'close', not 'exit': stdout may still hold the "started" line when the process has exited
+    await new Promise((r) => launcher.once('close', r));
     const pid = Number(/started (\d+)/.exec(out)?.[1]);
+    stopJobWhenFinished(pid);
     try {
       process.kill(-(launcher.pid ?? 0), 'SIGHUP');
     } catch {
-      // the group may already be empty when setsid moved the job out of it
+      // the group is usually empty by now: setsid moved the job out of it, which is one of its two defences
     }
-    await new Promise((r) => setTimeout(r, 200));
+    // the other defence, an ignored HUP, is tested by a HUP that certainly arrives (this throws if the job is gone)
+    process.kill(pid, 'SIGHUP');
 
+    // kill() leaves the HUP pending at once: a job it killed never gets to write `finished` below
     expect(isAlive(pid)).toBe(true);
     writeFileSync(join(runDir, 'go'), '');
     await waitFor(join(runDir, 'finished'));
   });
 
   it('exits non-zero with a message when the run directory cannot be created', async () => {
-    const base = mkdtempSync(join(tmpdir(), 'launch-bad-'));
+    const base = tempDir('launch-bad');
     writeFileSync(join(base, 'file'), '');
 
     const result = await runShell(shell, ['-c', buildLaunchScript(join(base, 'file', 'run'), 'echo hi\n')]);
@@ -71,7 +87,7 @@ describe.each(shells())('launch script under $name', (shell) => {
   });
 
   it('writes a job script holding quotes, backslashes and heredoc-like lines byte for byte', async () => {
-    const runDir = join(mkdtempSync(join(tmpdir(), 'launch-bytes-')), 'r');
+    const runDir = join(tempDir('launch-bytes'), 'r');
     const job = `#!/bin/sh\n# it's "quoted" \\ and $HOME \`x\`\ncat <<'EOF'\nEOF\n: >done-marker\n`;
 
     const result = await runShell(shell, ['-c', buildLaunchScript(runDir, job)]);

@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, closeSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { targetSchema } from '../../functions/shared/config/schema.js';
 import { assembleJob } from '../../functions/shared/core/scripts/common.js';
 import { readMarker } from '../helpers/job-run.js';
 import { busyboxBinDir, runJob, shells } from '../helpers/shells.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 /** The shared job frame (steps, failure handling, done.gz writing) with stand-in steps instead of database tools. */
 
@@ -16,9 +16,26 @@ function job(runDir: string, functions: string, main: string, runId = 'run-1'): 
   return assembleJob({ kind: 'backup', target, ctx: { runId, runDir, startedAt: '2026-01-01T00:00:00Z' }, secretVar: 'PGPASSWORD', functions, main });
 }
 
+/** Whether a process named `comm` runs in process group `pgid`. */
+function groupRuns(pgid: number, comm: string): boolean {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // exited while we looked
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    if (name === comm && pgrp === pgid) return true;
+  }
+  return false;
+}
+
 describe.each(shells())('job frame under $name', (shell) => {
   it('writes valid JSON when stderr holds quotes, backslashes, control characters and non-UTF-8 bytes', async () => {
-    const runDir = join(mkdtempSync(join(tmpdir(), 'frame-')), 'r');
+    const runDir = join(tempDir('frame'), 'r');
     const noisy = `noisy() { printf 'say "hi" \\\\ back\\tslash\\001\\033[31m\\377\\376 done\\r\\n' >&2; printf 'caf\\303\\251 and %%s %%d\\n' >&2; }`;
 
     const result = await runJob(shell, runDir, job(runDir, noisy, 'step noisy noisy\nNOTE="a \\"quoted\\" note \\\\ here"', 'id "with" \\ quote'));
@@ -34,7 +51,7 @@ describe.each(shells())('job frame under $name', (shell) => {
   });
 
   it('skips the steps after a failure, still runs "always" steps, and records every status in order', async () => {
-    const runDir = join(mkdtempSync(join(tmpdir(), 'frame-')), 'r');
+    const runDir = join(tempDir('frame'), 'r');
     const functions = 'ran() { echo "$1" >>ran.txt; return "$2"; }';
     const main = 'step one ran one 0\nstep two ran two 7\nstep three ran three 0\nalways cleanup ran cleanup 0';
 
@@ -52,7 +69,7 @@ describe.each(shells())('job frame under $name', (shell) => {
   });
 
   it('reports the first failing stage of a pipeline, not just the last, and a stage that recorded nothing as failed', async () => {
-    const runDir = join(mkdtempSync(join(tmpdir(), 'frame-')), 'r');
+    const runDir = join(tempDir('frame'), 'r');
     const functions = `pipe() { { sh -c 'echo data; exit 5'; echo $? >.s1; } | { cat >/dev/null; echo $? >.s2; }; first_failure .s1 .s2; }
 lost() { { exit 0; echo $? >.s1; } | { cat >/dev/null; echo $? >.s2; }; first_failure .s1 .s2; }`;
 
@@ -65,7 +82,7 @@ lost() { { exit 0; echo $? >.s1; } | { cat >/dev/null; echo $? >.s2; }; first_fa
   });
 
   it('writes ok=false with a "signal" step when the job is terminated with SIGTERM', async () => {
-    const runDir = join(mkdtempSync(join(tmpdir(), 'frame-')), 'r');
+    const runDir = join(tempDir('frame'), 'r');
     mkdirSync(runDir, { recursive: true });
     writeFileSync(join(runDir, 'job.sh'), job(runDir, '', 'step slow sleep 30\nstep never true'));
     const fd = openSync(join(runDir, 'log'), 'w');
@@ -78,8 +95,8 @@ lost() { { exit 0; echo $? >.s1; } | { cat >/dev/null; echo $? >.s2; }; first_fa
     });
     closeSync(fd);
     const exited = new Promise((r) => child.once('exit', r));
-    while (!readFileSync(join(runDir, 'log'), 'utf8').includes('step slow: start')) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 100));
+    // a TERM that lands before `sleep` forks waits for it (30 s): the shell runs traps between commands
+    while (!groupRuns(child.pid ?? 0, 'sleep')) await new Promise((r) => setTimeout(r, 20));
 
     process.kill(-(child.pid ?? 0), 'SIGTERM');
     await exited;
