@@ -1,24 +1,17 @@
 import { join } from 'node:path';
 import { UPLOAD_PROGRESS_FILE } from '../shared/adapters/efs-state.js';
 import { abortUpload } from '../shared/adapters/s3-transfer.js';
-import type { MetricName } from '../shared/adapters/telemetry.js';
 import type { Target } from '../shared/config/schema.js';
 import type { RunRecord } from '../shared/core/run-record.js';
 import { errorMessage } from '../shared/errors.js';
 import type { Deps, TargetOutcome } from './deps.js';
 import { killJob } from './job-runner.js';
 
-/** The failure metric of each kind of run. */
-const FAILURE_METRIC: Record<RunRecord['kind'], MetricName | null> = {
-  backup: 'BackupFailure',
-  restore: null,
-  drill: 'RestoreDrillFailure',
-};
-
 /**
- * Ends a failed run: one error log line with the reason, the failure metric, the job stopped when it
- * may still run, an unfinished multipart upload aborted, the run directory removed, the failed slot
- * recorded (so it is not retried every hour) and the lock released last. S3 objects are never touched.
+ * Ends a failed backup run (restores and drills end in restore-finish.ts): one error log line with the
+ * reason, the BackupFailure metric, the job stopped when it may still run, an unfinished multipart upload
+ * aborted, the run directory removed, the failed slot recorded (so it is not retried every hour) and the
+ * lock released last. S3 objects are never touched.
  */
 export async function failRun(
   deps: Deps,
@@ -30,8 +23,7 @@ export async function failRun(
 ): Promise<TargetOutcome> {
   const log = { target: target.name, runId: run.runId, kind: run.kind, phase: run.phase, slot: run.slot };
   deps.telemetry.logger.error(`${run.kind} failed: ${reason}`, { ...log, reason, ...(stderrTail ? { stderrTail } : {}) });
-  const metric = FAILURE_METRIC[run.kind];
-  if (metric) deps.telemetry.emit(target.name, { [metric]: 1 });
+  deps.telemetry.emit(target.name, { BackupFailure: 1 });
   const problems: string[] = [];
   if (kill) {
     const problem = await killJob(deps, run);
