@@ -210,8 +210,9 @@ describe('data channel', () => {
   });
 
   it('keeps a quiet session alive while the peer answers pings', async () => {
-    const { connection, result, output } = await startSession({}, { pingIntervalMs: 50, silenceTimeoutMs: 400 });
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    // quiet for longer than the silence timeout, which is still far above a loaded CI machine's event-loop stalls
+    const { connection, result, output } = await startSession({}, { pingIntervalMs: 50, silenceTimeoutMs: 2_000 });
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
     connection.sendOutput('late');
     await connection.waitForAck(0n);
     connection.sendChannelClosed();
