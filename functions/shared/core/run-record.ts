@@ -17,9 +17,6 @@ export const RUN_KINDS = ['backup', 'restore', 'drill'] as const;
 /** Phases of a run, in order. */
 export const RUN_PHASES = ['starting', 'running', 'uploading'] as const;
 
-/** A run's phase. */
-export type RunPhase = (typeof RUN_PHASES)[number];
-
 const isoTime = z.iso.datetime({ offset: true });
 
 /** The ECS task a job was started in. */
