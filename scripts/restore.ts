@@ -61,7 +61,8 @@ export interface CliClients {
 function program(io: CliIo): Command {
   return new Command('restore')
     .description('Lists the backups of a target, or restores one through the orchestrator Lambda.')
-    .requiredOption('--target <name>', 'backup target from the config')
+    // checked after parsing, so an unknown option is reported as such rather than as a missing --target
+    .option('--target <name>', 'backup target from the config (required)')
     .option('--list', 'list the backups (every kept version) and exit', false)
     .addOption(new Option('--backup <which>', `weekday (${WEEKDAYS.join(', ')}) or "latest"`))
     .addOption(new Option('--version-id <id>', 'S3 version id of the backup object (see --list)'))
@@ -78,6 +79,7 @@ function program(io: CliIo): Command {
 /** Parses the command line; throws UsageError (or CommanderError for help and commander's own errors). */
 export function parseArgs(argv: readonly string[], io: CliIo): RestoreCliOptions {
   const o = program(io).parse([...argv], { from: 'user' }).opts<Omit<RestoreCliOptions, 'pollSeconds'> & { pollSeconds: string }>();
+  if (o.target === undefined) throw new UsageError("required option '--target <name>' not specified");
   const pollSeconds = Number(o.pollSeconds);
   if (!Number.isFinite(pollSeconds) || pollSeconds < 0 || pollSeconds > 600) throw new UsageError(`--poll-seconds must be 0-600, got "${o.pollSeconds}"`);
   if (o.backup !== undefined && o.versionId !== undefined) throw new UsageError('pass either --backup or --version-id, not both');

@@ -8,7 +8,8 @@ async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name('standin')
     .description('Local stand-in for the ECS API and the ECS Exec agent (data channel), for tests and the demo.')
-    .requiredOption('--definition <file>', 'JSON definition of clusters, tasks and containers')
+    // checked after parsing, so an unknown option is reported as such rather than as a missing --definition
+    .option('--definition <file>', 'JSON definition of clusters, tasks and containers (required)')
     .option('--port <n>', 'port on 127.0.0.1 (default: a free one)', parsePort)
     .option('--faults <json>', 'faults to inject, as JSON (see scripts/standin/faults.ts)', parseFaults)
     .option('--real-timings', "use the real agent's 1 s initial silence", false)
@@ -16,6 +17,7 @@ async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {
     program.parse(argv);
+    if (program.opts().definition === undefined) program.error("error: required option '--definition <file>' not specified");
   } catch (error) {
     const code = (error as { exitCode?: number }).exitCode;
     return code === 0 ? 0 : 2;

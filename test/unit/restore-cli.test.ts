@@ -162,7 +162,9 @@ describe('main', () => {
   });
 
   it.each([
-    ['no --target', ['--config', config], /required option '--target <name>' not specified/],
+    ['no --target', ['--config', config], /^error: required option '--target <name>' not specified$/m],
+    ['an unknown option before --target', ['--bogus', '--target', 'pg', '--config', config], /^error: unknown option '--bogus'$/m],
+    ['an unknown option without --target', ['--bogus'], /^error: unknown option '--bogus'$/m],
     ['--backup and --version-id', ['--target', 'pg', '--backup', 'monday', '--version-id', 'v', '--config', config], /^error: pass either --backup or --version-id, not both$/m],
     ['an unknown target', ['--target', 'nope', '--config', config], /^error: unknown target "nope": the config has pg, cache$/m],
     ['a missing config', ['--target', 'pg', '--config', join(dir, 'missing.json')], /^error: cannot read config file/m],

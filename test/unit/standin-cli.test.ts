@@ -53,7 +53,8 @@ describe('standin CLI', () => {
   });
 
   it.each([
-    ['a missing --definition', [], 2, /required option '--definition <file>' not specified/],
+    ['a missing --definition', [], 2, /^error: required option '--definition <file>' not specified$/m],
+    ['an unknown option', ['--bogus'], 2, /^error: unknown option '--bogus'$/m],
     ['a bad --port', ['--definition', 'x.json', '--port', 'http'], 2, /must be a port number/],
   ])('exits 2 on %s', async (_name, args, code, message) => {
     const cli = startCli(args);
