@@ -133,8 +133,14 @@ async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, bui
 
 /** An ending run is finished by one invocation only (releasing the run's lock drops the lease too). */
 async function claimEnd(deps: Deps, run: RunRecord, step: Extract<JobStep, { state: 'finished' | 'failed' }>): Promise<JobStep> {
-  if (await deps.state.takeLease(run.target, run.runId, new Date(deps.deadline + LEASE_GRACE_MS), new Date())) return step;
-  return { state: 'busy', reason: `another invocation is finishing run ${run.runId}` };
+  const busy: JobStep = { state: 'busy', reason: `another invocation is finishing run ${run.runId}` };
+  if (!(await deps.state.takeLease(run.target, run.runId, new Date(deps.deadline + LEASE_GRACE_MS), new Date()))) return busy;
+  // The lease is free again once another invocation has ended the run (and maybe a new run took the lock): ending it
+  // twice would release the new run's lock.
+  const now = await deps.state.readRun(run.target, deps.now());
+  if (now.state === 'ok' && now.record.runId === run.runId) return step;
+  await deps.state.releaseLease(run.target).catch(() => undefined);
+  return busy;
 }
 
 async function watchJob(deps: Deps, target: Target, run: RunRecord, until: number): Promise<JobStep> {

@@ -1,13 +1,15 @@
 import { DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Deps } from '../../functions/orchestrator/deps.js';
 import { advanceJob } from '../../functions/orchestrator/restore-runner.js';
 import { EfsState } from '../../functions/shared/adapters/efs-state.js';
 import { targetSchema } from '../../functions/shared/config/schema.js';
+import { MARKER_FILE } from '../../functions/shared/core/marker.js';
 import { startingRecord, type RunRecord } from '../../functions/shared/core/run-record.js';
 
 const ecsMock = mockClient(ECSClient);
@@ -57,5 +59,22 @@ describe('advanceJob on a running job', () => {
     expect(step).toMatchObject({ state: 'running', reason: expect.stringMatching(/Rate exceeded.*next invocation looks again/) });
     expect(await state.readRun('pg', NOW)).toEqual({ state: 'ok', record: run });
     expect(warnings).toHaveLength(1);
+  });
+
+  it('leaves a run another invocation has already ended alone, and the lock of the run that followed', async () => {
+    const run = runningRestore();
+    const marker = {
+      runId: run.runId, kind: 'restore', engine: 'postgres', toolVersion: 'pg_restore 15', steps: [{ name: 'restore', status: 0 }], ok: true,
+      file: null, bytes: null, sha256: null, startedAt: run.createdAt, endedAt: run.createdAt, stderrTail: '', counts: null,
+    };
+    await mkdir(state.runDir('pg', run.runId), { recursive: true });
+    await writeFile(join(state.runDir('pg', run.runId), MARKER_FILE), gzipSync(JSON.stringify(marker)));
+    const next = startingRecord({ kind: 'backup', runId: '20261122T050000Z-123456', target: 'pg', now: NOW, slot: null });
+    await state.createRun(next);
+
+    const step = await advanceJob(deps(), target, run, () => 'true', { downloadUntil: 0, waitUntil: 0 });
+
+    expect(step).toMatchObject({ state: 'busy' });
+    expect(await state.readRun('pg', NOW)).toEqual({ state: 'ok', record: next });
   });
 });
