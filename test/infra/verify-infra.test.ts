@@ -1,6 +1,4 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { comparePlans, digestPlan, summarizePlan } from '../../scripts/verify-infra.js';
 import { synthStack } from '../helpers/synth.js';
