@@ -44,6 +44,8 @@ function toRequest(o: Options): CheckRequest {
     if (o.cluster !== undefined || o.container !== undefined) throw new UsageError('--target takes cluster and container from the config: drop --cluster/--container');
     return { kind: 'target', target: o.target, configPath: o.config, task: o.task, functionName: o.function };
   }
+  if (o.cluster !== undefined && o.task === undefined) throw new UsageError('--cluster needs --task T (or pass --target NAME instead)');
+  if (o.task !== undefined && o.cluster === undefined) throw new UsageError('--task needs --cluster C (or pass --target NAME instead)');
   if (o.cluster === undefined || o.task === undefined) throw new UsageError('pass --cluster C --task T, or --target NAME');
   if (o.probe) throw new UsageError('--probe needs --target NAME');
   if (o.function !== undefined) throw new UsageError('--function needs --target NAME');

@@ -90,7 +90,9 @@ describe('exec-check CLI', () => {
 
   it.each([
     [[], 'error: pass --cluster C --task T, or --target NAME'],
-    [['--cluster', 'prod'], 'error: pass --cluster C --task T, or --target NAME'],
+    [['--cluster', 'prod'], 'error: --cluster needs --task T (or pass --target NAME instead)'],
+    [['--task', 't'], 'error: --task needs --cluster C (or pass --target NAME instead)'],
+    [['--container', 'db'], 'error: pass --cluster C --task T, or --target NAME'],
     [['--target', 'orders-pg', '--cluster', 'prod'], 'error: --target takes cluster and container from the config: drop --cluster/--container'],
     [['--cluster', 'prod', '--task', 't', '--probe'], 'error: --probe needs --target NAME'],
     [['--target', 'nope', '--config', 'examples/backup.config.json'], 'error: target nope is not in examples/backup.config.json: pass one of orders-pg, sessions-redis'],
