@@ -93,6 +93,13 @@ async function continueRun(deps: Deps, target: Target, run: RunRecord, fastUntil
     if (run.phase !== 'starting') {
       leased = await deps.state.takeLease(target.name, run.runId, new Date(deps.deadline + LEASE_SLACK_MS), deps.now());
       if (!leased) return { target: target.name, outcome: 'busy', runId: run.runId, reason: 'another invocation is working on this run' };
+      // The record read before the lease may be stale: another invocation may have moved the run on, or ended it
+      // (then the lease was free, and failing the ended run would report a false failure and free a new run's lock).
+      const current = await deps.state.readRun(target.name, deps.now());
+      if (current.state !== 'ok' || current.record.runId !== run.runId) {
+        return { target: target.name, outcome: 'busy', runId: run.runId, reason: 'another invocation has ended this run' };
+      }
+      run = current.record;
     }
     return await stepRun(deps, target, run, fastUntil);
   } catch (error) {
