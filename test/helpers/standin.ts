@@ -67,6 +67,8 @@ export interface RawSessionOptions {
   withholdAcks?: number;
   /** Answer a HandshakeRequest, refusing KMS encryption like the real client does. */
   answerHandshake?: boolean;
+  /** Called once the socket is open and the opening message (the token) is sent. */
+  onOpen?: () => void;
 }
 
 /**
@@ -103,7 +105,10 @@ export async function rawSession(streamUrl: string, token: string, options: RawS
       timedOut = true;
       ws.terminate();
     }, options.timeoutMs ?? 20_000);
-    ws.on('open', () => ws.send(openDataChannelMessage(options.token ?? token)));
+    ws.on('open', () => {
+      ws.send(openDataChannelMessage(options.token ?? token));
+      options.onOpen?.();
+    });
     ws.on('error', () => undefined);
     ws.on('message', (data, isBinary) => {
       if (!isBinary) return;

@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { Flags, MessageType, PayloadType } from '../../functions/shared/exec/frame.js';
 import type { AgentTimings, Standin, StandinContainer, StandinFaults } from '../../scripts/standin/index.js';
 import { isAlive } from '../helpers/exec.js';
-import { execute, oneTaskDefinition, rawSession, startStandinWithClient, type RawSessionOptions } from '../helpers/standin.js';
+import { execute, oneTaskDefinition, rawSession, startStandinWithClient, type RawSessionOptions, type RawSessionResult } from '../helpers/standin.js';
 
 let standin: Standin | undefined;
 const cleanups: (() => void)[] = [];
@@ -144,15 +144,17 @@ describe('stand-in agent: the data channel', () => {
   it('accepts only one connection per session', async () => {
     const started = await startStandinWithClient(oneTaskDefinition());
     standin = started.standin;
-    const session = await execute(started.ecs, sh('sleep 1; echo done'));
+    const session = await execute(started.ecs, sh('sleep 2; echo done'));
     started.ecs.destroy();
-    const first = rawSession(session.streamUrl, session.token);
+    // the second connection starts once the first has sent its token, not after a guessed delay
+    let first!: Promise<RawSessionResult>;
+    await new Promise<void>((opened) => {
+      first = rawSession(session.streamUrl, session.token, { onOpen: opened });
+    });
     const second = await new Promise<number>((resolve) => {
-      setTimeout(() => {
-        const ws = new WebSocket(session.streamUrl);
-        ws.on('open', () => ws.send(JSON.stringify({ TokenValue: session.token })));
-        ws.on('close', (code) => resolve(code));
-      }, 100);
+      const ws = new WebSocket(session.streamUrl);
+      ws.on('open', () => ws.send(JSON.stringify({ TokenValue: session.token })));
+      ws.on('close', (code) => resolve(code));
     });
     expect(second).toBe(1008);
     expect((await first).output.toString()).toBe('done\r\n');
