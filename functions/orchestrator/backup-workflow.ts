@@ -142,7 +142,13 @@ async function stepRun(deps: Deps, target: Target, run: RunRecord, fastUntil: nu
       // After a lookup the marker is read again: the job may have finished in between.
       case 'check-task':
         if (fastUntil !== null && Date.now() >= fastUntil) return { target: target.name, outcome: 'started', runId: run.runId };
-        task = { running: await isTaskRunning(deps, run), at: Date.now() };
+        try {
+          task = { running: await isTaskRunning(deps, run), at: Date.now() };
+        } catch (error) {
+          // Like the job check below: ECS not answering (throttling, a network blip) is not the dump's failure.
+          deps.telemetry.logger.warn(`cannot check the task: ${errorMessage(error)}`, { target: target.name, runId: run.runId });
+          task = { running: true, at: Date.now() };
+        }
         continue;
       case 'check-job':
         if (fastUntil !== null && Date.now() >= fastUntil) return { target: target.name, outcome: 'started', runId: run.runId };

@@ -1,4 +1,5 @@
 import { DescribeTasksCommand, ECSClient } from '@aws-sdk/client-ecs';
+import type { EcsExec } from '../../functions/shared/exec/exec-client.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -29,8 +30,9 @@ afterEach(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function deps(state: EfsState): Deps {
+function deps(state: EfsState, exec?: Partial<EcsExec>): Deps {
   return {
+    exec,
     env: { bucket: 'b', keyPrefix: 'p/', fastPathSeconds: 0 },
     ecs: new ECSClient({ region: 'eu-west-1' }),
     s3: new S3Client({ region: 'eu-west-1' }),
@@ -68,5 +70,20 @@ describe('runBackup on a run another invocation ends meanwhile', () => {
     expect(outcome).toMatchObject({ outcome: 'busy', reason: 'another invocation has ended this run' });
     expect(emitted).toEqual([]);
     expect(await state.readLastFailure('pg')).toBeNull();
+  });
+});
+
+describe('runBackup on a running dump', () => {
+  it('waits, without a failure, when ECS cannot say whether the task runs', async () => {
+    const state = new EfsState(root);
+    await state.createRun(runningBackup());
+    ecsMock.on(DescribeTasksCommand).rejects(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' }));
+    const exec = { run: async () => ({ output: 'job-alive\n', exitCode: 0, droppedBytes: 0, sessionId: 's' }) };
+
+    const outcome = await runBackup(deps(state, exec), target, true);
+
+    expect(outcome).toMatchObject({ outcome: 'waiting' });
+    expect(emitted).toEqual([]);
+    expect(await state.readRun('pg', NOW)).toMatchObject({ state: 'ok', record: { runId: runningBackup().runId } });
   });
 });
