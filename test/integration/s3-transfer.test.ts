@@ -237,6 +237,23 @@ describe('uploadFileResumable', () => {
     expect(existsSync(`${path}.upload.json`)).toBe(false);
   });
 
+  it('does not take an older object of the same size for the upload that was completing', async () => {
+    const { path, data } = await makeFile(2 * PART);
+    const key = fresh('completing/older-same-size.bin');
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: randomBytes(2 * PART) }));
+    // The call died after recording "completing" but before S3 completed the upload, which has since been aborted.
+    const stale: UploadProgress = {
+      key, bucket: s3.bucket, uploadId: 'gone', partSize: PART, fileSize: 2 * PART, completing: { sha256: sha(data) },
+      parts: [{ PartNumber: 1, ETag: 'a', size: PART }, { PartNumber: 2, ETag: 'b', size: PART }],
+    };
+    await writeFile(`${path}.upload.json`, JSON.stringify(stale));
+
+    const done = await upload(s3.client, key, path, { metadata: { 'run-id': 'new-run' } });
+
+    expect(done).toMatchObject({ status: 'complete', resumed: false });
+    expect((await objectBytes(s3.client, key))?.equals(data)).toBe(true);
+  });
+
   it('starts over cleanly when the recorded upload no longer exists', async () => {
     const { path, data } = await makeFile(3 * PART);
     const key = fresh('stale/upload.bin');

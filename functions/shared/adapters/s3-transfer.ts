@@ -217,8 +217,10 @@ export async function uploadFileResumable(opts: UploadOptions): Promise<UploadRe
       // The previous call sent CompleteMultipartUpload and died before deleting its progress.
       const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch(() => null);
       const etag = unquote(head?.ETag);
-      // S3's multipart ETag is derived from the part ETags; an emulator without it (s3rver) is judged by size.
-      const ours = etag.includes('-') ? etag === multipartEtag(progress.parts) : true;
+      // S3's multipart ETag is derived from the part ETags; an emulator without it (s3rver) is judged by size and by
+      // the metadata this upload set (a previous object of the same size must not pass for the new one).
+      const sameMetadata = Object.entries(opts.metadata ?? {}).every(([k, v]) => head?.Metadata?.[k.toLowerCase()] === v);
+      const ours = etag.includes('-') ? etag === multipartEtag(progress.parts) : sameMetadata;
       if (head?.ContentLength === fileSize && progress.parts.length === partsTotal && ours) {
         await rm(progressPath, { force: true });
         const { sha256 } = progress.completing;
