@@ -18,6 +18,9 @@ import type { Deps } from './deps.js';
 /** The detached job could not be started; nothing runs in the container. */
 export class JobStartError extends BackupError {}
 
+/** The container's answer does not say whether the job still lives. */
+export class JobCheckError extends BackupError {}
+
 /** How long the launch wrapper may take: it only writes job.sh and forks. */
 const LAUNCH_TIMEOUT_MS = 60_000;
 
@@ -112,5 +115,5 @@ export async function isJobAlive(deps: Deps, run: RunRecord): Promise<boolean> {
   const result = await deps.exec.run({ cluster: run.task.clusterArn, task: run.task.taskArn, container: run.task.container, script, timeoutMs: 30_000 });
   if (/job-alive/.test(result.output)) return true;
   if (/job-gone/.test(result.output)) return false;
-  throw new JobStartError(`cannot tell whether job ${run.pid} lives: ${result.output.trim().slice(-200) || '(no output)'}`);
+  throw new JobCheckError(`cannot tell whether job ${run.pid} lives: ${result.output.trim().slice(-200) || '(no output)'}`);
 }
