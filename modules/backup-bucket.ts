@@ -8,6 +8,7 @@ import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration/index.js';
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning/index.js';
 import type { AccountContext } from './account-context.js';
+import { ConfigError } from '../functions/shared/errors.js';
 
 /** Props of {@link BackupBucket}. */
 export interface BackupBucketProps {
@@ -39,7 +40,7 @@ export class BackupBucket extends Construct {
 
   constructor(scope: Construct, id: string, props: BackupBucketProps) {
     super(scope, id);
-    if (props.retentionDays < 1) throw new Error(`BackupBucket: retentionDays must be at least 1, got ${props.retentionDays}`);
+    if (props.retentionDays < 1) throw new ConfigError(`BackupBucket: retentionDays must be at least 1, got ${props.retentionDays}`);
     if (props.existing === true) {
       this.bucketName = props.bucketName;
       this.bucketArn = props.account.bucketArn(props.bucketName);

@@ -12,6 +12,7 @@ import { EFS_MOUNT_PATH, OrchestratorFunction } from './orchestrator-function.js
 import { OrchestratorRole } from './orchestrator-role.js';
 import { HourlySchedule } from './schedule.js';
 import { TaskRoleExecPolicy } from './task-role-exec.js';
+import { ConfigError } from '../functions/shared/errors.js';
 
 /** Name of the one stack (its directory in cdktf.out/stacks/). */
 export const STACK_NAME = 'ecs-db-backup';
@@ -92,7 +93,7 @@ export class BackupStack extends TerraformStack {
     };
     const envBytes = Object.entries(environment).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
     if (envBytes > LAMBDA_ENV_LIMIT_BYTES) {
-      throw new Error(
+      throw new ConfigError(
         `the Lambda environment would be ${envBytes} bytes, over Lambda's ${LAMBDA_ENV_LIMIT_BYTES}: split the targets over two deployments`,
       );
     }

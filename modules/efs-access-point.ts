@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { EfsAccessPoint } from '@cdktf/provider-aws/lib/efs-access-point/index.js';
 import type { AccountContext } from './account-context.js';
+import { ConfigError } from '../functions/shared/errors.js';
 
 /** Permissions of the backup directory when EFS creates it: owner rwx, group r-x, others nothing. */
 export const BACKUP_DIR_PERMISSIONS = '0750';
@@ -39,7 +40,7 @@ export class BackupAccessPoint extends Construct {
   constructor(scope: Construct, id: string, props: BackupAccessPointProps) {
     super(scope, id);
     const permissions = props.permissions ?? BACKUP_DIR_PERMISSIONS;
-    if (!/^0?[0-7]{3}$/.test(permissions)) throw new Error(`BackupAccessPoint: permissions must be octal like "0750", got "${permissions}"`);
+    if (!/^0?[0-7]{3}$/.test(permissions)) throw new ConfigError(`BackupAccessPoint: permissions must be octal like "0750", got "${permissions}"`);
     const accessPoint = new EfsAccessPoint(this, 'access-point', {
       fileSystemId: props.fileSystemId,
       posixUser: { uid: props.posixUid, gid: props.posixGid },

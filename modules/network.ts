@@ -3,6 +3,7 @@ import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group/index.js';
 import { VpcEndpoint } from '@cdktf/provider-aws/lib/vpc-endpoint/index.js';
 import { VpcSecurityGroupEgressRule } from '@cdktf/provider-aws/lib/vpc-security-group-egress-rule/index.js';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule/index.js';
+import { ConfigError } from '../functions/shared/errors.js';
 
 /** NFS, the protocol of EFS mount targets. */
 const NFS_PORT = 2049;
@@ -50,9 +51,9 @@ export class Network extends Construct {
     super(scope, id);
     const routeTableIds = props.routeTableIds ?? [];
     if (props.s3Gateway === true && routeTableIds.length === 0) {
-      throw new Error('Network: s3Gateway needs at least one entry in routeTableIds');
+      throw new ConfigError('Network: s3Gateway needs at least one entry in routeTableIds');
     }
-    if (props.subnetIds.length === 0) throw new Error('Network: subnetIds must not be empty');
+    if (props.subnetIds.length === 0) throw new ConfigError('Network: subnetIds must not be empty');
 
     const lambdaSg = new SecurityGroup(this, 'lambda', {
       name: `${props.namePrefix}-lambda`,

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
+import { BackupError } from '../functions/shared/errors.js';
 
 /** Repository root (this file lives in modules/). */
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -68,7 +69,7 @@ export function buildOrchestratorBundle(options: BundleOptions = {}): BundleResu
     logLevel: 'silent',
   });
   const output = result.outputFiles.find((f) => f.path === file) ?? result.outputFiles[0];
-  if (output === undefined) throw new Error(`esbuild produced no output for ${entry}`);
+  if (output === undefined) throw new BackupError(`esbuild produced no output for ${entry}`);
   mkdirSync(dir, { recursive: true });
   for (const name of readdirSync(dir)) if (name !== BUNDLE_FILE) rmSync(join(dir, name), { recursive: true, force: true });
   const previous = readIfExists(file);

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { AssetType, TerraformAsset, type ITerraformDependable } from 'cdktf';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js';
+import { ConfigError } from '../functions/shared/errors.js';
 
 /** Where the backup access point is mounted in the Lambda (Lambda requires a path under /mnt). */
 export const EFS_MOUNT_PATH = '/mnt/backup';
@@ -53,7 +54,7 @@ export class OrchestratorFunction extends Construct {
   constructor(scope: Construct, id: string, props: OrchestratorFunctionProps) {
     super(scope, id);
     const reserved = props.reservedConcurrency ?? 2;
-    if (reserved < 1) throw new Error(`OrchestratorFunction: reservedConcurrency must be at least 1, got ${reserved}`);
+    if (reserved < 1) throw new ConfigError(`OrchestratorFunction: reservedConcurrency must be at least 1, got ${reserved}`);
     const logGroup = new CloudwatchLogGroup(this, 'logs', {
       name: `/aws/lambda/${props.functionName}`,
       retentionInDays: props.logRetentionDays ?? 30,

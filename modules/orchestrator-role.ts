@@ -3,6 +3,7 @@ import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy/index.js';
 import type { AccountContext } from './account-context.js';
+import { ConfigError } from '../functions/shared/errors.js';
 
 /**
  * The ENI actions a VPC Lambda's role needs (those of AWSLambdaVPCAccessExecutionRole). EC2 does
@@ -67,7 +68,7 @@ export class OrchestratorRole extends Construct {
 
   constructor(scope: Construct, id: string, props: OrchestratorRoleProps) {
     super(scope, id);
-    if (props.targets.length === 0) throw new Error('OrchestratorRole: targets must not be empty');
+    if (props.targets.length === 0) throw new ConfigError('OrchestratorRole: targets must not be empty');
     const { account } = props;
     const clusters = [...new Set(props.targets.map((t) => t.cluster))].sort();
     const clusterArn = (c: string) => account.arn('ecs', `cluster/${c}`);
