@@ -7,13 +7,15 @@ import { isAlive } from '../helpers/exec.js';
 import { runShell, shells } from '../helpers/shells.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
-async function waitFor(path: string, timeoutMs = 20_000): Promise<void> {
+async function waitUntil(check: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const until = Date.now() + timeoutMs;
-  while (!existsSync(path)) {
-    if (Date.now() > until) throw new Error(`${path} did not appear`);
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`gave up waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }
+
+const waitFor = (path: string) => waitUntil(() => existsSync(path), `${path} to appear`);
 
 /** A job that waits for `go` would loop forever once its directory is removed: stop it if the test fails first. */
 function stopJobWhenFinished(pid: number): void {
@@ -39,7 +41,9 @@ describe.each(shells())('launch script under $name', (shell) => {
     const pid = Number(match?.[1]);
     stopJobWhenFinished(pid);
     expect(isAlive(pid)).toBe(true);
-    // the printed pid leads its own session and process group, so `kill -TERM -- -<pid>` stops the job and its tools
+    // the printed pid leads its own session and process group, so `kill -TERM -- -<pid>` stops the job and its tools;
+    // read once it runs job.sh: until then it may still be the forked launcher that has not reached setsid yet
+    await waitUntil(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('job.sh'), `${pid} to run job.sh`);
     const rawStat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const stat = rawStat.slice(rawStat.lastIndexOf(')') + 2).split(' ');
     expect({ pgrp: Number(stat[2]), session: Number(stat[3]) }).toEqual({ pgrp: pid, session: pid });
