@@ -8,6 +8,7 @@ import { metricSum, type LambdaRun } from '../helpers/lambda-runner.js';
 import { containerEnv, SCHEDULED_EVENT } from '../helpers/orchestrator-harness.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { startRestoreHarness, type RestoreHarness } from '../helpers/restore-harness.js';
+import { startAll } from '../helpers/start-all.js';
 
 /**
  * Restore drills of PostgreSQL through the built orchestrator: a scheduled drill runs when due and
@@ -29,7 +30,7 @@ const TARGET = {
 };
 
 beforeAll(async () => {
-  [w, pg] = await Promise.all([startRestoreHarness(), startPostgres()]);
+  [w, pg] = await startAll([startRestoreHarness(), startPostgres()]);
   await pg.createDatabase('app');
   await pg.psql(
     'app',

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricSum, type LambdaRun } from '../helpers/lambda-runner.js';
 import { containerEnv, readRunJson, SCHEDULED_EVENT, startHarness, waitFor, type Harness } from '../helpers/orchestrator-harness.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { startAll } from '../helpers/start-all.js';
 
 /**
  * A full EFS, played by a small tmpfs mounted over the harness's EFS directory (needs root, like the
@@ -19,7 +20,7 @@ let mounted = false;
 const FILLER = '.filler';
 
 beforeAll(async () => {
-  [h, pg] = await Promise.all([startHarness(), startPostgres()]);
+  [h, pg] = await startAll([startHarness(), startPostgres()]);
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0777', 'tmpfs', h.efsDir]);
   mounted = true;
   await pg.createDatabase('app');

@@ -14,6 +14,7 @@ import {
   type Harness,
 } from '../helpers/orchestrator-harness.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { startAll } from '../helpers/start-all.js';
 
 /**
  * Dump-side faults, each against the built orchestrator, a real PostgreSQL and the stand-in: the run
@@ -25,7 +26,7 @@ let h: Harness;
 let pg: PostgresServer;
 
 beforeAll(async () => {
-  [h, pg] = await Promise.all([startHarness(), startPostgres()]);
+  [h, pg] = await startAll([startHarness(), startPostgres()]);
   await pg.createDatabase('app');
   await pg.psql('app', `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g;`);
 }, 120_000);

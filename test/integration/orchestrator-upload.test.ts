@@ -6,6 +6,7 @@ import { s3Operation } from '../helpers/faulty-proxy.js';
 import { metricSum, type LambdaRun } from '../helpers/lambda-runner.js';
 import { containerEnv, KEY_PREFIX, readRunJson, SCHEDULED_EVENT, startHarness, waitFor, type Harness } from '../helpers/orchestrator-harness.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { startAll } from '../helpers/start-all.js';
 
 /**
  * Upload-side behaviour of the built orchestrator: overlapping invocations, a Lambda killed
@@ -16,7 +17,7 @@ let h: Harness;
 let pg: PostgresServer;
 
 beforeAll(async () => {
-  [h, pg] = await Promise.all([startHarness({ partSizeMb: 5 }), startPostgres()]);
+  [h, pg] = await startAll([startHarness({ partSizeMb: 5 }), startPostgres()]);
   await pg.createDatabase('app');
   await pg.psql('app', `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g;`);
   // About 20 MiB after pg_dump -Z1: random hex compresses to roughly half.

@@ -9,6 +9,7 @@ import { startMariadb, type MariadbServer } from '../helpers/mariadb.js';
 import { containerEnv, KEY_PREFIX, readRunJson, SCHEDULED_EVENT, startHarness, type Harness } from '../helpers/orchestrator-harness.js';
 import { PG_BIN, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
+import { startAll } from '../helpers/start-all.js';
 
 /**
  * The orchestrator bundle against real PostgreSQL 15, Redis 7 and MariaDB servers, the ECS/agent
@@ -22,7 +23,7 @@ let redis: RedisServer;
 let maria: MariadbServer;
 
 beforeAll(async () => {
-  [h, pg, redis, maria] = await Promise.all([startHarness(), startPostgres(), startRedis({ password: 'redis-secret' }), startMariadb()]);
+  [h, pg, redis, maria] = await startAll([startHarness(), startPostgres(), startRedis({ password: 'redis-secret' }), startMariadb()]);
   await pg.createDatabase('app');
   await pg.psql(
     'app',

@@ -7,6 +7,7 @@ import { startMariadb, type MariadbServer } from '../helpers/mariadb.js';
 import { containerEnv } from '../helpers/orchestrator-harness.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startRestoreHarness, type RestoreHarness } from '../helpers/restore-harness.js';
+import { startAll } from '../helpers/start-all.js';
 
 /**
  * Restores and drills of MariaDB and Redis through the built orchestrator and real servers: back up,
@@ -25,7 +26,7 @@ const SHOP = { name: 'shop', engine: 'mariadb', service: 'mariadb', container: '
 const CACHE = { name: 'cache', engine: 'redis', service: 'redis', container: 'redis', passwordEnv: 'REDIS_PASSWORD', drill: { schedule: '0 3 * * 0' } };
 
 beforeAll(async () => {
-  [w, maria, redis] = await Promise.all([startRestoreHarness(), startMariadb(), startRedis({ password: 'redis-secret' })]);
+  [w, maria, redis] = await startAll([startRestoreHarness(), startMariadb(), startRedis({ password: 'redis-secret' })]);
   await maria.sql('', 'CREATE DATABASE shop CHARACTER SET utf8mb4');
   await maria.sql(
     'shop',

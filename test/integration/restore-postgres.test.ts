@@ -6,6 +6,7 @@ import type { LambdaRun } from '../helpers/lambda-runner.js';
 import { containerEnv, SCHEDULED_EVENT } from '../helpers/orchestrator-harness.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { startRestoreHarness, type RestoreHarness } from '../helpers/restore-harness.js';
+import { startAll } from '../helpers/start-all.js';
 
 /**
  * Restores of PostgreSQL through the built orchestrator, the ECS stand-in, s3rver with versioning and
@@ -43,7 +44,7 @@ CREATE VIEW sales.big_orders AS SELECT * FROM sales.orders WHERE amount > 100;
 `;
 
 beforeAll(async () => {
-  [w, pg] = await Promise.all([startRestoreHarness(), startPostgres()]);
+  [w, pg] = await startAll([startRestoreHarness(), startPostgres()]);
   await pg.createDatabase('app');
   await pg.psql('app', SETUP);
   w.h.addService('postgres', { env: containerEnv({ DB_PASSWORD: pg.password }) });

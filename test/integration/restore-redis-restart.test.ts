@@ -6,6 +6,7 @@ import { EcsApiError } from '../../scripts/standin/index.js';
 import { containerEnv, waitFor } from '../helpers/orchestrator-harness.js';
 import { startRedis, type RedisServer } from '../helpers/redis.js';
 import { startRestoreHarness, type RestoreHarness } from '../helpers/restore-harness.js';
+import { startAll } from '../helpers/start-all.js';
 
 /**
  * A Redis restore with `allowServiceRestart`: the orchestrator stages the RDB, then asks ECS for a forced new
@@ -52,7 +53,7 @@ async function startReplacement(): Promise<void> {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'redis-restart-'));
-  [w, redis] = await Promise.all([startRestoreHarness(), startRedis({ dir, password: PASSWORD, extraArgs: SAVE_POINTS })]);
+  [w, redis] = await startAll([startRestoreHarness(), startRedis({ dir, password: PASSWORD, extraArgs: SAVE_POINTS })]);
   w.h.standin.setForceNewDeploymentHook(async (cluster, service) => {
     if (refuseWith) throw refuseWith;
     replaced.push({ cluster, service });
