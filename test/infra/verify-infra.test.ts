@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { comparePlans, digestPlan, summarizePlan } from '../../scripts/verify-infra.js';
 import { synthStack } from '../helpers/synth.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -14,7 +14,16 @@ const plan = (after: Record<string, unknown>, extra: object[] = []) => ({
 
 function runVerify(args: readonly string[]): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npx', ['--no-install', 'tsx', 'scripts/verify-infra.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // its own process group, so a test that fails or times out stops terraform too
+    const child = spawn('npx', ['--no-install', 'tsx', 'scripts/verify-infra.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    onTestFinished(() => {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    });
     let output = '';
     child.stdout.on('data', (b: Buffer) => (output += b.toString()));
     child.stderr.on('data', (b: Buffer) => (output += b.toString()));
