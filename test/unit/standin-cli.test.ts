@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { TASK_ID, oneTaskDefinition } from '../helpers/standin.js';
 
 const dirs: string[] = [];
@@ -25,6 +25,10 @@ function startCli(args: string[]) {
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // the stand-in serves until a signal: stop it when a test fails before its own SIGTERM
+  onTestFinished(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
   const firstLine = new Promise<string | undefined>((resolve) => {
     const lines = createInterface({ input: child.stdout });
     lines.once('line', resolve);
