@@ -100,7 +100,14 @@ async function pollRestore(deps: Deps, target: Target, runId: string): Promise<J
 
 /** One step of a restore run: download, launch, watch, or finish. */
 export async function continueRestore(deps: Deps, target: Target, run: RunRecord, first: boolean, manual: boolean): Promise<JobOutcome> {
-  const params = jobParams(run);
+  let params: JobParams;
+  try {
+    params = jobParams(run);
+  } catch (error) {
+    // A run this version cannot read would otherwise hold the target's lock, and block its backups, for good.
+    deps.telemetry.logger.error(`restore failed: ${errorMessage(error)}`, { target: target.name, runId: run.runId });
+    return resultOutcome(target, await endJob(deps, target, run, { outcome: 'failed', reason: errorMessage(error) }, false));
+  }
   const database = databaseOf(target, params);
   const build = (r: RunRecord, p: JobParams) =>
     buildRestoreJob(target, { runId: r.runId, runDir: containerRunDir(target, r.runId), startedAt: deps.now().toISOString() }, restoreOptions(target, p));

@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Deps } from '../../functions/orchestrator/deps.js';
 import { advanceJob } from '../../functions/orchestrator/restore-runner.js';
+import { continueRestore } from '../../functions/orchestrator/restore-workflow.js';
 import { EfsState } from '../../functions/shared/adapters/efs-state.js';
 import { targetSchema } from '../../functions/shared/config/schema.js';
 import { MARKER_FILE } from '../../functions/shared/core/marker.js';
@@ -76,5 +77,17 @@ describe('advanceJob on a running job', () => {
 
     expect(step).toMatchObject({ state: 'busy' });
     expect(await state.readRun('pg', NOW)).toEqual({ state: 'ok', record: next });
+  });
+});
+
+describe('continueRestore', () => {
+  it('ends a restore run whose parameters this version cannot read, so the lock does not stay taken', async () => {
+    const run = { ...runningRestore(), params: { unexpected: true } };
+    await state.createRun(run);
+
+    const outcome = await continueRestore(deps(), target, run, false, false);
+
+    expect(outcome).toMatchObject({ outcome: 'failed', reason: expect.stringMatching(/cannot read/) });
+    expect(await state.readRun('pg', NOW)).toEqual({ state: 'none' });
   });
 });
