@@ -36,12 +36,13 @@ export function compareCounts(expected: Counts, restored: Counts): DrillVerdict 
     } else {
       for (const [table, rows] of Object.entries(expected.tables).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
         compared++;
-        const restoredRows = got[table];
+        // Own properties only: a table named like an Object.prototype member (constructor, toString) is still a table.
+        const restoredRows = Object.hasOwn(got, table) ? got[table] : undefined;
         if (restoredRows === undefined) problems.push(`table ${table} (${rows} rows at dump time) is missing from the restore`);
         else if (restoredRows !== rows) problems.push(`table ${table}: ${rows} rows at dump time, ${restoredRows} restored`);
       }
       for (const table of Object.keys(got).sort()) {
-        if (!(table in expected.tables)) problems.push(`table ${table} was restored but is not in the dump's counts`);
+        if (!Object.hasOwn(expected.tables, table)) problems.push(`table ${table} was restored but is not in the dump's counts`);
       }
     }
   }

@@ -13,6 +13,8 @@ describe('compareCounts', () => {
     ['the key count differs', { keys: 10 }, { keys: 9 }, false, ['10 keys at dump time, 9 restored'], 1],
     ['the restore reports no counts', { keys: 10 }, null, false, ['the restore reported no key count; the dump had 10 keys'], 1],
     ['the restore reports no tables', { tables: { a: 1 } }, { keys: 1 }, false, ['the restore reported no table counts; the dump had 1 tables'], 0],
+    ['a table named constructor is missing', { tables: { constructor: 1 } }, { tables: {} }, false, ['table constructor (1 rows at dump time) is missing from the restore'], 1],
+    ['an extra table named toString is restored', { tables: {} }, { tables: { toString: 1 } }, false, ["table toString was restored but is not in the dump's counts"], 0],
   ] as const)('judges %s', (_case, expected, restored, ok, problems, compared) => {
     const verdict = compareCounts(expected, restored);
     expect(verdict).toEqual({ ok, problems, warnings: [], compared });
