@@ -42,8 +42,9 @@ describe.each(shells())('launch script under $name', (shell) => {
     stopJobWhenFinished(pid);
     expect(isAlive(pid)).toBe(true);
     // the printed pid leads its own session and process group, so `kill -TERM -- -<pid>` stops the job and its tools;
-    // read once it runs job.sh: until then it may still be the forked launcher that has not reached setsid yet
-    await waitUntil(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('job.sh'), `${pid} to run job.sh`);
+    // read once it has exec'd `/bin/sh job.sh` (setsid and nohup exec it): until then it may still be the forked
+    // launcher, whose command line also mentions job.sh, before setsid
+    await waitUntil(() => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(0, 2).join(' ') === '/bin/sh job.sh', `${pid} to run job.sh`);
     const rawStat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const stat = rawStat.slice(rawStat.lastIndexOf(')') + 2).split(' ');
     expect({ pgrp: Number(stat[2]), session: Number(stat[3]) }).toEqual({ pgrp: pid, session: pid });
