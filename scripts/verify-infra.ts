@@ -227,5 +227,9 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.exitCode = await main(process.argv);
+  // e.g. the bundle cannot be built: one error line instead of an unhandled rejection's stack
+  process.exitCode = await main(process.argv).catch((error: unknown) => {
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  });
 }
