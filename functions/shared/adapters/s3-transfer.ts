@@ -8,12 +8,13 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { createHash, randomUUID, type Hash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BackupError, errorMessage } from '../errors.js';
+import { writeJsonAtomic } from './atomic-json.js';
 
 /**
  * Resumable streaming transfers between a file on EFS and S3. Uploads are hand-rolled multipart
@@ -108,19 +109,6 @@ async function readJson<T>(path: string): Promise<T | null> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' || error instanceof SyntaxError) return null;
     throw error;
   }
-}
-
-/** Writes JSON so a reader sees the old or the new content, never a torn file (tmp + fsync + rename). */
-async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(JSON.stringify(value));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
 }
 
 async function hashRange(path: string, start: number, length: number, hash: Hash): Promise<void> {
