@@ -142,23 +142,11 @@ async function stepRun(deps: Deps, target: Target, run: RunRecord, fastUntil: nu
       // After a lookup the marker is read again: the job may have finished in between.
       case 'check-task':
         if (fastUntil !== null && Date.now() >= fastUntil) return { target: target.name, outcome: 'started', runId: run.runId };
-        try {
-          task = { running: await isTaskRunning(deps, run), at: Date.now() };
-        } catch (error) {
-          // Like the job check below: ECS not answering (throttling, a network blip) is not the dump's failure.
-          deps.telemetry.logger.warn(`cannot check the task: ${errorMessage(error)}`, { target: target.name, runId: run.runId });
-          task = { running: true, at: Date.now() };
-        }
+        task = { running: await aliveUnlessKnownDead(deps, target, run, 'task', () => isTaskRunning(deps, run)), at: Date.now() };
         continue;
       case 'check-job':
         if (fastUntil !== null && Date.now() >= fastUntil) return { target: target.name, outcome: 'started', runId: run.runId };
-        try {
-          job = { alive: await isJobAlive(deps, run), at: Date.now() };
-        } catch (error) {
-          // Not knowing is not a failure: the dump timeout still bounds the run.
-          deps.telemetry.logger.warn(`cannot check the job: ${errorMessage(error)}`, { target: target.name, runId: run.runId });
-          job = { alive: true, at: Date.now() };
-        }
+        job = { alive: await aliveUnlessKnownDead(deps, target, run, 'job', () => isJobAlive(deps, run)), at: Date.now() };
         continue;
       case 'wait': {
         const left = (fastUntil ?? 0) - Date.now();
@@ -169,5 +157,18 @@ async function stepRun(deps: Deps, target: Target, run: RunRecord, fastUntil: nu
         await deps.sleep(Math.min(FAST_PATH_POLL_MS, left));
       }
     }
+  }
+}
+
+/**
+ * Asks whether the run's task or job still lives. Not getting an answer (ECS throttling, a network blip, an exec
+ * that failed) is not the dump's failure: it counts as alive, and the dump timeout still bounds the run.
+ */
+async function aliveUnlessKnownDead(deps: Deps, target: Target, run: RunRecord, what: 'task' | 'job', probe: () => Promise<boolean>): Promise<boolean> {
+  try {
+    return await probe();
+  } catch (error) {
+    deps.telemetry.logger.warn(`cannot check the ${what}: ${errorMessage(error)}`, { target: target.name, runId: run.runId });
+    return true;
   }
 }
