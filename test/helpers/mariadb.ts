@@ -32,14 +32,16 @@ export interface MariadbServer {
 /** Starts a MariaDB server in a fresh data directory. */
 export async function startMariadb(): Promise<MariadbServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mariadb-test-'));
+  // Its own temporary directory: bootstraps of concurrent test files sharing /tmp failed now and then on their temp tables.
+  const tmpDir = mkdtempSync(join(tmpdir(), 'mariadb-tmp-'));
   const socket = join(dataDir, 'mysqld.sock');
   const base = { PATH: '/usr/sbin:/usr/bin:/bin' };
-  await runTool('mariadb-install-db', ['--no-defaults', `--datadir=${dataDir}`, '--user=root', '--auth-root-authentication-method=socket', '--skip-test-db'], base);
+  await runTool('mariadb-install-db', ['--no-defaults', `--datadir=${dataDir}`, `--tmpdir=${tmpDir}`, '--user=root', '--auth-root-authentication-method=socket', '--skip-test-db'], base);
   const port = await freePort();
   const child = spawn(
     'mariadbd',
     [
-      '--no-defaults', `--datadir=${dataDir}`, `--socket=${socket}`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root',
+      '--no-defaults', `--datadir=${dataDir}`, `--tmpdir=${tmpDir}`, `--socket=${socket}`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root',
       `--pid-file=${join(dataDir, 'mariadbd.pid')}`, `--log-error=${join(dataDir, 'error.log')}`, '--skip-name-resolve',
       '--innodb-buffer-pool-size=32M', '--innodb-log-file-size=16M', '--innodb-flush-log-at-trx-commit=0',
     ],
@@ -86,6 +88,7 @@ export async function startMariadb(): Promise<MariadbServer> {
       child.kill('SIGKILL');
       await exited;
       rmSync(dataDir, { recursive: true, force: true });
+      rmSync(tmpDir, { recursive: true, force: true });
     },
   };
 }
