@@ -1,0 +1,105 @@
+import { DeleteObjectCommand, GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { lastSuccessfulBackup } from '../../functions/shared/adapters/s3-backups.js';
+import { metricSum } from '../../test/helpers/lambda-runner.js';
+import { containerEnv, KEY_PREFIX, SCHEDULED_EVENT, startHarness, type Harness } from '../../test/helpers/orchestrator-harness.js';
+import { withCleanup } from './cleanup.js';
+import { floorPlan } from './dump-postgres.js';
+import type { BenchPostgres } from './pg-database.js';
+import type { E2eResult, E2eRun } from './results.js';
+import { medianRow, roundRobin, type Plan, type Sample } from './runner.js';
+import { median } from './timed.js';
+
+const TARGET = 'bench-pg';
+/** Long enough for the whole dump: one invocation starts it, waits for done.gz, uploads, verifies and writes the manifest. */
+const FAST_PATH_SECONDS = 600;
+
+/** Options of the end-to-end benchmark. */
+export interface E2eBenchOptions {
+  repeats: number;
+  log: (line: string) => void;
+}
+
+async function emptyTargetFolder(h: Harness): Promise<void> {
+  const listed = await h.s3.client.send(new ListObjectsV2Command({ Bucket: h.s3.bucket, Prefix: `${KEY_PREFIX}${TARGET}/` }));
+  for (const o of listed.Contents ?? []) await h.s3.client.send(new DeleteObjectCommand({ Bucket: h.s3.bucket, Key: o.Key! }));
+}
+
+async function objectSha256(h: Harness, key: string): Promise<string> {
+  const res = await h.s3.client.send(new GetObjectCommand({ Bucket: h.s3.bucket, Key: key }));
+  const hash = createHash('sha256');
+  for await (const chunk of res.Body as AsyncIterable<Buffer>) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+/** One hourly invocation of the built Lambda, from invoke to `succeeded`; checks the object against its manifest. */
+async function invokeOnce(h: Harness): Promise<E2eRun> {
+  // With no manifest in the bucket the target is due again: every repeat is a first backup.
+  await emptyTargetFolder(h);
+  const started = performance.now();
+  const run = await h.run(SCHEDULED_EVENT);
+  const wallSeconds = (performance.now() - started) / 1000;
+  const results = (run.result as { results?: { target: string; outcome: string; runId?: string; reason?: string }[] } | undefined)?.results ?? [];
+  const outcome = results.find((r) => r.target === TARGET);
+  if (run.error || outcome?.outcome !== 'succeeded') {
+    const logs = run.logs.slice(-8).map((l) => `  ${l.level} ${l.message} ${JSON.stringify(l)}`).join('\n');
+    throw new Error(`the Lambda did not report succeeded: ${run.error ? `${run.error.name}: ${run.error.message}` : JSON.stringify(results)}\n${logs}\n${run.stderr.slice(-1000)}`);
+  }
+  const manifest = await lastSuccessfulBackup(h.s3.client, h.s3.bucket, KEY_PREFIX, TARGET);
+  if (manifest === null || manifest.runId !== outcome.runId) throw new Error(`no manifest of run ${outcome.runId} in the bucket`);
+  const sha = await objectSha256(h, manifest.key);
+  if (sha !== manifest.sha256) throw new Error(`${manifest.key} has sha256 ${sha}, its manifest says ${manifest.sha256}`);
+  const at = (iso: string) => Date.parse(iso) / 1000;
+  const uploadMetric = run.metrics.some((m) => m.target === TARGET && typeof m.UploadSeconds === 'number') ? metricSum(run, 'UploadSeconds', TARGET) : null;
+  return {
+    wallSeconds,
+    dumpSeconds: at(manifest.dumpEndedAt) - at(manifest.startedAt),
+    afterDumpSeconds: at(manifest.uploadedAt) - at(manifest.dumpEndedAt),
+    uploadSeconds: uploadMetric,
+    objectBytes: manifest.size,
+  };
+}
+
+/**
+ * The real path, once per repeat: the built Lambda bundle invoked with the hourly event through the orchestrator
+ * harness (ECS Exec stand-in, a temp dir as EFS, s3rver behind its proxy) backing up the bench database; measured
+ * round robin with the dump floor.
+ */
+export async function benchE2e(db: BenchPostgres, opts: E2eBenchOptions): Promise<E2eResult> {
+  opts.log('e2e: building the Lambda bundle, starting s3rver and the ECS stand-in...');
+  const h = await startHarness({ fastPathSeconds: FAST_PATH_SECONDS });
+  return withCleanup(() => h.stop(), async () => {
+    h.addService('bench-db', { env: containerEnv({ DB_PASSWORD: db.pg.password }) });
+    h.setTargets([
+      { name: TARGET, engine: 'postgres', service: 'bench-db', container: 'bench-db', database: db.target.database, user: 'postgres', passwordEnv: 'DB_PASSWORD', port: db.pg.port },
+    ]);
+    const runs: E2eRun[] = [];
+    const e2ePlan: Plan<Sample> = {
+      label: 'end to end: Lambda invoke → succeeded',
+      async run() {
+        const r = await invokeOnce(h);
+        runs.push(r);
+        // The Lambda runs in a child node and the dump in the stand-in's pty: neither is under /usr/bin/time.
+        return { wallSeconds: r.wallSeconds, cpuSeconds: 0, maxRssKiB: 0, bytes: r.objectBytes };
+      },
+    };
+    const plans = [floorPlan(db), e2ePlan];
+    opts.log('e2e: warming the page cache with one untimed floor run...');
+    await plans[0]!.run();
+    const [floor] = await roundRobin(plans, opts.repeats, db.postmasterPid, opts.log);
+    const m = (pick: (r: E2eRun) => number) => median(runs.map(pick));
+    const uploads = runs.map((r) => r.uploadSeconds).filter((u): u is number => u !== null);
+    return {
+      database: db.database,
+      floor: medianRow(plans[0]!.label, floor!),
+      median: {
+        wallSeconds: m((r) => r.wallSeconds),
+        dumpSeconds: m((r) => r.dumpSeconds),
+        afterDumpSeconds: m((r) => r.afterDumpSeconds),
+        uploadSeconds: uploads.length > 0 ? median(uploads) : null,
+        objectBytes: m((r) => r.objectBytes),
+      },
+      runs,
+    };
+  });
+}

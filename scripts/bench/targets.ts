@@ -1,0 +1,65 @@
+import type { BenchResults, TargetResult } from './results.js';
+
+/** Limits of issue 7. */
+export const LIMITS = {
+  dumpVsFloor: 1.15,
+  uploadVsAws: 1.0,
+  uploadRssMiB: 128,
+  e2eVsFloor: 1.4,
+} as const;
+
+function target(t: Omit<TargetResult, 'met'>): TargetResult {
+  if (t.measured === null || !Number.isFinite(t.measured)) return { ...t, measured: null, met: null };
+  return { ...t, met: t.comparison === '<=' ? t.measured <= t.limit : t.measured >= t.limit };
+}
+
+/**
+ * Evaluates every target against what the run measured; a target whose section did not run is listed with
+ * `met: null`. Upload targets are per size: the configured sizes, or the measured ones.
+ */
+export function evaluateTargets(sections: BenchResults['sections'], uploadSizesMiB: readonly number[]): TargetResult[] {
+  const { dump, upload, e2e } = sections;
+  const targets: TargetResult[] = [
+    target({
+      id: 'dump-vs-floor',
+      description: "PostgreSQL backup job wall time vs `pg_dump -Fc -Z0 > /dev/null`",
+      measured: dump ? dump.job.wallSeconds / dump.floor.wallSeconds : null,
+      comparison: '<=',
+      limit: LIMITS.dumpVsFloor,
+      unit: 'x',
+    }),
+  ];
+  const sizes = upload ? upload.sizes.map((s) => s.sizeMiB) : uploadSizesMiB;
+  for (const sizeMiB of sizes) {
+    const measured = upload?.sizes.find((s) => s.sizeMiB === sizeMiB);
+    targets.push(
+      target({
+        id: `upload-throughput-${sizeMiB}mib`,
+        description: `uploader throughput vs \`aws s3 cp\`, ${sizeMiB} MiB`,
+        measured: measured ? measured.aws.wallSeconds / measured.ours.wallSeconds : null,
+        comparison: '>=',
+        limit: LIMITS.uploadVsAws,
+        unit: 'x',
+      }),
+      target({
+        id: `upload-rss-${sizeMiB}mib`,
+        description: `uploader peak RSS, ${sizeMiB} MiB`,
+        measured: measured ? measured.ours.maxRssKiB / 1024 : null,
+        comparison: '<=',
+        limit: LIMITS.uploadRssMiB,
+        unit: 'MiB',
+      }),
+    );
+  }
+  targets.push(
+    target({
+      id: 'e2e-vs-floor',
+      description: 'end to end (invoke → verified object in S3) vs `pg_dump -Fc -Z0 > /dev/null`',
+      measured: e2e ? e2e.median.wallSeconds / e2e.floor.wallSeconds : null,
+      comparison: '<=',
+      limit: LIMITS.e2eVsFloor,
+      unit: 'x',
+    }),
+  );
+  return targets;
+}
