@@ -71,14 +71,14 @@ afterAll(async () => {
 describe.each(shells())('postgres jobs under $name', (shell) => {
   let dumpDir: string;
 
-  it('backs up with every step at 0, a promoted dump, its size and sha256, and row counts read from the dump', async () => {
+  it('backs up with every step at 0, a promoted dump, its size and sha256, and row counts read from the dump as it is written', async () => {
     const { runDir, result } = await backup(shell, 'backup');
     dumpDir = runDir;
     const m = readMarker(runDir);
 
     expect(result.code).toBe(0);
     expect(m.ok).toBe(true);
-    expect(m.steps.map((s) => s.name)).toEqual(['secret', 'version', 'dump', 'check', 'counts', 'promote']);
+    expect(m.steps.map((s) => s.name)).toEqual(['secret', 'version', 'dump', 'check', 'promote']);
     expect(m.file).toBe('dump.pgdump');
     const bytes = readFileSync(join(runDir, 'dump.pgdump'));
     expect(m.bytes).toBe(bytes.length);
@@ -192,7 +192,7 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
 
   it('writes ok=false when pg_dump is killed mid-way', async () => {
     const bin = tempDir('killed-pg-dump');
-    writeFileSync(join(bin, 'pg_dump'), `#!/bin/sh\ncase $1 in --version) exec ${PG_BIN}/pg_dump --version;; esac\nprintf 'PGDMP partial' >dump.pgdump.tmp\nkill -9 $$\n`);
+    writeFileSync(join(bin, 'pg_dump'), `#!/bin/sh\ncase $1 in --version) exec ${PG_BIN}/pg_dump --version;; esac\nprintf 'PGDMP partial'\nkill -9 $$\n`);
     chmodSync(join(bin, 'pg_dump'), 0o755);
 
     const { runDir, result } = await backup(shell, 'killed', pgTarget(), { POSTGRES_PASSWORD: pg.password }, [bin, PG_BIN]);
@@ -202,6 +202,26 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
     expect(m.ok).toBe(false);
     expect(m.steps.at(-1)).toEqual({ name: 'dump', status: 137 });
     expect(existsSync(join(runDir, 'dump.pgdump'))).toBe(false);
+  });
+
+  it('fails the dump step, naming pg_restore, when the archive stream is cut short though pg_dump exits 0', async () => {
+    const bin = tempDir('truncating-pg-dump');
+    const half = join(bin, 'half.pgdump');
+    const whole = readFileSync(join(dumpDir, 'dump.pgdump'));
+    writeFileSync(half, whole.subarray(0, Math.floor(whole.length / 2)));
+    writeFileSync(join(bin, 'pg_dump'), `#!/bin/sh\ncase $1 in --version) exec ${PG_BIN}/pg_dump --version;; esac\nexec cat ${half}\n`);
+    chmodSync(join(bin, 'pg_dump'), 0o755);
+
+    const { runDir, result } = await backup(shell, 'truncated', pgTarget(), { POSTGRES_PASSWORD: pg.password }, [bin, PG_BIN]);
+
+    const m = readMarker(runDir);
+    expect(result.code).toBe(1);
+    expect(m.steps.at(-1)?.name).toBe('dump');
+    expect(m.steps.at(-1)?.status).not.toBe(0);
+    expect(m.stderrTail).toContain('error: pg_restore -a exited with status');
+    expect(m.stderrTail).not.toContain('error: pg_dump exited');
+    expect(existsSync(join(runDir, 'dump.pgdump'))).toBe(false);
+    expect(existsSync(join(runDir, 'dump.pgdump.tmp'))).toBe(false);
   });
 
   it('leaves no done.gz when the job itself is killed mid-way', async () => {

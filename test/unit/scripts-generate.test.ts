@@ -56,7 +56,7 @@ describe('generated scripts', () => {
     const text = buildBackupJob(target('postgres'), ctx);
 
     expect(text).toContain('if [ "${_major:-0}" -ge 16 ]; then COMPRESS=zstd; else COMPRESS=1; fi');
-    expect(text).toContain('pg pg_dump -Fc -Z "$COMPRESS" -d "$DB" -f dump.pgdump.tmp');
+    expect(text).toContain('pg pg_dump -Fc -Z "$COMPRESS" -d "$DB"; echo $? >.s1; } |');
   });
 
   it('dumps mysql without --databases, so a restore can choose the database name', () => {

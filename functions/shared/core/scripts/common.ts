@@ -102,6 +102,7 @@ OK=1
 FILE_JSON=null
 BYTES=null
 SHA_JSON=null
+STREAM_SHA=
 TOOL_VERSION=unknown
 COUNTS_JSON=null
 NOTE=
@@ -166,12 +167,14 @@ load_secret() {
   eval "$SECRET_VAR=\\$SECRET; export $SECRET_VAR"
   unset SECRET
 }
-# promote TMP FINAL: renames the checked file and records its size and sha256.
+# promote TMP FINAL: renames the checked file and records its size and sha256 (the one hashed while it was written, if any).
 promote() {
   mv -f "$1" "$2" || return $?
   FILE_JSON="\\"$2\\""
   BYTES=$(wc -c <"$2" | tr -d ' ')
-  if command -v sha256sum >/dev/null 2>&1; then
+  if [ \${#STREAM_SHA} -eq 64 ]; then
+    SHA_JSON="\\"$STREAM_SHA\\""
+  elif command -v sha256sum >/dev/null 2>&1; then
     _h=$(sha256sum "$2" | cut -d ' ' -f 1)
     [ \${#_h} -eq 64 ] && SHA_JSON="\\"$_h\\""
   fi
