@@ -17,8 +17,8 @@ import { Semaphore } from './semaphore.js';
 /** Time kept back from the Lambda's remaining time: no new work (part, poll, launch) starts within it. */
 export const SAFETY_MARGIN_MS = 45_000;
 /**
- * Uploads running at once. Each holds up to 4 part buffers of 16 MiB (s3-transfer's defaults), so 2
- * stay near 128 MiB on a 512 MB function; more would not go faster either, as they share one NIC.
+ * Uploads running at once. Each holds at most MULTIPART.bufferBudget (40 MiB) of part buffers, so 2 stay
+ * near 80 MiB on a 512 MB function; more would not go faster either, as they share one NIC.
  */
 export const MAX_CONCURRENT_UPLOADS = 2;
 

@@ -18,6 +18,8 @@ import {
   abortUpload,
   downloadFileResumable,
   multipartEtag,
+  MULTIPART,
+  planConcurrency,
   planPartSize,
   uploadFileResumable,
   type UploadProgress,
@@ -124,11 +126,22 @@ async function versionsOf(key: string) {
 
 describe('planPartSize', () => {
   it.each([
-    { fileSize: 1, requested: undefined, expected: 16 * MiB },
+    { fileSize: 1, requested: undefined, expected: 8 * MiB },
     { fileSize: 100 * 1024 * MiB, requested: 16 * MiB, expected: 16 * MiB },
     { fileSize: 1024 * 1024 * MiB, requested: 16 * MiB, expected: 105 * MiB },
   ])('uses $expected bytes for a $fileSize-byte file', ({ fileSize, requested, expected }) => {
     expect(planPartSize(fileSize, requested)).toBe(expected);
+  });
+
+  it.each([
+    { partSize: 8 * MiB, requested: undefined, expected: 4 },
+    { partSize: 5 * MiB, requested: 16, expected: 7 },
+    { partSize: 16 * MiB, requested: 4, expected: 1 },
+    { partSize: 105 * MiB, requested: 4, expected: 1 },
+    { partSize: 8 * MiB, requested: 2, expected: 2 },
+  ])('keeps $partSize-byte parts within the buffer budget with $expected in flight (asked for $requested)', ({ partSize, requested, expected }) => {
+    expect(planConcurrency(partSize, requested)).toBe(expected);
+    expect((expected + 1) * partSize <= MULTIPART.bufferBudget || expected === 1).toBe(true);
   });
 
   it('computes the multipart ETag S3 reports for a completed upload', () => {

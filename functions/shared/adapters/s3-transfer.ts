@@ -36,8 +36,11 @@ export const MULTIPART = {
   minPartSize: 5 * MiB,
   maxPartSize: 5 * 1024 * MiB,
   maxParts: 10_000,
-  defaultPartSize: 16 * MiB,
+  /** Measured (npm run bench): 8 MiB × 4 uploads as fast as 16 MiB × 4 and keeps the process under 128 MiB. */
+  defaultPartSize: 8 * MiB,
   defaultConcurrency: 4,
+  /** Part buffers held at once stay within this, whatever the file size: large files get fewer parts in flight. */
+  bufferBudget: 40 * MiB,
   downloadChunkSize: 64 * MiB,
 } as const;
 
@@ -63,9 +66,9 @@ export interface UploadOptions {
   filePath: string;
   /** JSON file on EFS recording uploadId + finished parts; written atomically after each part. */
   progressPath: string;
-  /** Default 16 MiB; at least 5 MiB; grown so a file never needs more than 10 000 parts. */
+  /** Default 8 MiB; at least 5 MiB; grown so a file never needs more than 10 000 parts. */
   partSizeBytes?: number;
-  /** Parts in flight at once (default 4); memory is about (concurrency + 1) × part size. */
+  /** Most parts in flight at once (default 4), lowered so (concurrency + 1) part buffers fit MULTIPART.bufferBudget. */
   concurrency?: number;
   /** From the marker: a mismatch aborts the upload, and the key keeps its previous object. */
   expectedSha256?: string | null;
@@ -82,6 +85,15 @@ export interface UploadOptions {
 export type UploadResult =
   | { status: 'complete'; sha256: string; size: number; etag: string; versionId: string | null; parts: number; resumed: boolean }
   | { status: 'paused'; partsDone: number; partsTotal: number };
+
+/**
+ * Parts in flight for a part size: the requested number, lowered until its (concurrency + 1) part buffers fit the
+ * buffer budget, but never below 1 (a file above ~80 GiB needs parts so large that 2 buffers exceed the budget).
+ */
+export function planConcurrency(partSize: number, requested: number = MULTIPART.defaultConcurrency): number {
+  if (!Number.isInteger(requested) || requested < 1) throw new S3TransferError(`concurrency must be a positive integer, got ${requested}`);
+  return Math.max(1, Math.min(requested, Math.floor(MULTIPART.bufferBudget / partSize) - 1));
+}
 
 /** The part size for a file: the requested size, grown (in whole MiB) until the file fits in 10 000 parts. */
 export function planPartSize(fileSize: number, requested: number = MULTIPART.defaultPartSize): number {
@@ -175,14 +187,13 @@ export async function abortUpload(s3: S3Client, bucket: string, progressPath: st
 /** Streams a file to S3 as a multipart upload that a later call resumes from progressPath; see UploadOptions. */
 export async function uploadFileResumable(opts: UploadOptions): Promise<UploadResult> {
   const { s3, bucket, key, filePath, progressPath } = opts;
-  const concurrency = opts.concurrency ?? MULTIPART.defaultConcurrency;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new S3TransferError(`concurrency must be a positive integer, got ${concurrency}`);
   const info = await stat(filePath).catch((error: unknown) => {
     throw new S3TransferError(`cannot read ${filePath}: ${errorMessage(error)}`, { cause: error });
   });
   if (info.size === 0) throw new EmptyFileError(`${filePath} is empty: a 0-byte dump is not a backup; check the dump log`);
   const fileSize = info.size;
   const partSize = planPartSize(fileSize, opts.partSizeBytes);
+  const concurrency = planConcurrency(partSize, opts.concurrency);
   const partsTotal = Math.ceil(fileSize / partSize);
   const lengthOf = (n: number) => Math.min(partSize, fileSize - (n - 1) * partSize);
 
