@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { targetSchema } from '../../functions/shared/config/schema.js';
 import { buildBackupJob } from '../../functions/shared/core/scripts/backup-job.js';
 import { startRedis } from '../../test/helpers/redis.js';
-import { withCleanup } from './cleanup.js';
+import { withStarted } from './cleanup.js';
 import { timedJob } from './job.js';
 import type { RedisResult } from './results.js';
 import { runPlans, type Plan } from './runner.js';
@@ -49,8 +49,7 @@ async function load(port: number, keys: number): Promise<void> {
 
 /** Starts Redis 7, loads `keys` keys and measures the project's backup job (BGSAVE + copy + check) against `redis-cli --rdb`. */
 export async function benchRedis(opts: RedisBenchOptions): Promise<RedisResult> {
-  const redis = await startRedis();
-  return withCleanup(() => redis.stop(), async () => {
+  return withStarted(startRedis, async (redis) => {
     opts.log(`redis on port ${redis.port}: loading ${opts.keys} keys...`);
     await load(redis.port, opts.keys);
     const dbsize = Number(await redis.cli('DBSIZE'));

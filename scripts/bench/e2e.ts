@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { lastSuccessfulBackup } from '../../functions/shared/adapters/s3-backups.js';
 import { metricSum } from '../../test/helpers/lambda-runner.js';
 import { containerEnv, KEY_PREFIX, SCHEDULED_EVENT, startHarness, type Harness } from '../../test/helpers/orchestrator-harness.js';
-import { withCleanup } from './cleanup.js';
+import { withStarted } from './cleanup.js';
 import { floorPlan } from './dump-postgres.js';
 import type { BenchPostgres } from './pg-database.js';
 import type { E2eResult, E2eRun } from './results.js';
@@ -53,7 +53,8 @@ async function invokeOnce(h: Harness): Promise<E2eRun> {
   const uploadMetric = run.metrics.some((m) => m.target === TARGET && typeof m.UploadSeconds === 'number') ? metricSum(run, 'UploadSeconds', TARGET) : null;
   return {
     wallSeconds,
-    dumpSeconds: at(manifest.dumpEndedAt) - at(manifest.startedAt),
+    // dumpEndedAt has whole seconds (the container's clock) and startedAt milliseconds: clamp at 0 as the DumpSeconds metric does.
+    dumpSeconds: Math.max(0, at(manifest.dumpEndedAt) - at(manifest.startedAt)),
     afterDumpSeconds: at(manifest.uploadedAt) - at(manifest.dumpEndedAt),
     uploadSeconds: uploadMetric,
     objectBytes: manifest.size,
@@ -67,8 +68,7 @@ async function invokeOnce(h: Harness): Promise<E2eRun> {
  */
 export async function benchE2e(db: BenchPostgres, opts: E2eBenchOptions): Promise<E2eResult> {
   opts.log('e2e: building the Lambda bundle, starting s3rver and the ECS stand-in...');
-  const h = await startHarness({ fastPathSeconds: FAST_PATH_SECONDS });
-  return withCleanup(() => h.stop(), async () => {
+  return withStarted(() => startHarness({ fastPathSeconds: FAST_PATH_SECONDS }), async (h) => {
     h.addService('bench-db', { env: containerEnv({ DB_PASSWORD: db.pg.password }) });
     h.setTargets([
       { name: TARGET, engine: 'postgres', service: 'bench-db', container: 'bench-db', database: db.target.database, user: 'postgres', passwordEnv: 'DB_PASSWORD', port: db.pg.port },

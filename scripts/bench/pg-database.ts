@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { targetSchema, type Target } from '../../functions/shared/config/schema.js';
 import { PG_BIN, startPostgres, type PostgresServer } from '../../test/helpers/postgres.js';
-import { withCleanup } from './cleanup.js';
+import { withStarted } from './cleanup.js';
 import type { PgDatabase } from './results.js';
 
 const run = promisify(execFile);
@@ -54,8 +54,7 @@ export function serverLogTail(pg: PostgresServer): string {
  * it and stops the server (also on an interrupt). Errors carry the tail of the server log.
  */
 export async function withBenchPostgres<T>(sizeMb: number, log: (line: string) => void, body: (db: BenchPostgres) => Promise<T>): Promise<T> {
-  const pg = await startPostgres();
-  return withCleanup(() => pg.stop(), async () => {
+  return withStarted(startPostgres, async (pg) => {
     try {
       const env = { ...pg.env, PGDATABASE: BENCH_DB };
       const scale = Math.max(1, Math.round((sizeMb * 0.8) / PGBENCH_MB_PER_SCALE));

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import { MULTIPART } from '../../functions/shared/adapters/s3-transfer.js';
 import { startS3rver } from '../../test/helpers/s3rver.js';
-import { withCleanup } from './cleanup.js';
+import { withStarted } from './cleanup.js';
 import type { UploadResult, UploadRow, UploadSize } from './results.js';
 import { roundRobin, type Plan, type Sample } from './runner.js';
 import { median, timed } from './timed.js';
@@ -96,8 +96,7 @@ export async function benchUpload(opts: UploadBenchOptions): Promise<UploadResul
   mkdirSync(dir, { recursive: true });
   const child = bundleUploadChild(join(dir, 'bundle'));
   const awsVersion = execFileSync(AWS_CLI, ['--version'], { encoding: 'utf8' }).trim();
-  const s3 = await startS3rver({ bucket: 'bench' });
-  return withCleanup(() => s3.stop(), async () => {
+  return withStarted(() => startS3rver({ bucket: 'bench' }), async (s3) => {
     const awsConfig = join(dir, 'aws-config');
     // Region and path-style addressing only: `aws s3 cp` keeps its default part size and concurrency.
     await writeFile(awsConfig, '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n');
