@@ -1,5 +1,5 @@
 /**
- * `npm run demo [-- --config FILE] [--small]`: the whole backup path on this machine, with real parts
+ * `npm run demo [-- --config FILE] [--small] [--tamper]`: the whole backup path on this machine, with real parts
  * wherever they can run here. Database servers on loopback (throwaway ones with sample data, or with
  * --config the user's own), s3rver as the bucket, the ECS/agent stand-in as ECS Exec (commands really
  * run under a pty, in a mount namespace where the "container's" backup dir is a temp directory standing
@@ -18,7 +18,7 @@ import { createLifecycle, type Lifecycle } from './demo/lifecycle.js';
 import { enginesOf, planLocalTasks, type PlannedTask } from './demo/local-config.js';
 import { runLocalDemo } from './demo/local-demo.js';
 import { checkBinaries } from './demo/preflight.js';
-import { allVerified, formatSummary, type SummaryRow } from './demo/summary-table.js';
+import { allVerified, formatSummary, VERIFIED_NOTES, type SummaryRow } from './demo/summary-table.js';
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -30,7 +30,7 @@ function fail(message: string, code: number): never {
 }
 
 /** Everything that can be wrong before anything starts: the command line, root, the config and its secrets, the binaries. */
-function prepare(argv: readonly string[]): { small: boolean; local: { config: BackupConfig; tasks: PlannedTask[] } | null } {
+function prepare(argv: readonly string[]): { small: boolean; tamper: boolean; local: { config: BackupConfig; tasks: PlannedTask[] } | null } {
   let args;
   try {
     args = parseDemoArgs(argv);
@@ -53,16 +53,16 @@ function prepare(argv: readonly string[]): { small: boolean; local: { config: Ba
     fail(errorMessage(error), 1);
   }
   if (process.getuid?.() !== 0) fail('the demo needs root (the ECS stand-in runs commands in mount namespaces): run it as root, e.g. sudo npm run demo', 1);
-  return { small: args.small, local };
+  return { small: args.small, tamper: args.tamper, local };
 }
 
-async function main(life: Lifecycle, small: boolean, local: { config: BackupConfig; tasks: PlannedTask[] } | null): Promise<number> {
+async function main(life: Lifecycle, opts: { small: boolean; tamper: boolean }, local: { config: BackupConfig; tasks: PlannedTask[] } | null): Promise<number> {
   say(`ecs-db-backup local demo${local ? ` of ${local.config.targets.length} target(s) from your config` : ''} (temp dir ${life.root})`);
-  const ctx = { life, say, small };
+  const ctx = { life, say, ...opts };
   const rows: SummaryRow[] = local ? await runLocalDemo(ctx, local.config, local.tasks) : await runDefaultDemo(ctx);
   say('');
   say('summary');
-  say(formatSummary(rows));
+  say(formatSummary(rows, [local ? VERIFIED_NOTES.drill : VERIFIED_NOTES.restore]));
   const ok = allVerified(rows);
   say('');
   say(ok ? `demo finished: ${rows.length} backups made, uploaded, restored and verified` : `demo finished: ${rows.filter((r) => r.verdict.verified === 'yes').length} of ${rows.length} backups verified`);
@@ -70,7 +70,7 @@ async function main(life: Lifecycle, small: boolean, local: { config: BackupConf
 }
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
-const { small, local } = prepare(process.argv.slice(2));
+const { small, tamper, local } = prepare(process.argv.slice(2));
 const life = createLifecycle();
 let signalled: number | undefined;
 for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
@@ -81,7 +81,7 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     void life.stopAll();
   });
 }
-main(life, small, local)
+main(life, { small, tamper }, local)
   .then(
     (code) => code,
     (error: unknown) => {

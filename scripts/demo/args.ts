@@ -5,10 +5,10 @@ import { BackupError } from '../../functions/shared/errors.js';
 export class DemoUsageError extends BackupError {}
 
 /** What the command line asks for. */
-export type DemoArgs = { help: true; text: string } | { help: false; config?: string; small: boolean };
+export type DemoArgs = { help: true; text: string } | { help: false; config?: string; small: boolean; tamper: boolean };
 
 /** The one-line usage. */
-export const DEMO_USAGE = 'usage: npm run demo [-- [--config FILE] [--small] [--help]]';
+export const DEMO_USAGE = 'usage: npm run demo [-- [--config FILE] [--small] [--tamper] [--help]]';
 
 const DETAILS = `
 Runs the whole backup path on this machine (as root): database servers, s3rver as the bucket, the
@@ -35,11 +35,12 @@ Exit status: 0 every backup verified, 1 a failure or a backup not verified, 2 a 
 
 function program(out: (s: string) => void): Command {
   return new Command('npm run demo --')
-    .usage('[--config FILE] [--small] [--help]')
+    .usage('[--config FILE] [--small] [--tamper] [--help]')
     .description('The local demo: back up databases through the real orchestrator bundle, verify, summarize.')
     .addHelpText('after', DETAILS)
     .option('--config <file>', 'back up your own local servers as configured in FILE (see below)')
     .option('--small', 'a few rows of sample data only (for CI)', false)
+    .option('--tamper', 'change one row of each sample database after its backup, to watch every verification fail (exit 1)', false)
     .helpOption('-h, --help', 'show this help')
     .allowExcessArguments(true)
     .exitOverride()
@@ -58,6 +59,9 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
     throw error;
   }
   if (cmd.args.length > 0) throw new DemoUsageError(`unexpected argument '${cmd.args[0]!}': the demo takes only options`);
-  const o = cmd.opts<{ config?: string; small: boolean }>();
-  return { help: false, small: o.small, ...(o.config !== undefined ? { config: o.config } : {}) };
+  const o = cmd.opts<{ config?: string; small: boolean; tamper: boolean }>();
+  if (o.config !== undefined && (o.small || o.tamper)) {
+    throw new DemoUsageError(`${o.tamper ? '--tamper' : '--small'} is for the sample databases and cannot be used with --config${o.tamper ? ': it would change your data' : ''}`);
+  }
+  return { help: false, small: o.small, tamper: o.tamper, ...(o.config !== undefined ? { config: o.config } : {}) };
 }

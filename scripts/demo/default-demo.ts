@@ -8,7 +8,7 @@ import { showBucket } from './bucket.js';
 import { runHourly } from './hourly.js';
 import type { Lifecycle } from './lifecycle.js';
 import { restoreCommand } from './restore-cli.js';
-import { SAMPLE_SIZES, seedSampleData } from './sample-data.js';
+import { SAMPLE_SIZES, seedSampleData, tamperSampleData } from './sample-data.js';
 import { summaryRow, type SummaryRow, type Verdict } from './summary-table.js';
 import { verifyTablesRestore } from './verify-tables.js';
 import { verifyRedisRestore } from './verify-redis.js';
@@ -27,6 +27,8 @@ export interface DemoContext {
   life: Lifecycle;
   say: (line: string) => void;
   small: boolean;
+  /** Change the live sample data after the backups (every verification must then fail). */
+  tamper: boolean;
 }
 
 function pidFile(path: string): string {
@@ -83,6 +85,10 @@ export async function runDefaultDemo(ctx: DemoContext): Promise<SummaryRow[]> {
   const hourly = await runHourly(world, names, say, { maxInvocations: 6, pauseMs: 2_000, stopping: () => life.stopping });
   life.check();
   const manifests = await showBucket(world, names, say);
+  if (ctx.tamper) {
+    say('- --tamper: changing one row of orders, one key of redis and one row of shop after their backups');
+    await tamperSampleData(pg, redis, maria);
+  }
 
   const verdicts = new Map<string, Verdict>();
   const backedUp = (name: string) => hourly.get(name)?.outcome === 'succeeded' && manifests.get(name) != null;

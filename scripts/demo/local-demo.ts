@@ -48,7 +48,7 @@ export async function runLocalDemo(ctx: DemoContext, config: BackupConfig, tasks
     let verdict: Verdict;
     life.check();
     if (h?.outcome !== 'succeeded' || manifest === null) verdict = { verified: 'no', why: `no backup: ${h ? `${h.outcome}${h.reason ? ` (${h.reason})` : ''}` : 'never ran'}` };
-    else verdict = await verifyByDrill(world, t.name, say, () => life.stopping);
+    else verdict = await verifyByDrill(world, t, say, () => life.stopping);
     rows.push(summaryRow(t.name, t.engine, manifest, verdict));
   }
   life.check();

@@ -48,3 +48,10 @@ export async function seedSampleData(pg: PostgresServer, redis: RedisServer, mar
   );
   return `orders: ${size.customers} customers, ${size.orders} orders; ${size.sessions + 2} redis keys; shop: 3 products, ${size.stock} stock rows`;
 }
+
+/** Changes one row (one key) of each live sample database: `--tamper` does it after the backups, so every verification must fail. */
+export async function tamperSampleData(pg: PostgresServer, redis: RedisServer, maria: MariadbServer): Promise<void> {
+  await pg.psql('orders', "UPDATE customers SET name = name || ' (changed)' WHERE id = 1");
+  await redis.cli('SET', 'session:0', 'changed after the backup');
+  await maria.sql('shop', 'UPDATE products SET price = price + 1 WHERE id = 1');
+}

@@ -28,6 +28,12 @@ export const TIMING_FOOTNOTES = [
   'both to about 1 s: the container stamps dumpEndedAt in whole seconds',
 ] as const;
 
+/** What VERIFIED means in each mode, printed under the table. */
+export const VERIFIED_NOTES = {
+  restore: 'VERIFIED = restored with the restore CLI into a fresh database and every table compared with the live one (Redis: a fresh redis-server on the staged RDB, DEBUG DIGEST compared)',
+  drill: "VERIFIED = the product's restore drill restored it into a scratch database (Redis: a throwaway server), its counts matched the manifest, and the scratch copy was dropped",
+} as const;
+
 const seconds = (from: string, to: string) => Math.max(0, (Date.parse(to) - Date.parse(from)) / 1000);
 
 /** A row from a target's manifest (null: no backup) and its verdict. */
@@ -59,8 +65,8 @@ export function secondsText(s: number | null): string {
   return s === null ? '-' : s < 1 ? '<1' : s.toFixed(1);
 }
 
-/** The table: a header, one line per row (numbers right-aligned), then the footnotes on the timings. */
-export function formatSummary(rows: readonly SummaryRow[]): string {
+/** The table: a header, one line per row (numbers right-aligned), then the footnotes on the timings and `notes`. */
+export function formatSummary(rows: readonly SummaryRow[], notes: readonly string[] = []): string {
   const header = ['TARGET', 'ENGINE', 'BYTES', 'DUMP s', 'UPLOAD s', 'S3 KEY', 'VERIFIED'];
   const numeric = [false, false, true, true, true, false, false];
   const cells = rows.map((r) => [
@@ -75,5 +81,5 @@ export function formatSummary(rows: readonly SummaryRow[]): string {
   const all = [header, ...cells];
   const widths = header.map((_, i) => Math.max(...all.map((row) => row[i]!.length)));
   const line = (row: string[]) => row.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [...all.map(line), ...TIMING_FOOTNOTES.map((f) => `  ${f}`)].join('\n');
+  return [...all.map(line), ...[...TIMING_FOOTNOTES, ...notes].map((f) => `  ${f}`)].join('\n');
 }

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeTargets } from '../../functions/shared/config/load.js';
-import { BackupError } from '../../functions/shared/errors.js';
 import { targetSchema, type Target } from '../../functions/shared/config/schema.js';
+import { BackupError } from '../../functions/shared/errors.js';
 import { buildOrchestratorBundle, invokeBundle, type LambdaRun } from '../../test/helpers/lambda-runner.js';
 import { containerEnv } from '../../test/helpers/orchestrator-harness.js';
 import { startS3rver, type S3rverHandle } from '../../test/helpers/s3rver.js';
@@ -46,6 +46,8 @@ export interface DemoWorld {
   standin: Standin;
   lambda: LambdaApi;
   keyPrefix: string;
+  /** Throws WorldStoppedError once stop() was called (Ctrl-C): the flows call it before each step. */
+  check(): void;
   /** Adds a stand-in task for a service: each container gets the database tools on PATH, its secrets, and the EFS at its backup dirs. */
   addTask(task: PlannedTask, shell?: 'dash' | 'busybox'): void;
   /** Sets the targets the Lambda (and the restore CLI's config) gets, validated with the real schema. */
@@ -111,6 +113,7 @@ export async function startWorld(o: WorldOptions): Promise<DemoWorld> {
     standin,
     lambda,
     keyPrefix: o.keyPrefix,
+    check: refuseWhenStopped,
     addTask(task, shell = 'dash') {
       const id = `${task.service.toLowerCase().replace(/[^a-z0-9]/g, '')}${'0'.repeat(32)}`.slice(0, 32);
       standin.setTask(task.cluster, {

@@ -3,10 +3,11 @@ import { DemoUsageError, parseDemoArgs } from '../../scripts/demo/args.js';
 
 describe('parseDemoArgs', () => {
   it.each([
-    [[], { help: false, small: false }],
-    [['--small'], { help: false, small: true }],
-    [['--config', 'examples/demo-local.json'], { help: false, small: false, config: 'examples/demo-local.json' }],
-    [['--config=x.json', '--small'], { help: false, small: true, config: 'x.json' }],
+    [[], { help: false, small: false, tamper: false }],
+    [['--small'], { help: false, small: true, tamper: false }],
+    [['--small', '--tamper'], { help: false, small: true, tamper: true }],
+    [['--config', 'examples/demo-local.json'], { help: false, small: false, tamper: false, config: 'examples/demo-local.json' }],
+    [['--config=x.json'], { help: false, small: false, tamper: false, config: 'x.json' }],
   ] as const)('parses %j', (argv, expected) => {
     expect(parseDemoArgs(argv)).toEqual(expected);
   });
@@ -15,6 +16,8 @@ describe('parseDemoArgs', () => {
     [['--bogus'], "unknown option '--bogus'"],
     [['--small', 'extra'], "unexpected argument 'extra': the demo takes only options"],
     [['--config'], "option '--config <file>' argument missing"],
+    [['--config', 'x.json', '--tamper'], '--tamper is for the sample databases and cannot be used with --config: it would change your data'],
+    [['--config', 'x.json', '--small'], '--small is for the sample databases and cannot be used with --config'],
   ] as const)('rejects %j naming the argument', (argv, message) => {
     expect(() => parseDemoArgs(argv)).toThrow(DemoUsageError);
     expect(() => parseDemoArgs(argv)).toThrow(message);
@@ -24,7 +27,7 @@ describe('parseDemoArgs', () => {
     const parsed = parseDemoArgs(['--help']);
     expect(parsed.help).toBe(true);
     const text = (parsed as { text: string }).text;
-    expect(text).toMatch(/^Usage: npm run demo -- \[--config FILE\] \[--small\] \[--help\]/);
+    expect(text).toMatch(/^Usage: npm run demo -- \[--config FILE\] \[--small\] \[--tamper\] \[--help\]/);
     expect(text).toContain('--config <file>');
     expect(text).toContain('npm run demo -- --config examples/demo-local.json');
   });
