@@ -37,7 +37,8 @@ export async function runLocalDemo(ctx: DemoContext, config: BackupConfig, tasks
   for (const t of targets) say(`  target ${t.name}: ${t.engine} at ${t.host}:${t.port ?? 'default port'}${t.database ? `, database ${t.database}` : ''}`);
 
   const names = targets.map((t) => t.name);
-  const hourly = await runHourly(world, names, say, { maxInvocations: 6, pauseMs: 2_000, stopping: () => life.stopping });
+  // Your databases may be large: each invocation waits up to 30 s for a dump, and the uploads resume across invocations.
+  const hourly = await runHourly(world, names, say, { maxInvocations: 30, pauseMs: 2_000, stopping: () => life.stopping });
   life.check();
   const manifests = await showBucket(world, names, say);
 
