@@ -24,10 +24,10 @@ a fresh database (Redis: a fresh redis-server on the staged RDB) and compared wi
 With --config FILE: dry-runs your own settings against your own local servers before you deploy.
 FILE is a backup config (the schema of examples/backup.config.json; see examples/demo-local.json).
 Each target's host/port must reach a server on this machine; the target's passwordEnv variable must
-be set in the demo's environment (the stand-in container gets it, as ECS would inject it). Your databases
-are only read: each backup is checked with the product's restore drill, which restores it into a
-scratch database (drill.scratchDatabase, default <database>_drill; Redis: a throwaway server),
-compares the counts with the manifest, and drops it. Example:
+be set in the demo's environment (the stand-in container gets it, as ECS would inject it). Your
+databases are only read: each backup is checked with the product's restore drill, which restores it
+into a scratch database (drill.scratchDatabase, default <database>_drill; Redis: a throwaway
+server), compares the counts with the manifest, and drops it. Example:
   PGPASSWORD=secret MARIADB_PASSWORD=secret npm run demo -- --config examples/demo-local.json
 
 Exit status: 0 every backup verified, 1 a failure or a backup not verified, 2 a usage error.
@@ -36,11 +36,11 @@ Exit status: 0 every backup verified, 1 a failure or a backup not verified, 2 a 
 function program(out: (s: string) => void): Command {
   return new Command('npm run demo --')
     .usage('[--config FILE] [--small] [--tamper] [--help]')
-    .description('The local demo: back up databases through the real orchestrator bundle, verify, summarize.')
+    .description('The local demo: backups through the real orchestrator bundle, verified.')
     .addHelpText('after', DETAILS)
-    .option('--config <file>', 'back up your own local servers as configured in FILE (see below)')
-    .option('--small', 'a few rows of sample data only (for CI)', false)
-    .option('--tamper', 'change one row of each sample database after its backup, to watch every verification fail (exit 1)', false)
+    .option('--config <file>', 'back up your own local servers as FILE configures them')
+    .option('--small', 'a few rows of sample data only (for CI)')
+    .option('--tamper', 'change the sample data after the backups: every check fails (exit 1)')
     .helpOption('-h, --help', 'show this help')
     .allowExcessArguments(true)
     .exitOverride()
@@ -59,7 +59,8 @@ export function parseDemoArgs(argv: readonly string[]): DemoArgs {
     throw error;
   }
   if (cmd.args.length > 0) throw new DemoUsageError(`unexpected argument '${cmd.args[0]!}': the demo takes only options`);
-  const o = cmd.opts<{ config?: string; small: boolean; tamper: boolean }>();
+  const opts = cmd.opts<{ config?: string; small?: boolean; tamper?: boolean }>();
+  const o = { config: opts.config, small: opts.small === true, tamper: opts.tamper === true };
   if (o.config !== undefined && (o.small || o.tamper)) {
     throw new DemoUsageError(`${o.tamper ? '--tamper' : '--small'} is for the sample databases and cannot be used with --config${o.tamper ? ': it would change your data' : ''}`);
   }
