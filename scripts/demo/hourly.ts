@@ -1,4 +1,5 @@
 import type { TargetOutcome } from '../../functions/orchestrator/deps.js';
+import type { LogLine } from '../../test/helpers/lambda-runner.js';
 import { SCHEDULED_EVENT } from '../../test/helpers/orchestrator-harness.js';
 import type { DemoWorld } from './world.js';
 
@@ -28,6 +29,18 @@ export function outcomeLine(o: TargetOutcome & { kind?: string }): string {
   return `${o.target.padEnd(20)} ${kind}${o.outcome}${detail ? `  ${detail}` : ''}`;
 }
 
+/** The job's own bookkeeping lines in its stderr: not what the user needs to see. */
+const BOOKKEEPING = /^\S+Z (?:step \S+: (?:start|exit status \d+)|job finished: |error: \S+(?: -\w)? exited with status \d+$)/;
+
+/** The tools' error lines from the job's stderr the orchestrator logged with a target's failure (what the user needs to fix it), at most `max`. */
+export function failureDetail(logs: readonly LogLine[], target: string, max = 4): string[] {
+  const logged = logs.filter((l) => l.level === 'ERROR' && l.target === target && typeof l.stderrTail === 'string').at(-1);
+  if (!logged) return [];
+  const lines = (logged.stderrTail as string).split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '' && !BOOKKEEPING.test(l));
+  const errors = lines.filter((l) => /error|fatal|fail|refused|denied|cannot|can't/i.test(l));
+  return (errors.length > 0 ? errors : lines).slice(-max);
+}
+
 /** Runs hourly invocations until every target in `targets` ended (or `maxInvocations`); throws when an invocation itself fails. */
 export async function runHourly(world: DemoWorld, targets: readonly string[], say: (line: string) => void, o: HourlyOptions): Promise<HourlyResult> {
   const last: HourlyResult = new Map();
@@ -38,6 +51,7 @@ export async function runHourly(world: DemoWorld, targets: readonly string[], sa
     const results = (run.result as { results: (TargetOutcome & { kind?: string })[] }).results;
     for (const r of results) {
       say(`  ${outcomeLine(r)}`);
+      if (r.outcome === 'failed') for (const line of failureDetail(run.logs, r.target)) say(`    | ${line}`);
       if (r.kind === undefined || r.kind === 'backup') {
         // An idle target after its success stays a success.
         if (!(r.outcome === 'idle' && last.get(r.target)?.outcome === 'succeeded')) last.set(r.target, r);
