@@ -117,8 +117,11 @@ describe('npm run demo', () => {
     expectNothingLeft(run);
   }, 150_000);
 
-  it('stops every server and removes its temp dir on Ctrl-C mid-run', async () => {
-    const run = await runDemo(['--small'], { interruptWhen: /- invocation 1/ });
+  it.each([
+    ['while the dumps run', /- invocation 1/],
+    ['while the fresh redis-server for the verification starts', /- a fresh redis-server on a copy/],
+  ])('stops every server and removes its temp dir on Ctrl-C %s', async (_when, interruptWhen) => {
+    const run = await runDemo(['--small'], { interruptWhen });
     expect(run.code, `${run.stdout}\n${run.stderr}`).toBe(130);
     expect(run.stderr).toContain('error: SIGINT: stopping everything the demo started');
     expect(run.stdout).not.toContain('\nsummary\n');
