@@ -5,7 +5,7 @@ import { CLUSTER, CONTAINER_BACKUP_DIR, KEY_PREFIX } from '../../test/helpers/or
 import { startPostgres, type PostgresServer } from '../../test/helpers/postgres.js';
 import { startRedis, type RedisServer } from '../../test/helpers/redis.js';
 import { showBucket } from './bucket.js';
-import { runHourly } from './hourly.js';
+import { noBackupVerdict, runHourly } from './hourly.js';
 import type { Lifecycle } from './lifecycle.js';
 import { restoreCommand } from './restore-cli.js';
 import { SAMPLE_SIZES, seedSampleData, tamperSampleData } from './sample-data.js';
@@ -106,9 +106,5 @@ export async function runDefaultDemo(ctx: DemoContext): Promise<SummaryRow[]> {
   if (backedUp('sessions-redis')) verdicts.set('sessions-redis', await verifyRedisRestore(world, life, 'sessions-redis', redis, say));
 
   life.check();
-  return targets.map((t) => {
-    const h = hourly.get(t.name);
-    const verdict = verdicts.get(t.name) ?? { verified: 'no' as const, why: `no backup: ${h ? `${h.outcome}${h.reason ? ` (${h.reason})` : ''}` : 'never ran'}` };
-    return summaryRow(t.name, t.engine, manifests.get(t.name) ?? null, verdict);
-  });
+  return targets.map((t) => summaryRow(t.name, t.engine, manifests.get(t.name) ?? null, verdicts.get(t.name) ?? noBackupVerdict(hourly.get(t.name))));
 }

@@ -1,6 +1,7 @@
 import type { TargetOutcome } from '../../functions/orchestrator/deps.js';
 import type { LogLine } from '../../test/helpers/lambda-runner.js';
 import { SCHEDULED_EVENT } from '../../test/helpers/orchestrator-harness.js';
+import type { Verdict } from './summary-table.js';
 import type { DemoWorld } from './world.js';
 
 /**
@@ -39,6 +40,11 @@ export function failureDetail(logs: readonly LogLine[], target: string, max = 4)
   const lines = (logged.stderrTail as string).split('\n').map((l) => l.trimEnd()).filter((l) => l.trim() !== '' && !BOOKKEEPING.test(l));
   const errors = lines.filter((l) => /error|fatal|fail|refused|denied|cannot|can't/i.test(l));
   return (errors.length > 0 ? errors : lines).slice(-max);
+}
+
+/** The verdict of a target without a backup to verify: how its last invocation ended. */
+export function noBackupVerdict(last: TargetOutcome | undefined): Verdict {
+  return { verified: 'no', why: `no backup: ${last ? `${last.outcome}${last.reason ? ` (${last.reason})` : ''}` : 'never ran'}` };
 }
 
 /** Runs hourly invocations until every target in `targets` ended (or `maxInvocations`); throws when an invocation itself fails. */

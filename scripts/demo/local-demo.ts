@@ -1,7 +1,7 @@
 import type { BackupConfig } from '../../functions/shared/config/schema.js';
 import { showBucket } from './bucket.js';
 import type { DemoContext } from './default-demo.js';
-import { runHourly } from './hourly.js';
+import { noBackupVerdict, runHourly } from './hourly.js';
 import type { PlannedTask } from './local-config.js';
 import { summaryRow, type SummaryRow, type Verdict } from './summary-table.js';
 import { verifyByDrill } from './verify-drill.js';
@@ -48,7 +48,7 @@ export async function runLocalDemo(ctx: DemoContext, config: BackupConfig, tasks
     const manifest = manifests.get(t.name) ?? null;
     let verdict: Verdict;
     life.check();
-    if (h?.outcome !== 'succeeded' || manifest === null) verdict = { verified: 'no', why: `no backup: ${h ? `${h.outcome}${h.reason ? ` (${h.reason})` : ''}` : 'never ran'}` };
+    if (h?.outcome !== 'succeeded' || manifest === null) verdict = noBackupVerdict(h);
     else verdict = await verifyByDrill(world, t, say, () => life.stopping);
     rows.push(summaryRow(t.name, t.engine, manifest, verdict));
   }

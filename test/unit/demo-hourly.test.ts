@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { failureDetail, outcomeLine } from '../../scripts/demo/hourly.js';
+import { failureDetail, noBackupVerdict, outcomeLine } from '../../scripts/demo/hourly.js';
 
 const PG_TAIL = [
   '2026-11-22T07:05:21Z step version: start',
@@ -34,5 +34,15 @@ describe('outcomeLine', () => {
     [{ target: 'pg', outcome: 'started', kind: 'drill' }, 'pg                   drill started'],
   ] as const)('writes %j', (outcome, line) => {
     expect(outcomeLine(outcome)).toBe(line);
+  });
+});
+
+describe('noBackupVerdict', () => {
+  it.each([
+    [{ target: 'pg', outcome: 'failed', reason: 'step "dump" exited with status 1' }, 'no backup: failed (step "dump" exited with status 1)'],
+    [{ target: 'pg', outcome: 'started' }, 'no backup: started'],
+    [undefined, 'no backup: never ran'],
+  ] as const)('says how %j ended', (last, why) => {
+    expect(noBackupVerdict(last)).toEqual({ verified: 'no', why });
   });
 });
