@@ -1,5 +1,7 @@
+import { execFile } from 'node:child_process';
 import { linkSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { buildRestoreJob } from '../../functions/shared/core/scripts/restore-job.js';
 import { PG_BIN } from '../../test/helpers/postgres.js';
 import { runBackupJob, type JobDump } from './dump-postgres.js';
@@ -8,6 +10,8 @@ import type { BenchPostgres } from './pg-database.js';
 import type { RestoreResult } from './results.js';
 import { runPlans, type Plan } from './runner.js';
 import { timed } from './timed.js';
+
+const run = promisify(execFile);
 
 /** Options of the restore benchmark. */
 export interface RestoreBenchOptions {
@@ -33,6 +37,8 @@ export async function benchRestore(db: BenchPostgres, opts: RestoreBenchOptions)
   const fresh = async () => {
     const name = `restored_${++n}`;
     await db.pg.psql('postgres', `DROP DATABASE IF EXISTS ${name}; CREATE DATABASE ${name};`);
+    // The previous restore's dirty pages are written out first, not during this one.
+    await run('sync', []);
     return name;
   };
   const checkAndDrop = async (name: string) => {

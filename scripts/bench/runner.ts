@@ -19,7 +19,7 @@ export interface Row extends Sample {
 }
 
 /**
- * Runs every plan `repeats` times, round robin (so drift on a noisy machine hits every plan alike), reading the
+ * Runs every plan `repeats` times, round robin, every other round backwards (so drift on a noisy machine hits every plan alike), reading the
  * server's CPU around each run (none without `serverPid`); resolves to every plan's samples, in plan order.
  */
 export async function roundRobin<S extends Sample>(
@@ -30,7 +30,11 @@ export async function roundRobin<S extends Sample>(
 ): Promise<(S & { serverCpuSeconds: number })[][]> {
   const samples = plans.map(() => [] as (S & { serverCpuSeconds: number })[]);
   for (let round = 1; round <= repeats; round++) {
-    for (const [i, plan] of plans.entries()) {
+    // Every other round runs backwards, so no plan always follows the same one (whose leftovers, such as dirty pages
+    // or a busy server, it would always pay for).
+    const order = plans.map((_, k) => (round % 2 === 1 ? k : plans.length - 1 - k));
+    for (const i of order) {
+      const plan = plans[i]!;
       const before = serverPid === null ? null : await readServerCpu(serverPid);
       const sample = await plan.run();
       const server = serverPid === null || before === null ? 0 : await serverCpuSince(serverPid, before);
