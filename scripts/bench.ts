@@ -14,6 +14,12 @@ import { runBench } from './bench/run.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
+// The SDK's multi-line notice that it will need Node 22 would be repeated in the progress; other warnings still show.
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (!`${warning.name} ${warning.message}`.includes('NodeVersionSupportWarning')) log(`warning: ${warning.name}: ${warning.message}`);
+});
+
 async function main(argv: string[]): Promise<number> {
   let opts;
   try {
