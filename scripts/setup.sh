@@ -11,6 +11,8 @@ command -v busybox >/dev/null || need+=(busybox)
 command -v dash >/dev/null || need+=(dash)
 command -v zstd >/dev/null || need+=(zstd)
 command -v unshare >/dev/null || need+=(util-linux)
+[ -x /usr/bin/time ] || need+=(time)
+[ -x /usr/bin/aws ] || need+=(awscli)
 [ -x /usr/lib/postgresql/15/bin/pg_dump ] && [ -x /usr/lib/postgresql/15/bin/postgres ] || need+=(postgresql-15)
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"
