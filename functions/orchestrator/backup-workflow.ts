@@ -20,7 +20,7 @@ import { MAX_UPLOAD_ATTEMPTS, uploadRun } from './upload-step.js';
 /** How long past its deadline an invocation may still be running (the handler's safety margin). */
 const LEASE_SLACK_MS = 45_000;
 /** How often the fast path looks for the marker: one stat on EFS, so often enough that a short dump is not kept waiting. */
-const FAST_PATH_POLL_MS = 500;
+const FAST_PATH_POLL_MS = 250;
 /** How long a "task still runs" answer is trusted during the fast path. */
 const TASK_CHECK_TTL_MS = 15_000;
 /** How long a "job still lives" answer is trusted during the fast path (each costs an exec). */

@@ -76,8 +76,25 @@ export async function benchDump(db: BenchPostgres, opts: DumpBenchOptions): Prom
       },
     },
   ];
+  const partFile = join(opts.work, 'part.pgdump');
+  const part = (label: string, script: string): Plan => ({
+    label,
+    async run() {
+      const t = await timed(label, ['bash', '-o', 'pipefail', '-c', script], { env: { ...db.env, PATH: `${PG_BIN}:/usr/bin:/bin` } });
+      const bytes = statSync(partFile).size;
+      rmSync(partFile, { force: true });
+      return { ...t, bytes };
+    },
+  });
+  plans.push(
+    part('job part: `pg_dump -Fc -Z1 -f file` (its compression alone)', `pg_dump -Fc -Z1 -f ${partFile}`),
+    part(
+      'job part: `pg_dump -Fc -Z1 | tee file fifo` + `sha256sum` (its stream without decompressing and counting rows)',
+      `d=$(mktemp -d) && mkfifo $d/f && { sha256sum <$d/f >/dev/null & } && pg_dump -Fc -Z1 | tee ${partFile} $d/f >/dev/null && wait && rm -r $d`,
+    ),
+  );
   opts.log('dump: warming the page cache with one untimed floor run...');
   await plans[0]!.run();
-  const [floor, naive, job] = await runPlans(plans, opts.repeats, db.postmasterPid, opts.log);
-  return { result: { database: db.database, floor: floor!, naive: naive!, job: job! }, jobDump: last! };
+  const [floor, naive, job, ...parts] = await runPlans(plans, opts.repeats, db.postmasterPid, opts.log);
+  return { result: { database: db.database, floor: floor!, naive: naive!, job: job!, parts }, jobDump: last! };
 }

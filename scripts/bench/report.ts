@@ -94,7 +94,7 @@ export function formatReport(r: BenchResults): string {
   if (db) {
     parts.push(`PostgreSQL 15 database: ${fixed(db.bytes / MB, 0)} MB (pgbench -s ${db.pgbenchScale} + ${db.jsonRows} jsonb rows).`);
   }
-  if (s.dump) parts.push(`### PostgreSQL dump\n\n${rowsTable([s.dump.floor, s.dump.naive, s.dump.job], s.dump.floor, 'floor')}`);
+  if (s.dump) parts.push(`### PostgreSQL dump\n\n${rowsTable([s.dump.floor, s.dump.naive, s.dump.job, ...s.dump.parts], s.dump.floor, 'floor')}`);
   if (s.e2e) parts.push(`### End to end\n\n${e2eText(s.e2e)}`);
   if (s.restore) {
     const x = s.restore;

@@ -29,6 +29,8 @@ export interface DumpResult {
   floor: Row;
   naive: Row;
   job: Row;
+  /** The job's parts alone, to show what its in-stream verification costs: `-Z1 -f`, and the stream without the row count. */
+  parts: Row[];
 }
 
 /** Redis dump: the product's backup job against `redis-cli --rdb`. */

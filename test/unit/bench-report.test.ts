@@ -25,7 +25,7 @@ function fullResults(): BenchResults {
       sizes: [{ sizeMiB: 256, ours: up('ours', 8, 100), libStorage: up('lib-storage', 9, 150), aws: up('aws s3 cp', 10, 80) }],
     },
     redis: { keys: 1000, cli: row('redis-cli --rdb', 5), cliNoDelay: row('redis-cli --rdb delay 0', 0.5), job: row('redis job', 1) },
-    dump: { database: DB, floor: row('floor', 10), naive: row('naive | pipe', 40, { bytes: 50 * 1024 * 1024 }), job: row('job', 11, { bytes: 60 * 1024 * 1024 }) },
+    dump: { database: DB, floor: row('floor', 10), naive: row('naive | pipe', 40, { bytes: 50 * 1024 * 1024 }), job: row('job', 11, { bytes: 60 * 1024 * 1024 }), parts: [row('job part: stream', 10.5)] },
     e2e: { database: DB, floor: row('floor', 10), median: { wallSeconds: 15, dumpSeconds: 11, afterDumpSeconds: 3, uploadSeconds: 2, objectBytes: 60 * 1024 * 1024 }, runs: [] },
     restore: { database: DB, dumpBytes: 60 * 1024 * 1024, job: row('restore job', 30), pgRestore: row('pg_restore', 40), pgRestoreJ2: row('pg_restore -j 2', 28) },
   };
@@ -78,6 +78,7 @@ describe('formatReport', () => {
     }
     expect(text).toContain('| ours | 8.00 | 33.6 | 35.8 | 3.00 | 100 | 1.25× |');
     expect(text).toContain('Manifest split (medians): dump 11.0 s');
+    expect(text).toContain('| job part: stream | 10.50 |');
     expect(text).not.toContain('### Failed sections');
   });
 

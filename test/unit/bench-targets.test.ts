@@ -15,7 +15,7 @@ function uploadRow(wallSeconds: number, rssMiB: number): UploadRow {
 
 function sections(o: { dump?: number; e2e?: number; uploads?: [number, number, number][] }): BenchResults['sections'] {
   return {
-    ...(o.dump === undefined ? {} : { dump: { database: DB, floor: row(10), naive: row(40), job: row(10 * o.dump) } }),
+    ...(o.dump === undefined ? {} : { dump: { database: DB, floor: row(10), naive: row(40), job: row(10 * o.dump), parts: [] } }),
     ...(o.e2e === undefined
       ? {}
       : { e2e: { database: DB, floor: row(10), median: { wallSeconds: 10 * o.e2e, dumpSeconds: 1, afterDumpSeconds: 1, uploadSeconds: 1, objectBytes: 1 }, runs: [] } }),
