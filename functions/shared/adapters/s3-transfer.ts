@@ -261,7 +261,26 @@ export async function uploadFileResumable(opts: UploadOptions): Promise<UploadRe
   const inFlight = new Set<Promise<void>>();
   let failure = null as { part: number; error: unknown } | null;
   let stopped = false;
-  let progressWrite: Promise<void> = Promise.resolve();
+  // Progress goes to EFS beside the parts, not between them: an fsync'ed write per part held each part's buffer (and so
+  // a slot) until the disk answered. Writes are coalesced: only the newest state matters, and the last one is awaited.
+  let latest: UploadProgress | null = null;
+  let writing: Promise<void> | null = null;
+  const saveProgress = (snapshot: UploadProgress, part: number) => {
+    latest = snapshot;
+    writing ??= (async () => {
+      try {
+        while (latest) {
+          const next = latest;
+          latest = null;
+          await writeJsonAtomic(progressPath, next);
+        }
+      } finally {
+        writing = null;
+      }
+    })().catch((error: unknown) => {
+      failure ??= { part, error };
+    });
+  };
   const shouldStop = () => opts.signal?.aborted === true || (opts.deadline !== undefined && Date.now() >= opts.deadline);
 
   const fh = await open(filePath, 'r');
@@ -300,9 +319,7 @@ export async function uploadFileResumable(opts: UploadOptions): Promise<UploadRe
           if (!res.ETag) throw new S3TransferError(`S3 returned no ETag for part ${n}`);
           state.parts.push({ PartNumber: n, ETag: unquote(res.ETag), size: length, ...(res.ChecksumCRC32 ? { checksumCRC32: res.ChecksumCRC32 } : {}) });
           state.parts.sort((a, b) => a.PartNumber - b.PartNumber);
-          const snapshot = structuredClone(state);
-          progressWrite = progressWrite.then(() => writeJsonAtomic(progressPath, snapshot));
-          return progressWrite;
+          saveProgress(structuredClone(state), n);
         })
         .catch((error: unknown) => {
           failure ??= { part: n, error };
@@ -314,8 +331,8 @@ export async function uploadFileResumable(opts: UploadOptions): Promise<UploadRe
       inFlight.add(task);
     }
     await Promise.all(inFlight);
-    // A failed progress write (a full EFS, say) already failed its part and is reported with it.
-    await progressWrite.catch(() => undefined);
+    // A failed progress write (a full EFS, say) fails the upload and is reported with the part that caused it.
+    while (writing) await writing;
   } finally {
     await fh.close();
   }

@@ -34,6 +34,8 @@ redis_check() {
   KEYS=$(( \${_read:-0} - \${_exp:-0} ))
 }
 now() { date +%s; }
+# nap: a fifth of a second where sleep takes fractions (coreutils, most busybox builds), else one second.
+nap() { sleep 0.2 2>/dev/null || sleep 1; }
 `;
 
 /** Functions and steps of a redis backup: a fresh BGSAVE (waited for), copy of dir/dbfilename, redis-check-rdb, promote. */
@@ -50,7 +52,7 @@ redis_snapshot() {
     case $_t in ''|*[!0-9]*) log "error: TIME failed: $_t"; return 1;; esac
     [ "$_t" -le "$_before" ] || break
     [ "$(now)" -lt "$_deadline" ] || { log "error: the server clock (TIME $_t) did not pass LASTSAVE $_before within $TIMEOUT_SECONDS s"; return 124; }
-    sleep 1
+    nap
   done
   while :; do
     _r=$(rc BGSAVE)
@@ -60,7 +62,7 @@ redis_snapshot() {
       *) log "error: BGSAVE failed: $_r"; return 1;;
     esac
     [ "$(now)" -lt "$_deadline" ] || { log "error: BGSAVE not accepted within $TIMEOUT_SECONDS s"; return 124; }
-    sleep 1
+    nap
   done
   while :; do
     _p=$(rc INFO persistence)
@@ -73,7 +75,7 @@ redis_snapshot() {
       [ "$_last" -le "$_before" ] || return 0
     fi
     [ "$(now)" -lt "$_deadline" ] || { log "error: BGSAVE did not finish within $TIMEOUT_SECONDS s"; return 124; }
-    sleep 1
+    nap
   done
 }
 redis_copy() { cp "$RDB_DIR/$RDB_NAME" dump.rdb.tmp; }
@@ -114,7 +116,7 @@ redis_stage() {
     _deadline=$(( $(now) + TIMEOUT_SECONDS ))
     while [ "$(rc INFO persistence | sed -n 's/^rdb_bgsave_in_progress://p')" != 0 ]; do
       [ "$(now)" -lt "$_deadline" ] || { log "error: a background save still runs after $TIMEOUT_SECONDS s; nothing staged"; return 124; }
-      sleep 1
+      nap
     done
     cp "$FILE" "$RDB_DIR/.$RDB_NAME.restore-tmp" && mv -f "$RDB_DIR/.$RDB_NAME.restore-tmp" "$RDB_DIR/$RDB_NAME" || return 1
     if [ "$RESTART_ALLOWED" = 1 ]; then
@@ -156,7 +158,7 @@ redis_drill_start() {
     [ "$_r" = PONG ] && return 0
     kill -0 "$DRILL_PID" 2>/dev/null || { log "error: the drill redis-server exited while loading:"; tail -n 20 drill-redis.log >&2; DRILL_PID=; return 1; }
     [ "$(now)" -lt "$_deadline" ] || { log "error: the drill redis-server did not load within $TIMEOUT_SECONDS s"; return 124; }
-    sleep 1
+    nap
   done
 }
 redis_drill_count() {
