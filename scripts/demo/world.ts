@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { encodeTargets } from '../../functions/shared/config/load.js';
 import { targetSchema, type Target } from '../../functions/shared/config/schema.js';
 import { BackupError } from '../../functions/shared/errors.js';
-import { buildOrchestratorBundle, invokeBundle, type LambdaRun } from '../../test/helpers/lambda-runner.js';
+import { buildOrchestratorBundle, invokeBundle, localLambdaEnv, type LambdaRun } from '../../test/helpers/lambda-runner.js';
 import { containerEnv } from '../../test/helpers/orchestrator-harness.js';
 import { startS3rver, type S3rverHandle } from '../../test/helpers/s3rver.js';
 import { startLambdaApi, type LambdaApi } from '../standin/lambda-api.js';
@@ -76,24 +76,17 @@ export async function startWorld(o: WorldOptions): Promise<DemoWorld> {
     startStandin({ region: o.region, clusters: o.clusters.map((name) => ({ name, tasks: [] })) }),
   ]);
   let targetsGz = '';
-  const lambdaEnv = (): Record<string, string> => ({
-    BACKUP_TARGETS_GZ: targetsGz,
-    BUCKET: s3.bucket,
-    KEY_PREFIX: o.keyPrefix,
-    EFS_MOUNT_PATH: efsDir,
-    FAST_PATH_SECONDS: String(o.fastPathSeconds),
-    POWERTOOLS_SERVICE_NAME: 'ecs-db-backup',
-    POWERTOOLS_METRICS_NAMESPACE: 'EcsDbBackup',
-    AWS_REGION: standin.region,
-    // s3rver knows only these keys; the stand-in checks none.
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_ENDPOINT_URL_ECS: standin.endpoint,
-    AWS_ENDPOINT_URL_S3: s3.endpoint,
-    S3_FORCE_PATH_STYLE: '1',
-    NODE_NO_WARNINGS: '1',
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-  });
+  const lambdaEnv = (): Record<string, string> =>
+    localLambdaEnv({
+      targetsGz,
+      bucket: s3.bucket,
+      keyPrefix: o.keyPrefix,
+      efsDir,
+      fastPathSeconds: o.fastPathSeconds,
+      region: standin.region,
+      ecsEndpoint: standin.endpoint,
+      s3Endpoint: s3.endpoint,
+    });
   const run = async (event: unknown): Promise<LambdaRun> => {
     refuseWhenStopped();
     const invocation = invokeBundle(bundle, event, lambdaEnv());

@@ -61,6 +61,41 @@ export interface RunningLambda {
   done: Promise<LambdaRun>;
 }
 
+/** Where a locally invoked orchestrator finds its targets, bucket, EFS and the stand-ins. */
+export interface LocalLambdaSetup {
+  targetsGz: string;
+  bucket: string;
+  keyPrefix: string;
+  efsDir: string;
+  fastPathSeconds: number;
+  region: string;
+  ecsEndpoint: string;
+  s3Endpoint: string;
+}
+
+/** The orchestrator's environment on this machine: what the CDKTF stack sets in AWS, pointed at s3rver and the ECS stand-in. */
+export function localLambdaEnv(o: LocalLambdaSetup): Record<string, string> {
+  return {
+    BACKUP_TARGETS_GZ: o.targetsGz,
+    BUCKET: o.bucket,
+    KEY_PREFIX: o.keyPrefix,
+    EFS_MOUNT_PATH: o.efsDir,
+    FAST_PATH_SECONDS: String(o.fastPathSeconds),
+    POWERTOOLS_SERVICE_NAME: 'ecs-db-backup',
+    POWERTOOLS_METRICS_NAMESPACE: 'EcsDbBackup',
+    AWS_REGION: o.region,
+    // s3rver knows only these keys; the stand-in checks none.
+    AWS_ACCESS_KEY_ID: 'S3RVER',
+    AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    AWS_ENDPOINT_URL_ECS: o.ecsEndpoint,
+    AWS_ENDPOINT_URL_S3: o.s3Endpoint,
+    S3_FORCE_PATH_STYLE: '1',
+    // The SDK's warning about Node 20 support is noise in the captured logs.
+    NODE_NO_WARNINGS: '1',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
 /** Invokes the bundle in a child process with `env` only (plus PATH), `remainingMs` as the Lambda's time budget. */
 export function invokeBundle(bundle: string, event: unknown, env: Record<string, string>, remainingMs = 900_000): RunningLambda {
   const child = spawn(process.execPath, [join(dirname(bundle), 'runner.mjs'), bundle, JSON.stringify(event), String(remainingMs)], {

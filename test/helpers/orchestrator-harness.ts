@@ -8,7 +8,7 @@ import { targetSchema, type Target } from '../../functions/shared/config/schema.
 import { WEEKDAYS } from '../../functions/shared/core/s3-keys.js';
 import { startStandin, type Standin, type StandinContainer } from '../../scripts/standin/index.js';
 import { startFaultyProxy, type FaultyProxy } from './faulty-proxy.js';
-import { buildOrchestratorBundle, invokeBundle, type LambdaRun, type RunningLambda } from './lambda-runner.js';
+import { buildOrchestratorBundle, invokeBundle, localLambdaEnv, type LambdaRun, type RunningLambda } from './lambda-runner.js';
 import { PG_BIN } from './postgres.js';
 import { startS3rver, type S3rverHandle } from './s3rver.js';
 
@@ -73,23 +73,17 @@ export async function startHarness(opts: { fastPathSeconds?: number; partSizeMb?
   const proxy = await startFaultyProxy(s3.endpoint);
   let targetsGz = '';
   const baseEnv = (): Record<string, string> => ({
-    BACKUP_TARGETS_GZ: targetsGz,
-    BUCKET: s3.bucket,
-    KEY_PREFIX,
-    EFS_MOUNT_PATH: efsDir,
-    FAST_PATH_SECONDS: String(opts.fastPathSeconds ?? 0),
-    POWERTOOLS_SERVICE_NAME: 'ecs-db-backup',
-    POWERTOOLS_METRICS_NAMESPACE: 'EcsDbBackup',
-    AWS_REGION: standin.region,
-    // s3rver knows only these keys; the stand-in checks none.
-    AWS_ACCESS_KEY_ID: 'S3RVER',
-    AWS_SECRET_ACCESS_KEY: 'S3RVER',
-    AWS_ENDPOINT_URL_ECS: standin.endpoint,
-    AWS_ENDPOINT_URL_S3: proxy.endpoint,
-    S3_FORCE_PATH_STYLE: '1',
+    ...localLambdaEnv({
+      targetsGz,
+      bucket: s3.bucket,
+      keyPrefix: KEY_PREFIX,
+      efsDir,
+      fastPathSeconds: opts.fastPathSeconds ?? 0,
+      region: standin.region,
+      ecsEndpoint: standin.endpoint,
+      s3Endpoint: proxy.endpoint,
+    }),
     ...(opts.partSizeMb ? { UPLOAD_PART_SIZE_MB: String(opts.partSizeMb) } : {}),
-    // The SDK's warning about Node 20 support is noise in the captured logs.
-    NODE_NO_WARNINGS: '1',
   });
   const invoke: Harness['invoke'] = (event, o = {}) => invokeBundle(bundle, event, { ...baseEnv(), ...o.env }, o.remainingMs);
   return {
