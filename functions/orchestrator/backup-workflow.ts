@@ -10,7 +10,7 @@ import { errorMessage } from '../shared/errors.js';
 import type { Deps, TargetOutcome } from './deps.js';
 import { failRun } from './failure.js';
 import { containerRunDir, isJobAlive, isTaskRunning, launchJob, observeMarker } from './job-runner.js';
-import { MAX_UPLOAD_ATTEMPTS, uploadRun } from './upload-step.js';
+import { MAX_UPLOAD_ATTEMPTS, uploadEarlyParts, uploadRun } from './upload-step.js';
 
 /**
  * One target's backup, one step per invocation: decide from what EFS and S3 show, do that step,
@@ -115,6 +115,7 @@ async function stepRun(deps: Deps, target: Target, run: RunRecord, fastUntil: nu
   // Task and job lookups cost an API call or an exec: their answers are reused for a while on the fast path.
   let task: { running: boolean; at: number } | null = null;
   let job: { alive: boolean; at: number } | null = null;
+  let earlyParts = 0;
   const fresh = (o: { at: number } | null, ttl: number) => o !== null && Date.now() - o.at <= ttl;
   for (;;) {
     const { observation, marker } = await observeMarker(deps, run);
@@ -149,6 +150,7 @@ async function stepRun(deps: Deps, target: Target, run: RunRecord, fastUntil: nu
         job = { alive: await aliveUnlessKnownDead(deps, target, run, 'job', () => isJobAlive(deps, run)), at: Date.now() };
         continue;
       case 'wait': {
+        earlyParts = await uploadEarlyParts(deps, target, run, earlyParts);
         const left = (fastUntil ?? 0) - Date.now();
         if (left <= 0) {
           deps.telemetry.logger.info('dump still running; the next invocation looks again', { target: target.name, runId: run.runId, reason: action.reason });

@@ -5,6 +5,12 @@ export class Semaphore {
 
   constructor(private readonly size: number) {}
 
+  /** Runs `work` if a slot is free now (freeing it when it settles); resolves to null without running it otherwise. */
+  async tryUse<T>(work: () => Promise<T>): Promise<T | null> {
+    if (this.active >= this.size) return null;
+    return this.use(work);
+  }
+
   /** Runs `work` once a slot is free and frees the slot when it settles. */
   async use<T>(work: () => Promise<T>): Promise<T> {
     if (this.active >= this.size) await new Promise<void>((resolve) => this.waiting.push(resolve));

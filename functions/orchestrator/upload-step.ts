@@ -1,7 +1,8 @@
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EfsFullError, UPLOAD_PROGRESS_FILE } from '../shared/adapters/efs-state.js';
 import { putManifest } from '../shared/adapters/s3-backups.js';
-import { ChecksumMismatchError, EmptyFileError, uploadFileResumable } from '../shared/adapters/s3-transfer.js';
+import { ChecksumMismatchError, EmptyFileError, MULTIPART, uploadFileResumable } from '../shared/adapters/s3-transfer.js';
 import type { Target } from '../shared/config/schema.js';
 import type { Manifest } from '../shared/core/manifest.js';
 import { extensionFor, type Marker } from '../shared/core/marker.js';
@@ -23,16 +24,63 @@ const PERMANENT = [ChecksumMismatchError, EmptyFileError, EfsFullError];
  * progress on EFS for the next invocation, up to MAX_UPLOAD_ATTEMPTS.
  */
 export async function uploadRun(deps: Deps, target: Target, run: RunRecord, marker: Marker): Promise<TargetOutcome> {
-  // The weekday of the run's start, not of the upload's end: a dump started Monday stays Monday's backup.
-  const startedAt = new Date(run.startedAt ?? run.createdAt);
-  const weekday = weekdayOf(startedAt, target.timeZone);
-  const key = backupKey(deps.env.keyPrefix, target.name, weekday, extensionFor(target.engine));
+  const { key, weekday, startedAt } = destination(deps, target, run);
   if (run.phase !== 'uploading') {
     run = { ...run, phase: 'uploading' };
     await deps.state.writeRun(run);
   }
   const current = run;
   return deps.uploadSlots.use(() => uploadAndRecord(deps, target, current, marker, { key, weekday, startedAt }));
+}
+
+/** Where a run's dump goes: the weekday of the run's start, not of the upload's end (a dump started Monday stays Monday's). */
+function destination(deps: Deps, target: Target, run: RunRecord): { key: string; weekday: Weekday; startedAt: Date } {
+  const startedAt = new Date(run.startedAt ?? run.createdAt);
+  const weekday = weekdayOf(startedAt, target.timeZone);
+  return { key: backupKey(deps.env.keyPrefix, target.name, weekday, extensionFor(target.engine)), weekday, startedAt };
+}
+
+/**
+ * While the job still writes its dump (append-only: every job writes `dump.<ext>.tmp` front to back), sends the parts
+ * already whole, so that after done.gz only the tail is left to upload. Nothing is completed here, and nothing fails
+ * the run: uploadRun checks every early part against the finished file and sends again what differs. Runs only when an
+ * upload slot is free, so early parts never add to the Lambda's memory. Returns the whole parts seen, for the next call.
+ */
+export async function uploadEarlyParts(deps: Deps, target: Target, run: RunRecord, wholeBefore: number): Promise<number> {
+  const { key } = destination(deps, target, run);
+  const runDir = deps.state.runDir(target.name, run.runId);
+  const filePath = join(runDir, `dump.${extensionFor(target.engine)}.tmp`);
+  const size = (await stat(filePath).catch(() => null))?.size ?? 0;
+  // Only when another part became whole since the last look: each call costs S3 requests and an EFS write.
+  const whole = Math.floor(size / (deps.env.partSizeBytes ?? MULTIPART.defaultPartSize));
+  if (whole <= wholeBefore) return wholeBefore;
+  try {
+    const result = await deps.uploadSlots.tryUse(() =>
+      uploadFileResumable({
+        s3: deps.s3,
+        bucket: deps.env.bucket,
+        key,
+        filePath,
+        progressPath: join(runDir, UPLOAD_PROGRESS_FILE),
+        deadline: deps.deadline,
+        partSizeBytes: deps.env.partSizeBytes,
+        metadata: { 'run-id': run.runId, target: target.name },
+        ...(deps.env.kmsKeyArn ? { serverSideEncryption: { kmsKeyId: deps.env.kmsKeyArn } } : {}),
+        growing: true,
+      }),
+    );
+    if (result?.status === 'paused' && result.partsDone > 0) {
+      deps.telemetry.logger.info('parts of the growing dump sent early', { target: target.name, runId: run.runId, key, parts: result.partsDone });
+    }
+  } catch (error) {
+    deps.telemetry.logger.warn('sending parts of the growing dump failed; the upload after done.gz sends them', {
+      target: target.name,
+      runId: run.runId,
+      key,
+      error: errorMessage(error),
+    });
+  }
+  return whole;
 }
 
 async function uploadAndRecord(

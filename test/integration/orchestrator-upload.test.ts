@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { s3Operation } from '../helpers/faulty-proxy.js';
 import { metricSum, type LambdaRun } from '../helpers/lambda-runner.js';
 import { containerEnv, KEY_PREFIX, readRunJson, SCHEDULED_EVENT, startHarness, waitFor, type Harness } from '../helpers/orchestrator-harness.js';
-import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { PG_BIN, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { startAll } from '../helpers/start-all.js';
 
 /**
@@ -76,6 +76,64 @@ describe('overlapping invocations', () => {
     expect(done).toMatchObject({ outcome: 'succeeded', runId });
     expect(opsFor(done.key!, 'CompleteMultipartUpload')).toBe(1);
     await expectUntouched(seeded, [done.key!, done.key!.replace(/\.pgdump$/, '.json')]);
+  });
+});
+
+describe('a dump still being written', () => {
+  it('has its whole parts sent by the invocations that find it running, and only the rest after done.gz', async () => {
+    const name = 'u-early';
+    // The real pg_dump, whose output stops after 12 MiB (two whole 5 MiB parts) until the test releases it.
+    const slowPgDump = h.fakePgDump(
+      `f=.full-dump; "${PG_BIN}/pg_dump" "$@" >"$f" || exit $?\nhead -c 12582912 "$f"\n` +
+        `while [ ! -e release ]; do sleep 0.2; done\ntail -c +12582913 "$f"; rm -f "$f"`,
+    );
+    h.addService(name, { env: containerEnv({ DB_PASSWORD: pg.password }, slowPgDump) });
+    h.setTargets([{ name, engine: 'postgres', service: name, container: name, database: 'big', user: 'postgres', passwordEnv: 'DB_PASSWORD', port: pg.port }]);
+    const started = outcomeOf(await h.run(SCHEDULED_EVENT));
+    const runDir = join(h.efsDir, name, started.runId!);
+    await waitFor('12 MiB of the dump', async () => ((await readFile(join(runDir, 'dump.pgdump.tmp')).catch(() => null))?.length ?? 0) >= 12582912, 60_000);
+
+    const during = await h.run(SCHEDULED_EVENT);
+    await writeFile(join(runDir, 'release'), '');
+    await waitFor('the marker', async () => existsSync(join(runDir, 'done.gz')), 60_000);
+    const dump = await readFile(join(runDir, 'dump.pgdump'));
+    const after = await h.run(SCHEDULED_EVENT);
+
+    expect(outcomeOf(during)).toMatchObject({ outcome: 'waiting', runId: started.runId });
+    expect(during.logs.find((l) => l.message === 'parts of the growing dump sent early')).toMatchObject({ parts: 2 });
+    const done = outcomeOf(after);
+    expect(done).toMatchObject({ outcome: 'succeeded', runId: started.runId });
+    expect(after.logs.find((l) => l.message === 'dump uploaded')).toMatchObject({ resumed: true, parts: Math.ceil(dump.length / (5 * 1024 * 1024)) });
+    expect(opsFor(done.key!, 'UploadPart')).toBe(Math.ceil(dump.length / (5 * 1024 * 1024)));
+    expect(opsFor(done.key!, 'CreateMultipartUpload')).toBe(1);
+    expect((await h.getObject(done.key!))!.equals(dump)).toBe(true);
+  });
+});
+
+describe('a dump that fails after parts of it were sent', () => {
+  it('aborts the upload and leaves the earlier backup at the weekday key', async () => {
+    const name = 'u-early-fail';
+    const failingPgDump = h.fakePgDump(`head -c 11534336 /dev/urandom\nwhile [ ! -e release ]; do sleep 0.2; done\nexit 3`);
+    h.addService(name, { env: containerEnv({ DB_PASSWORD: pg.password }, failingPgDump) });
+    h.setTargets([{ name, engine: 'postgres', service: name, container: name, database: 'big', user: 'postgres', passwordEnv: 'DB_PASSWORD', port: pg.port }]);
+    const seeded = await h.seedWeek(name, 'pgdump');
+    const started = outcomeOf(await h.run(SCHEDULED_EVENT));
+    const runDir = join(h.efsDir, name, started.runId!);
+    await waitFor('11 MiB of the dump', async () => ((await readFile(join(runDir, 'dump.pgdump.tmp')).catch(() => null))?.length ?? 0) >= 11534336, 60_000);
+    const during = await h.run(SCHEDULED_EVENT);
+    const key = `${KEY_PREFIX}${name}/`;
+    await writeFile(join(runDir, 'release'), '');
+    await waitFor('the marker', async () => existsSync(join(runDir, 'done.gz')), 60_000);
+
+    const after = outcomeOf(await h.run(SCHEDULED_EVENT));
+
+    expect(during.logs.find((l) => l.message === 'parts of the growing dump sent early')).toMatchObject({ parts: 2 });
+    expect(after).toMatchObject({ outcome: 'failed', runId: started.runId });
+    const sent = h.proxy.seen.filter((r) => r.url.includes(encodeURI(key)) && r.verdict === 'pass');
+    expect(sent.filter((r) => opOf(r) === 'UploadPart')).toHaveLength(2);
+    expect(sent.filter((r) => opOf(r) === 'AbortMultipartUpload')).toHaveLength(1);
+    expect(sent.filter((r) => opOf(r) === 'CompleteMultipartUpload')).toHaveLength(0);
+    await expectUntouched(seeded);
   });
 });
 

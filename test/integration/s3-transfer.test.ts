@@ -439,3 +439,72 @@ describe('downloadFileResumable', () => {
     ).rejects.toThrow(new S3TransferError(`s3://${s3.bucket}/no/such.key does not exist: list the backups and pick one that does`));
   });
 });
+
+describe('uploadFileResumable on a growing file', () => {
+  it('sends only whole parts while the file grows, completes nothing, and the final call sends just the rest', async () => {
+    const data = randomBytes(Math.floor(3.5 * PART));
+    const path = join(dir, fresh('growing'));
+    const key = fresh('growing.bin');
+    const spy = spyClient();
+    await writeFile(path, data.subarray(0, Math.floor(1.5 * PART)));
+
+    const first = await upload(spy.client, key, path, { growing: true });
+    await writeFile(path, data.subarray(0, Math.floor(2.2 * PART)));
+    const second = await upload(spy.client, key, path, { growing: true });
+    await writeFile(path, data);
+    const final = await upload(spy.client, key, path, { expectedSha256: sha(data) });
+
+    expect(first).toEqual({ status: 'paused', partsDone: 1, partsTotal: 1 });
+    expect(second).toEqual({ status: 'paused', partsDone: 2, partsTotal: 2 });
+    expect(final).toMatchObject({ status: 'complete', sha256: sha(data), size: data.length, parts: 4, resumed: true });
+    expect(spy.inputs.filter((i) => i.command === 'UploadPart').map((i) => i.input.PartNumber)).toEqual([1, 2, 3, 4]);
+    expect(spy.attempts.CompleteMultipartUpload).toBe(1);
+    expect(sha((await objectBytes(spy.client, key))!)).toBe(sha(data));
+  });
+
+  it('does nothing while the file holds less than one part', async () => {
+    const path = join(dir, fresh('small'));
+    const spy = spyClient();
+    await writeFile(path, randomBytes(PART - 1));
+
+    const result = await upload(spy.client, fresh('small.bin'), path, { growing: true });
+
+    expect(result).toEqual({ status: 'paused', partsDone: 0, partsTotal: 0 });
+    expect(spy.inputs).toEqual([]);
+    expect(existsSync(`${path}.upload.json`)).toBe(false);
+  });
+
+  it('re-sends a part whose bytes changed after it was sent, so the object is the finished file', async () => {
+    const data = randomBytes(2 * PART + 100);
+    const path = join(dir, fresh('rewritten'));
+    const key = fresh('rewritten.bin');
+    const spy = spyClient();
+    await writeFile(path, data.subarray(0, PART + 10));
+    await upload(spy.client, key, path, { growing: true });
+    const changed = Buffer.from(data);
+    changed[5] = changed[5]! ^ 0xff;
+    await writeFile(path, changed);
+
+    const final = await upload(spy.client, key, path, { expectedSha256: sha(changed) });
+
+    expect(final).toMatchObject({ status: 'complete', sha256: sha(changed) });
+    expect(spy.inputs.filter((i) => i.command === 'UploadPart').map((i) => i.input.PartNumber)).toEqual([1, 1, 2, 3]);
+    expect(sha((await objectBytes(spy.client, key))!)).toBe(sha(changed));
+  });
+
+  it('aborts a growing upload whose file shrank and starts over', async () => {
+    const path = join(dir, fresh('shrunk'));
+    const key = fresh('shrunk.bin');
+    const spy = spyClient();
+    await writeFile(path, randomBytes(2 * PART));
+    await upload(spy.client, key, path, { growing: true });
+    const data = randomBytes(PART + 1);
+    await writeFile(path, data);
+
+    const final = await upload(spy.client, key, path, { expectedSha256: sha(data) });
+
+    expect(final).toMatchObject({ status: 'complete', resumed: false, parts: 2 });
+    expect(spy.attempts.AbortMultipartUpload).toBe(1);
+    expect(sha((await objectBytes(spy.client, key))!)).toBe(sha(data));
+  });
+});

@@ -50,8 +50,10 @@ export interface UploadProgress {
   uploadId: string;
   partSize: number;
   fileSize: number;
-  parts: { PartNumber: number; ETag: string; size: number; checksumCRC32?: string }[];
+  parts: { PartNumber: number; ETag: string; size: number; checksumCRC32?: string; sha256?: string }[];
   bucket?: string;
+  /** Parts were sent while the file was still being written (`growing`); the final call checks each against the file. */
+  growing?: boolean;
   /** mtime of the file when the upload started; a different file restarts the upload. */
   fileMtimeMs?: number;
   /** Set just before CompleteMultipartUpload, so a call that died after completing is recognised. */
@@ -79,6 +81,11 @@ export interface UploadOptions {
   serverSideEncryption?: { kmsKeyId?: string };
   /** Aborting cancels in-flight parts and returns `paused` with the progress kept. */
   signal?: AbortSignal;
+  /**
+   * The file is still being written (appended to): send only its whole parts and return `paused` without completing.
+   * A later call on the finished file resumes from them, after checking each part's sha256 against the file.
+   */
+  growing?: boolean;
 }
 
 /** Outcome of uploadFileResumable. */
@@ -190,27 +197,33 @@ export async function uploadFileResumable(opts: UploadOptions): Promise<UploadRe
   const info = await stat(filePath).catch((error: unknown) => {
     throw new S3TransferError(`cannot read ${filePath}: ${errorMessage(error)}`, { cause: error });
   });
-  if (info.size === 0) throw new EmptyFileError(`${filePath} is empty: a 0-byte dump is not a backup; check the dump log`);
+  if (info.size === 0 && !opts.growing) throw new EmptyFileError(`${filePath} is empty: a 0-byte dump is not a backup; check the dump log`);
   const fileSize = info.size;
-  const partSize = planPartSize(fileSize, opts.partSizeBytes);
+  // A growing file's final size is unknown: its parts have the requested size (files above ~80 GiB restart at the end).
+  const partSize = planPartSize(opts.growing ? 0 : fileSize, opts.partSizeBytes);
   const concurrency = planConcurrency(partSize, opts.concurrency);
-  const partsTotal = Math.ceil(fileSize / partSize);
+  // Of a growing file only whole parts are final; the rest may still change length.
+  const partsTotal = opts.growing ? Math.floor(fileSize / partSize) : Math.ceil(fileSize / partSize);
   const lengthOf = (n: number) => Math.min(partSize, fileSize - (n - 1) * partSize);
+  if (partsTotal === 0) return { status: 'paused', partsDone: 0, partsTotal: 0 };
 
   let progress = await readJson<UploadProgress>(progressPath);
   let resumed = false;
+  // Parts sent while the file grew are kept if the file only grew since; their bytes are checked when hashed below.
   const sameFile =
     progress &&
     progress.key === key &&
     (progress.bucket ?? bucket) === bucket &&
-    progress.fileSize === fileSize &&
     progress.partSize === partSize &&
-    (progress.fileMtimeMs === undefined || progress.fileMtimeMs === info.mtimeMs);
+    (progress.growing
+      ? progress.fileSize <= fileSize
+      : progress.fileSize === fileSize && (progress.fileMtimeMs === undefined || progress.fileMtimeMs === info.mtimeMs));
   if (progress && !sameFile) {
     await abortQuietly(s3, progress.bucket ?? bucket, progress.key, progress.uploadId);
     progress = null;
   }
-  if (progress) {
+  // A growing file's progress is this run's own, recorded moments ago: its parts are listed once, by the final call.
+  if (progress && !opts.growing) {
     const listed = await listUploadedParts(s3, bucket, key, progress.uploadId);
     if (listed === null && progress.completing) {
       // The previous call sent CompleteMultipartUpload and died before deleting its progress.
@@ -250,10 +263,18 @@ export async function uploadFileResumable(opts: UploadOptions): Promise<UploadRe
       }),
     );
     if (!created.UploadId) throw new S3TransferError(`S3 returned no upload id for s3://${bucket}/${key}`);
-    progress = { key, bucket, uploadId: created.UploadId, partSize, fileSize, fileMtimeMs: info.mtimeMs, parts: [] };
+    progress = { key, bucket, uploadId: created.UploadId, partSize, fileSize, parts: [] };
+    if (opts.growing) progress.growing = true;
+    else progress.fileMtimeMs = info.mtimeMs;
     await writeJsonAtomic(progressPath, progress);
   }
   const state = progress;
+  // What this call saw: a growing file's new length; once finished, the file as it must stay until completed.
+  state.fileSize = fileSize;
+  if (!opts.growing) {
+    delete state.growing;
+    state.fileMtimeMs = info.mtimeMs;
+  }
   const done = new Set(state.parts.map((p) => p.PartNumber));
 
   const hash = createHash('sha256');
@@ -288,22 +309,30 @@ export async function uploadFileResumable(opts: UploadOptions): Promise<UploadRe
     for (let n = 1; n <= partsTotal; n++) {
       const start = (n - 1) * partSize;
       const length = lengthOf(n);
-      if (done.has(n)) {
-        // Already in S3: re-read only to hash (EFS reads are cheap, re-uploading is not).
-        await hashRange(filePath, start, length, hash);
-        continue;
-      }
-      if (failure) break;
-      if (shouldStop()) {
-        stopped = true;
-        break;
-      }
+      // While the file grows nothing is hashed whole: parts already sent are not read again until the final call.
+      if (opts.growing && done.has(n)) continue;
       // Read and hash the next part while `concurrency` parts are in flight: a pool of at most
       // concurrency + 1 part buffers keeps memory independent of the file size.
       const full = buffers.pop() ?? Buffer.allocUnsafe(partSize);
       const buffer = full.subarray(0, length);
       await readFully(fh, buffer, start);
       hash.update(buffer);
+      const partSha = opts.growing || done.has(n) ? createHash('sha256').update(buffer).digest('hex') : undefined;
+      if (done.has(n)) {
+        // Already in S3: re-read only to hash (EFS reads are cheap, re-uploading is not). A part sent while the file
+        // grew is trusted only if the file still holds its bytes.
+        const recorded = state.parts.find((p) => p.PartNumber === n)?.sha256;
+        if (recorded === undefined || recorded === partSha) {
+          buffers.push(full);
+          continue;
+        }
+        state.parts = state.parts.filter((p) => p.PartNumber !== n);
+      }
+      if (failure || shouldStop()) {
+        stopped = !failure;
+        buffers.push(full);
+        break;
+      }
       while (inFlight.size >= concurrency && !failure) await Promise.race(inFlight);
       if (failure) break;
       if (shouldStop()) {
@@ -317,7 +346,13 @@ export async function uploadFileResumable(opts: UploadOptions): Promise<UploadRe
         )
         .then((res) => {
           if (!res.ETag) throw new S3TransferError(`S3 returned no ETag for part ${n}`);
-          state.parts.push({ PartNumber: n, ETag: unquote(res.ETag), size: length, ...(res.ChecksumCRC32 ? { checksumCRC32: res.ChecksumCRC32 } : {}) });
+          state.parts.push({
+            PartNumber: n,
+            ETag: unquote(res.ETag),
+            size: length,
+            ...(res.ChecksumCRC32 ? { checksumCRC32: res.ChecksumCRC32 } : {}),
+            ...(partSha && opts.growing ? { sha256: partSha } : {}),
+          });
           state.parts.sort((a, b) => a.PartNumber - b.PartNumber);
           saveProgress(structuredClone(state), n);
         })
@@ -348,6 +383,7 @@ export async function uploadFileResumable(opts: UploadOptions): Promise<UploadRe
     );
   }
   if (partsDone !== partsTotal) throw new S3TransferError(`internal error: ${partsDone} of ${partsTotal} parts uploaded`);
+  if (opts.growing) return { status: 'paused', partsDone, partsTotal };
 
   const sha256 = hash.digest('hex');
   if (opts.expectedSha256 && opts.expectedSha256 !== sha256) {
