@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EfsFullError, UPLOAD_PROGRESS_FILE } from '../shared/adapters/efs-state.js';
 import { putManifest } from '../shared/adapters/s3-backups.js';
-import { ChecksumMismatchError, EmptyFileError, MULTIPART, uploadFileResumable } from '../shared/adapters/s3-transfer.js';
+import { ChecksumMismatchError, EmptyFileError, MULTIPART, uploadFileResumable, type UploadOptions } from '../shared/adapters/s3-transfer.js';
 import type { Target } from '../shared/config/schema.js';
 import type { Manifest } from '../shared/core/manifest.js';
 import { extensionFor, type Marker } from '../shared/core/marker.js';
@@ -40,6 +40,21 @@ function destination(deps: Deps, target: Target, run: RunRecord): { key: string;
   return { key: backupKey(deps.env.keyPrefix, target.name, weekday, extensionFor(target.engine)), weekday, startedAt };
 }
 
+/** What every upload of a run's dump shares: the key, its progress file on EFS, deadline, part size, metadata, KMS. */
+function transferOptions(deps: Deps, target: Target, run: RunRecord, key: string, filePath: string): UploadOptions {
+  return {
+    s3: deps.s3,
+    bucket: deps.env.bucket,
+    key,
+    filePath,
+    progressPath: join(deps.state.runDir(target.name, run.runId), UPLOAD_PROGRESS_FILE),
+    deadline: deps.deadline,
+    partSizeBytes: deps.env.partSizeBytes,
+    metadata: { 'run-id': run.runId, target: target.name },
+    ...(deps.env.kmsKeyArn ? { serverSideEncryption: { kmsKeyId: deps.env.kmsKeyArn } } : {}),
+  };
+}
+
 /**
  * While the job still writes its dump (append-only: every job writes `dump.<ext>.tmp` front to back), sends the parts
  * already whole, so that after done.gz only the tail is left to upload. Nothing is completed here, and nothing fails
@@ -56,18 +71,7 @@ export async function uploadEarlyParts(deps: Deps, target: Target, run: RunRecor
   if (whole <= wholeBefore) return wholeBefore;
   try {
     const result = await deps.uploadSlots.tryUse(() =>
-      uploadFileResumable({
-        s3: deps.s3,
-        bucket: deps.env.bucket,
-        key,
-        filePath,
-        progressPath: join(runDir, UPLOAD_PROGRESS_FILE),
-        deadline: deps.deadline,
-        partSizeBytes: deps.env.partSizeBytes,
-        metadata: { 'run-id': run.runId, target: target.name },
-        ...(deps.env.kmsKeyArn ? { serverSideEncryption: { kmsKeyId: deps.env.kmsKeyArn } } : {}),
-        growing: true,
-      }),
+      uploadFileResumable({ ...transferOptions(deps, target, run, key, filePath), growing: true }),
     );
     if (result?.status === 'paused' && result.partsDone > 0) {
       deps.telemetry.logger.info('parts of the growing dump sent early', { target: target.name, runId: run.runId, key, parts: result.partsDone });
@@ -107,18 +111,7 @@ async function uploadAndRecord(
   if (run.uploaded === null) {
     let result;
     try {
-      result = await uploadFileResumable({
-        s3: deps.s3,
-        bucket: deps.env.bucket,
-        key,
-        filePath: join(runDir, marker.file ?? ''),
-        progressPath: join(runDir, UPLOAD_PROGRESS_FILE),
-        expectedSha256: marker.sha256,
-        deadline: deps.deadline,
-        partSizeBytes: deps.env.partSizeBytes,
-        metadata: { 'run-id': run.runId, target: target.name },
-        ...(deps.env.kmsKeyArn ? { serverSideEncryption: { kmsKeyId: deps.env.kmsKeyArn } } : {}),
-      });
+      result = await uploadFileResumable({ ...transferOptions(deps, target, run, key, join(runDir, marker.file ?? '')), expectedSha256: marker.sha256 });
     } catch (error) {
       return retryLater(error, `upload to ${key}`);
     }
