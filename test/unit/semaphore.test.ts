@@ -9,10 +9,11 @@ describe('Semaphore', () => {
 
     const skipped = await slots.tryUse(async () => 'ran');
     release();
+    const held = await holding;
     const after = await slots.tryUse(async () => 'ran');
 
     expect(skipped).toBeNull();
-    expect(await holding).toBe('held');
+    expect(held).toBe('held');
     expect(after).toBe('ran');
   });
 
