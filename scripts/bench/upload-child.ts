@@ -8,17 +8,16 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { SDK_REQUEST_HANDLER } from '../../functions/shared/adapters/sdk-request-handler.js';
 import { MULTIPART, uploadFileResumable } from '../../functions/shared/adapters/s3-transfer.js';
 
-// The orchestrator's request handler settings (functions/orchestrator/clients.ts).
-const REQUEST_HANDLER = { connectionTimeout: 10_000, socketTimeout: 120_000 } as const;
 
 async function main(argv: readonly string[]): Promise<void> {
   const [tool, file, endpoint, bucket, key] = argv;
   if (tool === undefined || file === undefined || endpoint === undefined || bucket === undefined || key === undefined) {
     throw new Error('usage: upload-child <ours|lib-storage|baseline> FILE ENDPOINT BUCKET KEY');
   }
-  const s3 = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, requestHandler: REQUEST_HANDLER });
+  const s3 = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, requestHandler: SDK_REQUEST_HANDLER });
   const started = performance.now();
   if (tool === 'ours') {
     // No part size or concurrency: the product's defaults.
