@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { AWK_ESC } from '../../functions/shared/core/scripts/common.js';
+import { AWK_ESC, AWK_JNAME } from '../../functions/shared/core/scripts/common.js';
 import { MYSQL_COUNT_AWK } from '../../functions/shared/core/scripts/engines/mysql.js';
 import { COUNT_LINES_AWK, PG_COPY_MARKS, PG_COUNT_AWK } from '../../functions/shared/core/scripts/engines/postgres.js';
 
@@ -93,5 +93,11 @@ describe.each(AWKS)('row counting under $name', ({ argv, grep }) => {
     const input = Buffer.from('say "hi"\\ now\tthen\x01\nsecond line');
 
     expect(JSON.parse(`"${awk(argv, program, input)}"`)).toBe('say "hi"\\ now\tthen?\nsecond line');
+  });
+
+  it('escapes a name for JSON like esc, with a tab as ? as well', () => {
+    const program = `${AWK_JNAME}{ printf "%s", jname($0) }`;
+
+    expect(JSON.parse(`"${awk(argv, program, Buffer.from('t\tab "q"\\ \x01'))}"`)).toBe('t?ab "q"\\ ?');
   });
 });

@@ -31,19 +31,13 @@ export const AWK_ESC = `function esc(s,  o, i, c) {
 `;
 
 /**
- * awk `jname(s)`: a name as a JSON string body (backslash and quote escaped, control bytes and DEL as `?`); the count
- * programs put it in front of their own code.
+ * awk `jname(s)`: a name as a JSON string body: esc(), with tabs as `?` too, like the other control bytes (the
+ * MySQL client's own escapes are read the same way, so dump and live counts name a table alike); the count programs
+ * put it in front of their own code.
  */
-export const AWK_JNAME = `function jname(s,  o, i, c) {
-  o = ""
-  for (i = 1; i <= length(s); i++) {
-    c = substr(s, i, 1)
-    if (c == "\\\\") o = o "\\\\\\\\"
-    else if (c == "\\"") o = o "\\\\\\""
-    else if (c < " " || c == "\\177") o = o "?"
-    else o = o c
-  }
-  return o
+export const AWK_JNAME = `${AWK_ESC}function jname(s) {
+  gsub(/\t/, "?", s)
+  return esc(s)
 }
 `;
 
