@@ -8,8 +8,8 @@ import { loadConfigFile, resolveConfigPath } from '../functions/shared/config/lo
 import type { BackupConfig, Target } from '../functions/shared/config/schema.js';
 import { WEEKDAYS } from '../functions/shared/core/s3-keys.js';
 import { BackupError, errorMessage } from '../functions/shared/errors.js';
-import type { BackupSelector, RestoreRequest } from '../functions/orchestrator/restore-request.js';
-import type { JobOutcome } from '../functions/orchestrator/restore-state.js';
+import type { BackupSelector, RestoreRequest } from '../functions/orchestrator/restore/restore-request.js';
+import type { JobOutcome } from '../functions/orchestrator/restore/restore-state.js';
 
 /**
  * `npm run restore -- --target NAME [--list] [--backup monday|latest | --version-id V] [--into DB]

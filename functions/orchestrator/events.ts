@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { formatIssues } from '../shared/config/load.js';
 import { BackupError } from '../shared/errors.js';
-import { drillRequestSchema, restoreRequestSchema, type DrillRequest, type RestoreRequest } from './restore-request.js';
+import { drillRequestSchema, restoreRequestSchema, type DrillRequest, type RestoreRequest } from './restore/restore-request.js';
 
 /** The invocation event is none of the shapes the orchestrator accepts. */
 export class EventError extends BackupError {}

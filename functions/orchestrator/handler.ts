@@ -3,15 +3,15 @@ import { createTelemetry } from '../shared/adapters/telemetry.js';
 import type { Target } from '../shared/config/schema.js';
 import { ConfigError, errorMessage } from '../shared/errors.js';
 import { EcsExec } from '../shared/exec/exec-client.js';
-import { runBackup } from './backup-workflow.js';
+import { runBackup } from './backup/backup-workflow.js';
 import { createClients } from './clients.js';
 import type { Deps, TargetOutcome } from './deps.js';
-import { runScheduled } from './drill-schedule.js';
-import { runDrill } from './drill-workflow.js';
+import { runScheduled } from './scheduled.js';
+import { runDrill } from './drill/drill-workflow.js';
 import { readEnv, type OrchestratorEnv } from './env.js';
 import { parseEvent } from './events.js';
-import type { JobOutcome } from './restore-state.js';
-import { runRestore } from './restore-workflow.js';
+import type { JobOutcome } from './restore/restore-state.js';
+import { runRestore } from './restore/restore-workflow.js';
 import { Semaphore } from './semaphore.js';
 
 /** Time kept back from the Lambda's remaining time: no new work (part, poll, launch) starts within it. */
@@ -91,7 +91,7 @@ function targetNamed(env: OrchestratorEnv, name: string): Target {
 /** One target's step; an unexpected error becomes that target's failed outcome, never the others'. */
 async function guarded(deps: Deps, target: Target, manual: boolean): Promise<TargetOutcome> {
   try {
-    // The schedule also carries on restores and drills, and starts due drills (drill-schedule.ts).
+    // The schedule also carries on restores and drills, and starts due drills (scheduled.ts).
     return await (manual ? runBackup(deps, target, true) : runScheduled(deps, target));
   } catch (error) {
     deps.telemetry.logger.error(`backup step failed: ${errorMessage(error)}`, { target: target.name, error: error instanceof Error ? error : String(error) });

@@ -1,4 +1,4 @@
-import type { JobOutcome } from '../../functions/orchestrator/restore-state.js';
+import type { JobOutcome } from '../../functions/orchestrator/restore/restore-state.js';
 import type { Target } from '../../functions/shared/config/schema.js';
 import { errorMessage } from '../../functions/shared/errors.js';
 import type { Verdict } from './summary-table.js';

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runBackup } from '../../functions/orchestrator/backup-workflow.js';
+import { runBackup } from '../../functions/orchestrator/backup/backup-workflow.js';
 import type { Deps } from '../../functions/orchestrator/deps.js';
 import { EfsState } from '../../functions/shared/adapters/efs-state.js';
 import { targetSchema } from '../../functions/shared/config/schema.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareCounts } from '../../functions/orchestrator/drill-compare.js';
-import { drillDue, scratchDatabaseOf } from '../../functions/orchestrator/drill-workflow.js';
+import { compareCounts } from '../../functions/orchestrator/drill/drill-compare.js';
+import { drillDue, scratchDatabaseOf } from '../../functions/orchestrator/drill/drill-workflow.js';
 import { targetSchema } from '../../functions/shared/config/schema.js';
 
 describe('compareCounts', () => {

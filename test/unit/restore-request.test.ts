@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseEvent } from '../../functions/orchestrator/events.js';
-import { restoreRefusal } from '../../functions/orchestrator/restore-workflow.js';
+import { restoreRefusal } from '../../functions/orchestrator/restore/restore-workflow.js';
 import { targetSchema } from '../../functions/shared/config/schema.js';
 
 describe('parseEvent for restores and drills', () => {

@@ -2,8 +2,8 @@ import { GetObjectCommand, ListObjectsV2Command, ListObjectVersionsCommand, S3Cl
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Deps } from '../../functions/orchestrator/deps.js';
-import { markerFailure } from '../../functions/orchestrator/restore-finish.js';
-import { resolveSource } from '../../functions/orchestrator/restore-source.js';
+import { markerFailure } from '../../functions/orchestrator/restore/restore-finish.js';
+import { resolveSource } from '../../functions/orchestrator/restore/restore-source.js';
 import { targetSchema } from '../../functions/shared/config/schema.js';
 import type { Manifest } from '../../functions/shared/core/manifest.js';
 import type { Marker } from '../../functions/shared/core/marker.js';

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ENGINES } from '../config/schema.js';
 import { BackupError } from '../errors.js';
+import { countsSchema } from './counts.js';
 import { WEEKDAYS } from './s3-keys.js';
 
 /**
@@ -38,12 +39,7 @@ export const manifestSchema = z.object({
   dumpEndedAt: isoTime,
   uploadedAt: isoTime,
   checks: z.array(z.object({ name: z.string().min(1), status: z.number().int() })),
-  counts: z
-    .object({
-      tables: z.record(z.string(), z.number().int().nonnegative()).optional(),
-      keys: z.number().int().nonnegative().optional(),
-    })
-    .nullable(),
+  counts: countsSchema,
   objectVersionId: z.string().min(1).nullable(),
 });
 

@@ -2,6 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { z } from 'zod';
 import { ENGINES, type Engine } from '../config/schema.js';
 import { BackupError } from '../errors.js';
+import { countsSchema } from './counts.js';
 
 /** Name of the marker the in-container job writes last, atomically, into its run directory. */
 export const MARKER_FILE = 'done.gz';
@@ -28,12 +29,7 @@ export const markerSchema = z.object({
   startedAt: isoTime,
   endedAt: isoTime,
   stderrTail: z.string(),
-  counts: z
-    .object({
-      tables: z.record(z.string(), z.number().int().nonnegative()).optional(),
-      keys: z.number().int().nonnegative().optional(),
-    })
-    .nullable(),
+  counts: countsSchema,
   note: z.string().optional(),
 });
 

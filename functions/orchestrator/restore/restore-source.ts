@@ -1,9 +1,9 @@
-import { lastSuccessfulBackup, listBackups, readManifest } from '../shared/adapters/s3-backups.js';
-import type { Target } from '../shared/config/schema.js';
-import type { Manifest } from '../shared/core/manifest.js';
-import { manifestKey } from '../shared/core/s3-keys.js';
-import { BackupError } from '../shared/errors.js';
-import type { Deps } from './deps.js';
+import { lastSuccessfulBackup, listBackups, readManifest } from '../../shared/adapters/s3-backups.js';
+import type { Target } from '../../shared/config/schema.js';
+import type { Manifest } from '../../shared/core/manifest.js';
+import { manifestKey } from '../../shared/core/s3-keys.js';
+import { BackupError } from '../../shared/errors.js';
+import type { Deps } from '../deps.js';
 import { describeSelector, type BackupSelector } from './restore-request.js';
 import type { JobSource } from './restore-state.js';
 

@@ -1,13 +1,13 @@
 import { chmod, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ChecksumMismatchError, downloadFileResumable } from '../shared/adapters/s3-transfer.js';
-import type { Target } from '../shared/config/schema.js';
-import { decideRun } from '../shared/core/decide.js';
-import type { Marker } from '../shared/core/marker.js';
-import type { RunRecord } from '../shared/core/run-record.js';
-import { errorMessage } from '../shared/errors.js';
-import type { Deps } from './deps.js';
-import { isJobAlive, isTaskRunning, launchJob, observeMarker } from './job-runner.js';
+import { ChecksumMismatchError, downloadFileResumable } from '../../shared/adapters/s3-transfer.js';
+import type { Target } from '../../shared/config/schema.js';
+import { decideRun } from '../../shared/core/decide.js';
+import type { Marker } from '../../shared/core/marker.js';
+import type { RunRecord } from '../../shared/core/run-record.js';
+import { errorMessage } from '../../shared/errors.js';
+import type { Deps } from '../deps.js';
+import { isJobAlive, isTaskRunning, launchJob, observeMarker } from '../jobs/exec-job-runner.js';
 import { jobParams, type JobParams } from './restore-state.js';
 
 /**

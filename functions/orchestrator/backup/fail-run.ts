@@ -1,14 +1,14 @@
 import { join } from 'node:path';
-import { UPLOAD_PROGRESS_FILE } from '../shared/adapters/efs-state.js';
-import { abortUpload } from '../shared/adapters/s3-transfer.js';
-import type { Target } from '../shared/config/schema.js';
-import type { RunRecord } from '../shared/core/run-record.js';
-import { errorMessage } from '../shared/errors.js';
-import type { Deps, TargetOutcome } from './deps.js';
-import { killJob } from './job-runner.js';
+import { UPLOAD_PROGRESS_FILE } from '../../shared/adapters/efs-state.js';
+import { abortUpload } from '../../shared/adapters/s3-transfer.js';
+import type { Target } from '../../shared/config/schema.js';
+import type { RunRecord } from '../../shared/core/run-record.js';
+import { errorMessage } from '../../shared/errors.js';
+import type { Deps, TargetOutcome } from '../deps.js';
+import { killJob } from '../jobs/exec-job-runner.js';
 
 /**
- * Ends a failed backup run (restores and drills end in restore-finish.ts): one error log line with the
+ * Ends a failed backup run (restores and drills end in restore/restore-finish.ts): one error log line with the
  * reason, the BackupFailure metric, the job stopped when it may still run, an unfinished multipart upload
  * aborted, the run directory removed, the failed slot recorded (so it is not retried every hour) and the
  * lock released last. S3 objects are never touched.

@@ -1,9 +1,9 @@
 import type { Target } from '../shared/config/schema.js';
 import { errorMessage } from '../shared/errors.js';
-import { runBackup } from './backup-workflow.js';
+import { runBackup } from './backup/backup-workflow.js';
 import type { Deps, TargetOutcome } from './deps.js';
-import { continueDrill, scheduledDrill } from './drill-workflow.js';
-import { continueRestore } from './restore-workflow.js';
+import { continueDrill, scheduledDrill } from './drill/drill-workflow.js';
+import { continueRestore } from './restore/restore-workflow.js';
 
 /**
  * One target's hourly step: a restore or drill holding the target's lock is carried on; otherwise the

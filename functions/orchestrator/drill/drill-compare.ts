@@ -1,4 +1,4 @@
-import type { Counts } from './restore-state.js';
+import type { Counts } from '../../shared/core/counts.js';
 
 /**
  * The verdict of a restore drill: what the manifest recorded at dump time (rows per table for SQL

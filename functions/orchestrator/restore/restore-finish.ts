@@ -1,9 +1,9 @@
-import type { Target } from '../shared/config/schema.js';
-import type { Marker } from '../shared/core/marker.js';
-import type { RunRecord } from '../shared/core/run-record.js';
-import { errorMessage } from '../shared/errors.js';
-import type { Deps } from './deps.js';
-import { killJob } from './job-runner.js';
+import type { Target } from '../../shared/config/schema.js';
+import type { Marker } from '../../shared/core/marker.js';
+import type { RunRecord } from '../../shared/core/run-record.js';
+import { errorMessage } from '../../shared/errors.js';
+import type { Deps } from '../deps.js';
+import { killJob } from '../jobs/exec-job-runner.js';
 import { writeJobResult, type JobResult } from './restore-history.js';
 import type { JobStep } from './restore-runner.js';
 import { jobParams, type JobOutcome, type JobParams } from './restore-state.js';

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { EfsFullError } from '../shared/adapters/efs-state.js';
-import { lastSuccessfulBackup } from '../shared/adapters/s3-backups.js';
-import type { Target } from '../shared/config/schema.js';
-import { decideRun, STARTING_STALE_MS, type RunAction } from '../shared/core/decide.js';
-import { newRunId, startingRecord, type RunRecord } from '../shared/core/run-record.js';
-import { isDue } from '../shared/core/schedule.js';
-import { buildBackupJob } from '../shared/core/scripts/jobs.js';
-import { errorMessage } from '../shared/errors.js';
-import type { Deps, TargetOutcome } from './deps.js';
-import { failRun } from './failure.js';
-import { containerRunDir, isJobAlive, isTaskRunning, launchJob, observeMarker } from './job-runner.js';
+import { EfsFullError } from '../../shared/adapters/efs-state.js';
+import { lastSuccessfulBackup } from '../../shared/adapters/s3-backups.js';
+import type { Target } from '../../shared/config/schema.js';
+import { decideRun, STARTING_STALE_MS, type RunAction } from '../../shared/core/decide.js';
+import { newRunId, startingRecord, type RunRecord } from '../../shared/core/run-record.js';
+import { isDue } from '../../shared/core/schedule.js';
+import { buildBackupJob } from '../../shared/core/scripts/jobs.js';
+import { errorMessage } from '../../shared/errors.js';
+import type { Deps, TargetOutcome } from '../deps.js';
+import { failRun } from './fail-run.js';
+import { containerRunDir, isJobAlive, isTaskRunning, launchJob, observeMarker } from '../jobs/exec-job-runner.js';
 import { MAX_UPLOAD_ATTEMPTS, uploadEarlyParts, uploadRun } from './upload-step.js';
 
 /**

@@ -1,14 +1,14 @@
 import { DescribeTasksCommand } from '@aws-sdk/client-ecs';
 import { posix } from 'node:path';
-import type { Target } from '../shared/config/schema.js';
-import type { MarkerObservation } from '../shared/core/decide.js';
-import { MARKER_FILE, MarkerError, parseMarker, type Marker } from '../shared/core/marker.js';
-import type { RunRecord } from '../shared/core/run-record.js';
-import { buildLaunchScript } from '../shared/core/scripts/launch.js';
-import { shQuote } from '../shared/core/scripts/quote.js';
-import { BackupError, errorMessage } from '../shared/errors.js';
-import { pickTask } from '../shared/exec/task-picker.js';
-import type { Deps } from './deps.js';
+import type { Target } from '../../shared/config/schema.js';
+import type { MarkerObservation } from '../../shared/core/decide.js';
+import { MARKER_FILE, MarkerError, parseMarker, type Marker } from '../../shared/core/marker.js';
+import type { RunRecord } from '../../shared/core/run-record.js';
+import { buildLaunchScript } from '../../shared/core/scripts/launch.js';
+import { shQuote } from '../../shared/core/scripts/quote.js';
+import { BackupError, errorMessage } from '../../shared/errors.js';
+import { pickTask } from '../../shared/exec/task-picker.js';
+import type { Deps } from '../deps.js';
 
 /**
  * The steps every in-container job shares (backup, restore, drill): start a detached job over ECS

@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeJsonAtomic } from '../shared/adapters/atomic-json.js';
+import { writeJsonAtomic } from '../../shared/adapters/atomic-json.js';
 
 /**
  * What outlives a restore or drill run on the backup EFS: the result of the last one of each kind

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { WEEKDAYS } from '../shared/core/s3-keys.js';
+import { WEEKDAYS } from '../../shared/core/s3-keys.js';
 
 /**
  * The exact shapes of the restore and drill requests (`{"action": "restore" | "drill", ...}`), shared

@@ -1,16 +1,16 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EfsFullError, UPLOAD_PROGRESS_FILE } from '../shared/adapters/efs-state.js';
-import { putManifest } from '../shared/adapters/s3-backups.js';
-import { ChecksumMismatchError, EmptyFileError, MULTIPART, uploadFileResumable, type UploadOptions } from '../shared/adapters/s3-transfer.js';
-import type { Target } from '../shared/config/schema.js';
-import type { Manifest } from '../shared/core/manifest.js';
-import { extensionFor, type Marker } from '../shared/core/marker.js';
-import type { RunRecord } from '../shared/core/run-record.js';
-import { backupKey, weekdayOf, type Weekday } from '../shared/core/s3-keys.js';
-import { errorMessage } from '../shared/errors.js';
-import type { Deps, TargetOutcome } from './deps.js';
-import { failRun } from './failure.js';
+import { EfsFullError, UPLOAD_PROGRESS_FILE } from '../../shared/adapters/efs-state.js';
+import { putManifest } from '../../shared/adapters/s3-backups.js';
+import { ChecksumMismatchError, EmptyFileError, MULTIPART, uploadFileResumable, type UploadOptions } from '../../shared/adapters/s3-transfer.js';
+import type { Target } from '../../shared/config/schema.js';
+import type { Manifest } from '../../shared/core/manifest.js';
+import { extensionFor, type Marker } from '../../shared/core/marker.js';
+import type { RunRecord } from '../../shared/core/run-record.js';
+import { backupKey, weekdayOf, type Weekday } from '../../shared/core/s3-keys.js';
+import { errorMessage } from '../../shared/errors.js';
+import type { Deps, TargetOutcome } from '../deps.js';
+import { failRun } from './fail-run.js';
 
 /** Invocations that may hit S3 errors before the run fails (about this many hours of retries). */
 export const MAX_UPLOAD_ATTEMPTS = 3;

@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import type { Target } from '../shared/config/schema.js';
-import { extensionFor } from '../shared/core/marker.js';
-import { newRunId, startingRecord, type RunRecord } from '../shared/core/run-record.js';
-import { isDue, type Due } from '../shared/core/schedule.js';
-import { buildDrillJob } from '../shared/core/scripts/jobs.js';
-import { errorMessage } from '../shared/errors.js';
-import type { Deps } from './deps.js';
+import type { Target } from '../../shared/config/schema.js';
+import { extensionFor } from '../../shared/core/marker.js';
+import { newRunId, startingRecord, type RunRecord } from '../../shared/core/run-record.js';
+import { isDue, type Due } from '../../shared/core/schedule.js';
+import { buildDrillJob } from '../../shared/core/scripts/jobs.js';
+import { errorMessage } from '../../shared/errors.js';
+import type { Deps } from '../deps.js';
 import { compareCounts } from './drill-compare.js';
-import { containerRunDir } from './job-runner.js';
-import { endJob, markerFailure, progressOutcome, resultOutcome } from './restore-finish.js';
-import { readJobResult, type JobResult } from './restore-history.js';
-import { advanceJob } from './restore-runner.js';
-import { BackupNotFoundError, resolveSource } from './restore-source.js';
-import { jobParams, type JobOutcome, type JobParams } from './restore-state.js';
-import { jobBudget } from './restore-workflow.js';
+import { containerRunDir } from '../jobs/exec-job-runner.js';
+import { endJob, markerFailure, progressOutcome, resultOutcome } from '../restore/restore-finish.js';
+import { readJobResult, type JobResult } from '../restore/restore-history.js';
+import { advanceJob } from '../restore/restore-runner.js';
+import { BackupNotFoundError, resolveSource } from '../restore/restore-source.js';
+import { jobParams, type JobOutcome, type JobParams } from '../restore/restore-state.js';
+import { jobBudget } from '../restore/restore-workflow.js';
 
 /**
  * Restore drills: restore the newest backup into a scratch database on the same server (Redis: a

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { WEEKDAYS } from '../shared/core/s3-keys.js';
-import type { RunRecord } from '../shared/core/run-record.js';
-import { BackupError } from '../shared/errors.js';
-import type { TargetOutcome } from './deps.js';
+import { countsSchema } from '../../shared/core/counts.js';
+import { WEEKDAYS } from '../../shared/core/s3-keys.js';
+import type { RunRecord } from '../../shared/core/run-record.js';
+import { BackupError } from '../../shared/errors.js';
+import type { TargetOutcome } from '../deps.js';
 
 /**
  * What a restore or drill keeps in its run record's `params` (the run record itself is the target's
@@ -12,16 +13,6 @@ import type { TargetOutcome } from './deps.js';
 /** The run record of a restore or drill does not hold the parameters this version writes. */
 export class JobStateError extends BackupError {}
 
-/** Row counts per table (SQL engines) and key count (Redis), as manifests and markers record them. */
-export const countsSchema = z
-  .object({
-    tables: z.record(z.string(), z.number().int().nonnegative()).optional(),
-    keys: z.number().int().nonnegative().optional(),
-  })
-  .nullable();
-
-/** Counts as recorded; null when none were. */
-export type Counts = z.infer<typeof countsSchema>;
 
 /** The backup object a restore or drill uses, pinned when the run starts (a later backup cannot change it). */
 export const jobSourceSchema = z.object({
