@@ -81,6 +81,21 @@ lost() { { exit 0; echo $? >.s1; } | { cat >/dev/null; echo $? >.s2; }; first_fa
     ]);
   });
 
+  it('stamps the log and endedAt to the millisecond where date has %N (GNU), else to the second (busybox)', async () => {
+    const runDir = join(tempDir('frame'), 'r');
+    const startedAt = new Date().toISOString();
+    const script = assembleJob({ kind: 'backup', target, ctx: { runId: 'r', runDir, startedAt }, secretVar: 'PGPASSWORD', functions: '', main: 'step quick true' });
+
+    const result = await runJob(shell, runDir, script);
+
+    const m = readMarker(runDir);
+    const stamp = shell.name === 'dash' ? /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/ : /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
+    expect(m.endedAt).toMatch(stamp);
+    expect(result.log.split(' ')[0]).toMatch(stamp);
+    // to the millisecond, a quick job no longer seems to end before the orchestrator's start time; to the second it may
+    expect(Date.parse(m.endedAt)).toBeGreaterThanOrEqual(Date.parse(startedAt) - (shell.name === 'dash' ? 0 : 999));
+  });
+
   it('writes ok=false with a "signal" step when the job is terminated with SIGTERM', async () => {
     const runDir = join(tempDir('frame'), 'r');
     mkdirSync(runDir, { recursive: true });

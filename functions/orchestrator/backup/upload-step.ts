@@ -153,7 +153,7 @@ async function uploadAndRecord(
   } catch (error) {
     return retryLater(error, `writing the manifest of ${key}`);
   }
-  // The container stamps endedAt to the second, the orchestrator's startedAt to the millisecond: clamp at 0.
+  // The container stamps endedAt to the millisecond where its date can (busybox: to the second), the orchestrator its startedAt to the millisecond: clamp at 0.
   const dumpSeconds = Math.max(0, (Date.parse(marker.endedAt) - Date.parse(marker.startedAt)) / 1000);
   deps.telemetry.emit(target.name, {
     BackupSuccess: 1,

@@ -102,7 +102,16 @@ COUNTS_JSON=null
 NOTE=
 FINISHED=0
 
-log() { printf '%s %s\\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2; }
+# stamp: the UTC time in ISO 8601, to the millisecond where date has %N (GNU coreutils), else to the second (busybox
+# prints %N as is): a small dump must not appear to end before the orchestrator's millisecond start time.
+DATE_MS=0
+case $(date -u +%N 2>/dev/null) in [0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]) DATE_MS=1;; esac
+stamp() {
+  if [ "$DATE_MS" = 1 ]; then _d=$(date -u +%Y-%m-%dT%H:%M:%S.%N); printf '%sZ\\n' "\${_d%??????}"; else date -u +%Y-%m-%dT%H:%M:%SZ; fi
+}
+log() { printf '%s %s\\n' "$(stamp)" "$*" >&2; }
+# job_cleanup: what an engine must undo however the job ends (finish runs it first, also on TERM/INT); engines redefine it.
+job_cleanup() { :; }
 record() {
   STEPS="$STEPS\${STEPS:+,}{\\"name\\":\\"$1\\",\\"status\\":$2}"
   [ "$2" -eq 0 ] || OK=0
@@ -178,9 +187,10 @@ promote() {
 finish() {
   [ "$FINISHED" = 0 ] || return 0
   FINISHED=1
+  job_cleanup
   if [ "$OK" = 1 ]; then _ok=true; else _ok=false; fi
   log "job finished: ok=$_ok"
-  _end=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+  _end=$(stamp)
   _tail=$(tail -c 4096 log 2>/dev/null | json_text)
   _tv=$(printf '%s' "$TOOL_VERSION" | json_text)
   _note=
