@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compareCounts } from '../../functions/orchestrator/drill/drill-compare.js';
 import { targetSchema, type Target } from '../../functions/shared/config/schema.js';
 import { buildBackupJob } from '../../functions/shared/core/scripts/backup-job.js';
 import { buildDrillJob } from '../../functions/shared/core/scripts/drill-job.js';
@@ -37,6 +38,8 @@ async function seed(server: RedisServer): Promise<void> {
   await server.cli('SADD', 'set', 'm1', 'm2');
   await server.cli('SELECT', '3');
   await server.cli('-n', '3', 'SET', 'in-db-3', 'yes');
+  await server.cli('-n', '15', 'SET', 'in-db-15', 'yes');
+  await server.cli('-n', '15', 'SET', 'session', 'yes', 'EX', '3600');
   await server.cli('DEBUG', 'POPULATE', '500', 'pop');
 }
 
@@ -55,10 +58,10 @@ afterAll(async () => {
 describe.each(shells())('redis jobs under $name', (shell: Shell) => {
   let dumpDir: string;
 
-  it('backs up a fresh BGSAVE snapshot, checked by redis-check-rdb, with the key count of the file', async () => {
+  it("backs up a fresh BGSAVE snapshot, checked by redis-check-rdb, with the file's persistent and volatile keys per database", async () => {
     const runDir = join(work, `${shell.name}-backup`);
     await redis.cli('SET', `written-just-before-${shell.name}`, '1');
-    const expectedKeys = Number(await redis.cli('DBSIZE')) + 1;
+    const db0 = Number(await redis.cli('DBSIZE'));
 
     const result = await runJob(shell, runDir, buildBackupJob(redisTarget(), runContext(runDir)), { env: { REDIS_PASSWORD: PASSWORD } });
     dumpDir = runDir;
@@ -71,7 +74,15 @@ describe.each(shells())('redis jobs under $name', (shell: Shell) => {
     const bytes = readFileSync(join(runDir, 'dump.rdb'));
     expect(m.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
     expect(m.bytes).toBe(bytes.length);
-    expect(m.counts).toEqual({ keys: expectedKeys });
+    expect(m.counts).toEqual({
+      keys: db0 + 3,
+      redis: {
+        persistent: db0 + 2,
+        volatile: 1,
+        databases: { 0: { persistent: db0, volatile: 0 }, 3: { persistent: 1, volatile: 0 }, 15: { persistent: 1, volatile: 1 } },
+        expiredAtCheck: 0,
+      },
+    });
     expect(m.toolVersion).toMatch(/^redis 7\./);
     await redis.cli('DEL', `written-just-before-${shell.name}`);
   });
@@ -86,8 +97,10 @@ describe.each(shells())('redis jobs under $name', (shell: Shell) => {
     const m = readMarker(runDir);
     expect(result.code).toBe(0);
     expect(m.ok).toBe(true);
-    expect(m.counts).toEqual(readMarker(dumpDir).counts);
-    expect(m.steps.at(-1)).toEqual({ name: 'stop', status: 0 });
+    const dumped = readMarker(dumpDir).counts!;
+    expect(m.counts).toEqual({ keys: dumped.keys, redis: { ...dumped.redis, expiredAtCheck: undefined, expiredBeforeLoad: 0, expiredAfterCount: 0 } });
+    expect(compareCounts(dumped, m.counts).ok).toBe(true);
+    expect(m.steps.map((s) => s.name)).toEqual(['check', 'start', 'counts', 'stop', 'recheck']);
     expect(await redis.debugDigest()).toBe(digest);
   });
 
@@ -229,6 +242,49 @@ describe.each(shells())('redis restore without CONFIG SET under $name', (shell: 
       expect(m.steps.at(-1)).toEqual({ name: 'stage', status: 1 });
       expect(m.note).toMatch(/^Nothing staged: CONFIG SET save '' failed/);
       expect(readFileSync(join(dir, 'dump.rdb'))).toEqual(liveFile);
+    } finally {
+      await live.stop();
+    }
+  });
+});
+
+describe.each(shells())('redis overwrite restore that fails after turning saves off under $name', (shell: Shell) => {
+  it('puts the save setting back, removes the partial copy, and says what it changed and put back', async () => {
+    const dir = tempDir('redis-failed-stage');
+    const live = await startRedis({ password: PASSWORD, dir, extraArgs: ['--save', '3600 1 300 100'] });
+    try {
+      await seed(live);
+      await live.cli('SAVE');
+      const liveFile = readFileSync(join(dir, 'dump.rdb'));
+      const digest = await live.debugDigest();
+      // A cp that runs out of space halfway, as on a full data volume: it leaves a partial file and fails.
+      const bin = tempDir('full-disk-cp');
+      writeFileSync(
+        join(bin, 'cp'),
+        '#!/bin/sh\nhead -c "$(( $(wc -c <"$1") / 2 ))" "$1" >"$2"\necho "cp: error writing \'$2\': No space left on device" >&2\nexit 1\n',
+        { mode: 0o755 },
+      );
+      const runDir = join(work, `${shell.name}-failed-stage`);
+      mkdirSync(runDir, { recursive: true });
+      writeFileSync(join(runDir, 'in.rdb'), readFileSync(join(work, `${shell.name}-backup`, 'dump.rdb')));
+
+      const result = await runJob(shell, runDir, buildRestoreJob(redisTarget({ port: live.port }), runContext(runDir), { file: 'in.rdb', overwrite: true }), {
+        env: { REDIS_PASSWORD: PASSWORD },
+        path: [bin],
+      });
+
+      const m = readMarker(runDir);
+      expect(result.code).toBe(1);
+      expect(m.steps.at(-1)).toEqual({ name: 'stage', status: 1 });
+      expect(await live.cli('CONFIG', 'GET', 'save')).toBe('save\n3600 1 300 100');
+      expect(readdirSync(dir).sort()).toEqual(['dump.rdb', 'redis.log']);
+      expect(readFileSync(join(dir, 'dump.rdb'))).toEqual(liveFile);
+      expect(await live.debugDigest()).toBe(digest);
+      expect(m.note).toBe(
+        `Nothing staged: the restore failed after turning automatic saves off (CONFIG SET save ''); the partial copy ${dir}/.dump.rdb.restore-tmp was removed, ` +
+          `and the save setting was put back (CONFIG SET save '3600 1 300 100'). The live data and ${dir}/dump.rdb are unchanged.`,
+      );
+      expect(m.stderrTail).toMatch(/No space left on device/);
     } finally {
       await live.stop();
     }

@@ -17,7 +17,7 @@ describe('compareCounts', () => {
     ['an extra table named toString is restored', { tables: {} }, { tables: { toString: 1 } }, false, ["table toString was restored but is not in the dump's counts"], 0],
   ] as const)('judges %s', (_case, expected, restored, ok, problems, compared) => {
     const verdict = compareCounts(expected, restored);
-    expect(verdict).toEqual({ ok, problems, warnings: [], compared });
+    expect(verdict).toEqual({ ok, problems, warnings: [], details: expect.any(Array), compared });
   });
 
   it('passes with a warning when the manifest recorded no counts', () => {
@@ -25,6 +25,7 @@ describe('compareCounts', () => {
       ok: true,
       problems: [],
       warnings: ['the manifest records no counts (written by an older version): only the restore itself was checked'],
+      details: [],
       compared: 0,
     });
   });

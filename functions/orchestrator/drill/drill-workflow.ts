@@ -103,6 +103,7 @@ export async function continueDrill(deps: Deps, target: Target, run: RunRecord, 
   let failure: string | null;
   let problems: string[] = [];
   let warnings: string[] = [];
+  let details: string[] = [];
   let compared = 0;
   if (step.state === 'failed') {
     failure = step.reason;
@@ -110,7 +111,7 @@ export async function continueDrill(deps: Deps, target: Target, run: RunRecord, 
     failure = markerFailure(step.marker);
     if (failure === null) {
       const verdict = compareCounts(params!.source.counts, step.marker.counts);
-      ({ problems, warnings, compared } = verdict);
+      ({ problems, warnings, details, compared } = verdict);
       if (!verdict.ok) failure = `the restored data differs from the manifest: ${problems.slice(0, 3).join('; ')}`;
     }
   }
@@ -120,13 +121,15 @@ export async function continueDrill(deps: Deps, target: Target, run: RunRecord, 
       ...log,
       scratchDatabase: database,
       problems,
+      details,
       ...(step.state === 'finished' ? { stderrTail: step.marker.stderrTail } : {}),
     });
     deps.telemetry.emit(target.name, { RestoreDrillFailure: 1 });
     const result = await endJob(deps, target, step.run, { outcome: 'failed', reason: failure, ...(problems.length ? { problems } : {}), ...(database ? { database } : {}) }, kill);
     return resultOutcome(target, result);
   }
-  const summary = compared > 0 ? `restored counts match the manifest (${compared} compared)` : 'restore succeeded';
+  const compares = details.length > 0 ? `: ${details.join('; ')}` : '';
+  const summary = compared > 0 ? `restored counts match the manifest (${compared} compared)${compares}` : 'restore succeeded';
   deps.telemetry.logger.info(`restore drill passed: ${summary}`, { ...log, scratchDatabase: database, key: params!.source.key, versionId: params!.source.versionId, warnings });
   deps.telemetry.emit(target.name, { RestoreDrillSuccess: 1 });
   const note = [summary, ...warnings].join('; ');

@@ -23,15 +23,40 @@ redis_locate() {
   [ -n "$RDB_DIR" ] && [ -n "$RDB_NAME" ] || { log "error: CONFIG GET dir/dbfilename returned nothing"; return 1; }
   log "the server keeps its RDB at $RDB_DIR/$RDB_NAME"
 }
-# redis_check FILE: redis-check-rdb must say the file is OK; KEYS = keys in the file minus those already expired.
+# redis_check FILE: redis-check-rdb must say the file is OK. Sets RDB_KEYS (keys in the file), RDB_VOLATILE (of them
+# with an expiry), RDB_EXPIRED (of those, past it by redis-check-rdb's clock when it started), KEYS (not expired) and
+# RDB_DBS (the same per logical database as a JSON object, or empty when the file does not say).
 redis_check() {
   _out=$(redis-check-rdb "$1" 2>&1); _s=$?
   printf '%s\\n' "$_out" | tail -n 20 >&2
   [ "$_s" -eq 0 ] || return "$_s"
   case $_out in *'RDB looks OK'*) ;; *) log "error: redis-check-rdb did not report the RDB as OK"; return 1;; esac
-  _read=$(printf '%s\\n' "$_out" | sed -n 's/.*\\[info\\] \\([0-9][0-9]*\\) keys read.*/\\1/p' | head -n 1)
-  _exp=$(printf '%s\\n' "$_out" | sed -n 's/.*\\[info\\] \\([0-9][0-9]*\\) already expired.*/\\1/p' | head -n 1)
-  KEYS=$(( \${_read:-0} - \${_exp:-0} ))
+  RDB_KEYS=$(rdb_info "$_out" 'keys read'); RDB_VOLATILE=$(rdb_info "$_out" expires); RDB_EXPIRED=$(rdb_info "$_out" 'already expired')
+  KEYS=$(( RDB_KEYS - RDB_EXPIRED ))
+  RDB_DBS=$(rdb_databases "$1" "$_out")
+  [ -n "$RDB_DBS" ] || log "warning: the per-database key counts of $1 could not be read; only totals are recorded"
+}
+# rdb_info OUTPUT WHAT: the number of redis-check-rdb's line "[info] N WHAT" (0 when absent).
+rdb_info() { _n=$(printf '%s\\n' "$1" | sed -n "s/^\\[info\\] \\([0-9][0-9]*\\) $2\\$/\\1/p" | head -n 1); printf '%s' "\${_n:-0}"; }
+# rdb_databases FILE CHECK_OUTPUT: per logical database, the RESIZEDB entry (opcode 0xFB, then the key count and the
+# expiry count, length-encoded) right after each SELECTDB, whose end offset redis-check-rdb prints. Printed only when
+# they add up to redis-check-rdb's own totals: a pipeline stage that failed, or a file laid out otherwise, cannot pass
+# that check, so no stage's status is needed.
+rdb_databases() {
+  printf '%s\\n' "$2" | sed -n 's/^\\[offset \\([0-9][0-9]*\\)\\] Selecting DB ID \\([0-9][0-9]*\\)$/\\1 \\2/p' |
+    while read -r _off _id; do printf '%s %s\\n' "$_id" "$(od -An -v -tu1 -j "$_off" -N 19 "$1" | tr -s ' \\n' '  ')"; done |
+    LC_ALL=C awk -v keys="$RDB_KEYS" -v vol="$RDB_VOLATILE" '
+      function be(n,   v) { v = 0; while (n-- > 0) v = v * 256 + $(i++); return v }
+      function len(   b) { b = $(i++) + 0; if (b < 64) return b; if (b < 128) return (b - 64) * 256 + $(i++); if (b == 128) return be(4); if (b == 129) return be(8); bad = 1; return 0 }
+      { if ($2 != 251) { bad = 1; next }
+        i = 3; k = len(); e = len(); if (e > k) bad = 1
+        out = out (NR > 1 ? "," : "") sprintf("\\"%d\\":{\\"persistent\\":%.0f,\\"volatile\\":%.0f}", $1, k - e, e); sk += k; se += e }
+      END { if (!bad && sk == keys && se == vol) printf "{%s}", out }'
+}
+# redis_file_counts: the counts of the file redis_check read, as the backup records them.
+redis_file_counts() {
+  _dbs=; [ -z "$RDB_DBS" ] || _dbs=",\\"databases\\":$RDB_DBS"
+  printf '{"keys":%s,"redis":{"persistent":%s,"volatile":%s%s,"expiredAtCheck":%s}}' "$KEYS" "$(( RDB_KEYS - RDB_VOLATILE ))" "$RDB_VOLATILE" "$_dbs" "$RDB_EXPIRED"
 }
 now() { date +%s; }
 # nap: a fifth of a second where sleep takes fractions (coreutils, most busybox builds), else one second.
@@ -79,9 +104,9 @@ redis_snapshot() {
   done
 }
 redis_copy() { cp "$RDB_DIR/$RDB_NAME" dump.rdb.tmp; }
-# Key count from redis-check-rdb, not DBSIZE: it describes the file itself, across every database, while DBSIZE is
-# live (already changed since the snapshot) and covers one database only.
-redis_backup_check() { redis_check dump.rdb.tmp || return $?; COUNTS_JSON="{\\"keys\\":$KEYS}"; }
+# Key counts from redis-check-rdb and the file, not DBSIZE: they describe the file itself, across every database, while
+# DBSIZE is live (already changed since the snapshot) and covers one database only.
+redis_backup_check() { redis_check dump.rdb.tmp || return $?; COUNTS_JSON=$(redis_file_counts); }
 `,
     main: `step version redis_version
 step locate redis_locate
@@ -97,6 +122,52 @@ step promote promote dump.rdb.tmp dump.rdb
 export function redisRestore(): { functions: string; main: string } {
   return {
     functions: `${shared}
+SAVE_BEFORE=
+SAVES_OFF=0
+STAGED=0
+STAGE_TMP=
+# redis_stage_over: stages FILE over the live RDB. Any save after staging would overwrite the staged file with the live
+# data: turn automatic saves off first (remembering the setting), let a background save already running finish, and
+# only then put the file in place. Until it is in place, a failure (or TERM/INT) puts everything back: redis_rollback.
+redis_stage_over() {
+  SAVE_BEFORE=$(rc_config save) || { NOTE="Nothing staged: CONFIG GET save failed, so the save setting could not be put back after a failure. Allow CONFIG for the backup user, then restore again."; log "error: $NOTE"; return 1; }
+  _r=$(rc CONFIG SET save '')
+  if [ "$_r" != OK ]; then
+    NOTE="Nothing staged: CONFIG SET save '' failed ($_r), so an automatic save could overwrite the staged file before the restart. Allow CONFIG for the backup user (or turn saves off in the service's config), then restore again."
+    log "error: $NOTE"
+    return 1
+  fi
+  SAVES_OFF=1
+  _deadline=$(( $(now) + TIMEOUT_SECONDS ))
+  while [ "$(rc INFO persistence | sed -n 's/^rdb_bgsave_in_progress://p')" != 0 ]; do
+    [ "$(now)" -lt "$_deadline" ] || { log "error: a background save still runs after $TIMEOUT_SECONDS s; nothing staged"; return 124; }
+    nap
+  done
+  STAGE_TMP="$RDB_DIR/.$RDB_NAME.restore-tmp"
+  cp "$FILE" "$STAGE_TMP" || { log "error: copying the backup to $STAGE_TMP failed"; return 1; }
+  mv -f "$STAGE_TMP" "$RDB_DIR/$RDB_NAME" || { log "error: renaming $STAGE_TMP to $RDB_DIR/$RDB_NAME failed"; return 1; }
+  STAGE_TMP=
+  STAGED=1
+}
+# redis_rollback: after saves were turned off but before the staged file replaced the live one, removes the partial
+# copy and puts the save setting back, and says in NOTE what it changed and put back (or what is left to do by hand).
+redis_rollback() {
+  [ "$SAVES_OFF" = 1 ] && [ "$STAGED" = 0 ] || return 0
+  SAVES_OFF=0
+  _tmp="nothing was copied"
+  if [ -n "$STAGE_TMP" ]; then
+    if rm -f "$STAGE_TMP"; then _tmp="the partial copy $STAGE_TMP was removed"; else _tmp="the partial copy $STAGE_TMP could NOT be removed: delete it by hand"; fi
+  fi
+  _r=$(rc CONFIG SET save "$SAVE_BEFORE")
+  if [ "$_r" = OK ]; then
+    _save="the save setting was put back (CONFIG SET save '$SAVE_BEFORE')"
+  else
+    _save="the save setting could NOT be put back ($_r): run CONFIG SET save '$SAVE_BEFORE' now, or the server saves nothing until it restarts"
+  fi
+  NOTE="Nothing staged: the restore failed after turning automatic saves off (CONFIG SET save ''); $_tmp, and $_save. The live data and $RDB_DIR/$RDB_NAME are unchanged."
+  log "$NOTE"
+}
+job_cleanup() { redis_rollback; }
 redis_stage() {
   _aof=$(rc_config appendonly) || return 1
   if [ "$_aof" = yes ]; then
@@ -105,20 +176,7 @@ redis_stage() {
     return 1
   fi
   if [ "$OVERWRITE" = 1 ]; then
-    # Any save after staging would overwrite the staged file with the live data: turn automatic saves off first,
-    # let a background save already running finish, and only then put the file in place.
-    _r=$(rc CONFIG SET save '')
-    if [ "$_r" != OK ]; then
-      NOTE="Nothing staged: CONFIG SET save '' failed ($_r), so an automatic save could overwrite the staged file before the restart. Allow CONFIG for the backup user (or turn saves off in the service's config), then restore again."
-      log "error: $NOTE"
-      return 1
-    fi
-    _deadline=$(( $(now) + TIMEOUT_SECONDS ))
-    while [ "$(rc INFO persistence | sed -n 's/^rdb_bgsave_in_progress://p')" != 0 ]; do
-      [ "$(now)" -lt "$_deadline" ] || { log "error: a background save still runs after $TIMEOUT_SECONDS s; nothing staged"; return 124; }
-      nap
-    done
-    cp "$FILE" "$RDB_DIR/.$RDB_NAME.restore-tmp" && mv -f "$RDB_DIR/.$RDB_NAME.restore-tmp" "$RDB_DIR/$RDB_NAME" || return 1
+    redis_stage_over || return $?
     if [ "$RESTART_ALLOWED" = 1 ]; then
       NOTE="Staged the backup as $RDB_DIR/$RDB_NAME and turned automatic saves off; the orchestrator restarts the service next, so that Redis loads it."
     else
@@ -138,7 +196,11 @@ step stage redis_stage`,
   };
 }
 
-/** Functions and steps of a redis drill: load the RDB in a throwaway redis-server on a unix socket, count keys, shut it down. */
+/**
+ * Functions and steps of a redis drill: redis-check-rdb, load the RDB in a throwaway redis-server on a unix socket,
+ * count keys per database (persistent and volatile apart), shut it down, then redis-check-rdb again: the keys of the
+ * file past their expiry before the load and after the count bound how many volatile keys may be missing.
+ */
 export function redisDrill(): { functions: string; main: string } {
   return {
     functions: `${shared}
@@ -161,10 +223,25 @@ redis_drill_start() {
     nap
   done
 }
+# redis_drill_count: keys per logical database of the loaded server (INFO keyspace: keys=N,expires=M), as JSON in LOADED.
+# Expired keys not yet reclaimed still count: the bounds the orchestrator applies allow for that.
 redis_drill_count() {
-  _k=$(redis-cli -s "$SOCK" INFO keyspace </dev/null | tr -d '\\r' | awk -F '[=,]' '/^db[0-9]+:keys=/ { s += $2 } END { printf "%.0f", s }') || return 1
-  case $_k in ''|*[!0-9]*) return 1;; esac
-  COUNTS_JSON="{\\"keys\\":$_k}"
+  _info=$(redis-cli -s "$SOCK" INFO keyspace </dev/null) || { log "error: INFO keyspace failed: $_info"; return 1; }
+  case $_info in *'# Keyspace'*) ;; *) log "error: INFO keyspace answered: $_info"; return 1;; esac
+  LOADED=$(printf '%s\\n' "$_info" | tr -d '\\r' | LC_ALL=C awk '
+    /^db[0-9]+:keys=[0-9]+,expires=[0-9]+/ { split($0, f, /[:=,]/); id = substr(f[1], 3); k += f[3]; e += f[5]
+      out = out (n++ ? "," : "") sprintf("\\"%d\\":{\\"persistent\\":%.0f,\\"volatile\\":%.0f}", id, f[3] - f[5], f[5]) }
+    END { printf "%.0f %.0f %.0f {%s}", k, k - e, e, out }')
+  case $LOADED in [0-9]*' '[0-9]*' '[0-9]*' {'*'}') ;; *) log "error: cannot read INFO keyspace: $_info"; return 1;; esac
+  log "loaded: $LOADED"
+}
+# redis_drill_recheck: redis-check-rdb again, after the count: keys of the file it finds expired now bound from above
+# what may have expired before the count, as the first check's bound what must have gone at the load.
+redis_drill_recheck() {
+  _before=$RDB_EXPIRED
+  redis_check "$FILE" || return $?
+  set -- $LOADED
+  COUNTS_JSON=$(printf '{"keys":%s,"redis":{"persistent":%s,"volatile":%s,"databases":%s,"expiredBeforeLoad":%s,"expiredAfterCount":%s}}' "$1" "$2" "$3" "$4" "$_before" "$RDB_EXPIRED")
 }
 redis_drill_stop() {
   [ -n "$DRILL_PID" ] || return 0
@@ -177,6 +254,7 @@ redis_drill_stop() {
     main: `step check redis_check "$FILE"
 step start redis_drill_start
 step counts redis_drill_count
-always stop redis_drill_stop`,
+always stop redis_drill_stop
+step recheck redis_drill_recheck`,
   };
 }
