@@ -53,7 +53,7 @@ export function runJob(
   shell: Shell,
   runDir: string,
   script: string,
-  opts: { env?: NodeJS.ProcessEnv; path?: readonly string[]; onSpawn?: (pid: number) => void } = {},
+  opts: { env?: NodeJS.ProcessEnv; path?: readonly string[]; onSpawn?: (pid: number) => void; detached?: boolean } = {},
 ): Promise<{ code: number | null; signal: NodeJS.Signals | null; log: string }> {
   mkdirSync(runDir, { recursive: true });
   writeFileSync(join(runDir, 'job.sh'), script);
@@ -63,6 +63,8 @@ export function runJob(
     cwd: runDir,
     env: { ...opts.env, PATH: shellPath(shell, opts.path) },
     stdio: ['ignore', fd, fd],
+    // its own process group, for a test that signals the job and everything it started, as the orchestrator's kill does
+    detached: opts.detached === true,
   });
   closeSync(fd);
   if (child.pid !== undefined) opts.onSpawn?.(child.pid);

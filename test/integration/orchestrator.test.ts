@@ -86,6 +86,10 @@ describe('scheduled invocations', () => {
     }
     const manifest = JSON.parse((await h.getObject(`${KEY_PREFIX}pg/${weekday}.json`))!.toString()) as Record<string, unknown>;
     expect(manifest).toMatchObject({ target: 'pg', engine: 'postgres', key: `${KEY_PREFIX}pg/${weekday}.pgdump` });
+    // secrets never reach the manifests (nor the markers they are made from)
+    for (const [t, secret] of [['pg', pg.password], ['cache', 'redis-secret'], ['shop', maria.password]] as const) {
+      expect((await h.getObject(`${KEY_PREFIX}${t}/${weekday}.json`))!.toString()).not.toContain(secret);
+    }
 
     const idle = await h.run(SCHEDULED_EVENT);
     expect((idle.result as { results: { outcome: string; reason: string }[] }).results.map((r) => [r.outcome, r.reason])).toEqual([
