@@ -4,6 +4,8 @@ import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { targetSchema } from '../../functions/shared/config/schema.js';
 import { buildBackupJob } from '../../functions/shared/core/scripts/backup-job.js';
+import { buildDrillJob } from '../../functions/shared/core/scripts/drill-job.js';
+import { stageFile } from '../../test/helpers/job-run.js';
 import { startRedis } from '../../test/helpers/redis.js';
 import { withStarted } from './cleanup.js';
 import { timedJob } from './job.js';
@@ -90,8 +92,24 @@ export async function benchRedis(opts: RedisBenchOptions): Promise<RedisResult> 
         },
       },
     ];
-    const [cliRow, noDelay, job] = await runPlans(plans, opts.repeats, redis.pid, opts.log);
+    // The drill's file: one backup, made before the measurements.
+    const source = join(opts.work, 'redis-drill-source');
+    const dumped = await timedJob('redis backup job', source, buildBackupJob(target, { runId: 'bench-drill-source', runDir: source, startedAt: new Date().toISOString() }));
+    let drillRound = 0;
+    plans.push({
+      label: "the product's drill job (dash: redis-check-rdb, load into a throwaway server, count, redis-check-rdb again)",
+      async run() {
+        const runDir = stageFile(join(source, 'dump.rdb'), opts.work, 'redis-drill', 'latest.rdb');
+        const drill = buildDrillJob(target, { runId: `bench-drill-${++drillRound}`, runDir, startedAt: new Date().toISOString() }, { file: 'latest.rdb', scratchDatabase: 'unused' });
+        const job = await timedJob('redis drill job', runDir, drill);
+        rmSync(runDir, { recursive: true, force: true });
+        if (job.marker.counts?.keys !== dumped.marker.counts?.keys) throw new Error(`the drill loaded ${job.marker.counts?.keys} keys, the backup had ${dumped.marker.counts?.keys}`);
+        return { wallSeconds: job.wallSeconds, cpuSeconds: job.cpuSeconds, maxRssKiB: job.maxRssKiB, bytes: null };
+      },
+    });
+    const [cliRow, noDelay, job, drill] = await runPlans(plans, opts.repeats, redis.pid, opts.log);
     rmSync(join(opts.work, 'redis-job'), { recursive: true, force: true });
-    return { keys: opts.keys, cli: cliRow!, cliNoDelay: noDelay!, job: job! };
+    rmSync(source, { recursive: true, force: true });
+    return { keys: opts.keys, cli: cliRow!, cliNoDelay: noDelay!, job: job!, drill: drill! };
   });
 }

@@ -110,7 +110,7 @@ export function formatReport(r: BenchResults): string {
   }
   if (s.redis) {
     const x = s.redis;
-    parts.push(`### Redis 7: ${x.keys} keys\n\n${rowsTable([x.cli, x.cliNoDelay, x.job], x.cli, 'redis-cli --rdb')}`);
+    parts.push(`### Redis 7: ${x.keys} keys\n\n${rowsTable([x.cli, x.cliNoDelay, x.job, ...(x.drill ? [x.drill] : [])], x.cli, 'redis-cli --rdb')}`);
   }
   if (s.bundle) parts.push(`### Orchestrator Lambda bundle\n\n${bundleTable(s.bundle)}`);
   const failed = Object.entries(r.errors);

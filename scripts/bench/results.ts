@@ -33,12 +33,13 @@ export interface DumpResult {
   parts: Row[];
 }
 
-/** Redis dump: the product's backup job against `redis-cli --rdb`. */
+/** Redis dump: the product's backup job against `redis-cli --rdb`, and the product's drill of that dump. */
 export interface RedisResult {
   keys: number;
   cli: Row;
   cliNoDelay: Row;
   job: Row;
+  drill?: Row;
 }
 
 /** One uploader's medians at one size. */

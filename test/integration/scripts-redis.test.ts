@@ -289,4 +289,41 @@ describe.each(shells())('redis overwrite restore that fails after turning saves 
       await live.stop();
     }
   });
+
+  it('puts everything back too when the job is terminated while it copies, as the orchestrator stops a job', async () => {
+    const dir = tempDir('redis-term-stage');
+    const live = await startRedis({ password: PASSWORD, dir, extraArgs: ['--save', '900 1'] });
+    try {
+      await live.cli('SET', 'k', 'v');
+      await live.cli('SAVE');
+      const liveFile = readFileSync(join(dir, 'dump.rdb'));
+      // A cp on a slow volume: half the file, then a long wait.
+      const bin = tempDir('slow-cp');
+      writeFileSync(join(bin, 'cp'), '#!/bin/sh\nhead -c "$(( $(wc -c <"$1") / 2 ))" "$1" >"$2"\nsleep 30\n', { mode: 0o755 });
+      const runDir = join(work, `${shell.name}-term-stage`);
+      mkdirSync(runDir, { recursive: true });
+      writeFileSync(join(runDir, 'in.rdb'), readFileSync(join(work, `${shell.name}-backup`, 'dump.rdb')));
+      let pid = 0;
+      const running = runJob(shell, runDir, buildRestoreJob(redisTarget({ port: live.port }), runContext(runDir), { file: 'in.rdb', overwrite: true }), {
+        env: { REDIS_PASSWORD: PASSWORD },
+        path: [bin],
+        detached: true,
+        onSpawn: (p) => (pid = p),
+      });
+      for (let i = 0; !existsSync(join(dir, '.dump.rdb.restore-tmp')); i++) {
+        if (i > 400) throw new Error('the copy never started');
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      process.kill(-pid, 'SIGTERM');
+      const result = await running;
+
+      expect(result.code).toBe(143);
+      expect(await live.cli('CONFIG', 'GET', 'save')).toBe('save\n900 1');
+      expect(readdirSync(dir).sort()).toEqual(['dump.rdb', 'redis.log']);
+      expect(readFileSync(join(dir, 'dump.rdb'))).toEqual(liveFile);
+      expect(readMarker(runDir).note).toMatch(/^Nothing staged: the restore failed after turning automatic saves off .* the save setting was put back \(CONFIG SET save '900 1'\)/);
+    } finally {
+      await live.stop();
+    }
+  });
 });
