@@ -47,6 +47,7 @@ END { printf "}" }
 const shared = `PRIVATE_DIR=
 AUTH_FILE=
 ARCHIVE_COUNTS=
+GUNZIP_PID=
 # mg_private: a directory only this job can read, outside the run directory (EFS, which other containers may mount),
 # for the password file and the archive reader; mg_forget removes it, and job_cleanup on every way out, TERM/INT too.
 mg_private() {
@@ -69,7 +70,8 @@ mg() {
 }
 mg_version() { TOOL_VERSION=$("$1" --version 2>&1 | head -n 1) || true; command -v "$1" >/dev/null 2>&1 || { log "error: $1 is not on PATH in this container"; return 127; }; }
 mg_forget() { [ -z "$PRIVATE_DIR" ] || rm -rf "$PRIVATE_DIR"; PRIVATE_DIR=; AUTH_FILE=; return 0; }
-job_cleanup() { mg_forget; }
+# On TERM/INT while the archive is read, the gunzip feeding the reader's FIFO would wait for a reader forever.
+job_cleanup() { [ -z "$GUNZIP_PID" ] || kill "$GUNZIP_PID" 2>/dev/null; mg_forget; }
 # mg_mongosh: mongosh is needed (1.0 or later; every official mongo image since 6.0 has it): the legacy mongo shell
 # has neither require() nor process.env.
 mg_mongosh() { command -v mongosh >/dev/null 2>&1 || { log "error: mongosh is not on PATH in this container; $1"; return 127; }; }
@@ -88,13 +90,14 @@ mg_read_archive() {
   printf '%s' "$MONGO_ARCHIVE_JS" >"$PRIVATE_DIR/read-archive.js" && rm -f "$_fifo" "$PRIVATE_DIR/counts.json" && mkfifo "$_fifo" ||
     { log "error: cannot set up the archive reader in $PRIVATE_DIR"; return 1; }
   { gzip -dc "$1"; echo $? >"$PRIVATE_DIR/.s1"; } >"$_fifo" &
-  _gz=$!
+  GUNZIP_PID=$!
   MG_ARCHIVE=$_fifo MG_COUNTS_OUT="$PRIVATE_DIR/counts.json" MG_READER="$PRIVATE_DIR/read-archive.js" \\
     mongosh --nodb --quiet --norc --eval 'require(process.env.MG_READER)'
   _s=$?
   # A reader that failed early leaves gzip blocked on the FIFO, or writing into it: stop it.
-  [ "$_s" -eq 0 ] || kill "$_gz" 2>/dev/null
-  wait "$_gz"
+  [ "$_s" -eq 0 ] || kill "$GUNZIP_PID" 2>/dev/null
+  wait "$GUNZIP_PID"
+  GUNZIP_PID=
   [ "$_s" -eq 0 ] || { log "error: the archive $1 cannot be read through (see the reader's error above)"; rm -f "$PRIVATE_DIR/.s1"; return "$_s"; }
   first_failure "$PRIVATE_DIR/.s1" || { _s=$?; log "error: gzip -dc $1 failed: the compressed stream is damaged"; return "$_s"; }
   ARCHIVE_COUNTS=$(cat "$PRIVATE_DIR/counts.json") || return 1

@@ -235,8 +235,8 @@ redis_drill_count() {
   case $LOADED in [0-9]*' '[0-9]*' '[0-9]*' {'*'}') ;; *) log "error: cannot read INFO keyspace: $_info"; return 1;; esac
   log "loaded: $LOADED"
 }
-# redis_drill_recheck: redis-check-rdb again, after the count: keys of the file it finds expired now bound from above
-# what may have expired before the count, as the first check's bound what must have gone at the load.
+# redis_drill_recheck: redis-check-rdb again, after the count. The file's keys past their expiry by now are all that may
+# be missing; those already past it at the first check, before the load, must be missing (Redis drops them as it loads).
 redis_drill_recheck() {
   _before=$RDB_EXPIRED
   redis_check "$FILE" || return $?
