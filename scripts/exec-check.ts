@@ -55,7 +55,9 @@ function toRequest(o: Options): CheckRequest {
 async function execRunner(clients: Clients): Promise<ExecRunner> {
   // Loaded only for --probe: the checks themselves never open a session.
   const { EcsExec } = await import('../functions/shared/exec/exec-client.js');
-  return new EcsExec({ ecs: clients.ecs });
+  const { SSMClient } = await import('@aws-sdk/client-ssm');
+  // SSM only ends a probe session that is left open; it uses the region the checks use.
+  return new EcsExec({ ecs: clients.ecs, kms: clients.kms, ssm: new SSMClient({ region: clients.ecs.config.region }) });
 }
 
 async function main(argv: readonly string[]): Promise<number> {

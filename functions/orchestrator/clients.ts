@@ -1,12 +1,17 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
+import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { SDK_REQUEST_HANDLER } from '../shared/adapters/sdk-request-handler.js';
 import type { OrchestratorEnv } from './env.js';
 
 /** The orchestrator's SDK clients. Endpoints come from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables (the stand-ins in tests). */
-export function createClients(env: OrchestratorEnv): { ecs: ECSClient; s3: S3Client } {
+export function createClients(env: OrchestratorEnv): { ecs: ECSClient; s3: S3Client; kms: KMSClient; ssm: SSMClient } {
   return {
     ecs: new ECSClient({ requestHandler: SDK_REQUEST_HANDLER }),
+    // KMS for the data keys of KMS-encrypted exec sessions, SSM to terminate sessions still open.
+    kms: new KMSClient({ requestHandler: SDK_REQUEST_HANDLER }),
+    ssm: new SSMClient({ requestHandler: SDK_REQUEST_HANDLER }),
     s3: new S3Client({ requestHandler: SDK_REQUEST_HANDLER, ...(env.s3ForcePathStyle ? { forcePathStyle: true } : {}) }),
   };
 }

@@ -41,7 +41,14 @@ function setup() {
   if (cached === null) {
     const env = readEnv();
     const clients = createClients(env);
-    cached = { env, clients, exec: new EcsExec({ ecs: clients.ecs }) };
+    const exec = new EcsExec({
+      ecs: clients.ecs,
+      kms: clients.kms,
+      ssm: clients.ssm,
+      onTerminateError: (sessionId, error) =>
+        telemetry.logger.warn('ssm:TerminateSession failed; the session holds a slot of its container until its idle timeout', { sessionId, error: errorMessage(error) }),
+    });
+    cached = { env, clients, exec };
   }
   return cached;
 }

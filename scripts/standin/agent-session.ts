@@ -1,3 +1,4 @@
+import type { KMSClient } from '@aws-sdk/client-kms';
 import type { WebSocket } from 'ws';
 import {
   Flags,
@@ -11,8 +12,10 @@ import {
   type Frame,
 } from '../../functions/shared/exec/frame.js';
 import { errorMessage } from '../../functions/shared/errors.js';
+import { AGENT_ENCRYPTED_TYPES, type SessionCipher } from '../../functions/shared/exec/session-cipher.js';
+import { AgentHandshake } from './agent-handshake.js';
 import type { StandinContainer } from './definition.js';
-import { brokenPublicationFrame, channelClosedFrame, handshakeRequestPayload } from './control-frames.js';
+import { brokenPublicationFrame, channelClosedFrame } from './control-frames.js';
 import { FaultySender, type StandinFaults } from './faults.js';
 import { startPty, type PtyProcess } from './pty-runner.js';
 import { ReliableSender, Retransmission } from './reliable-sender.js';
@@ -51,13 +54,25 @@ export const REAL_AGENT_TIMINGS: AgentTimings = { ...DEFAULT_TIMINGS, initialSil
 /** With paced frames, stop reading the pty beyond this much unsent output (the writer then blocks, as with the agent). */
 const PACED_BUFFER_BYTES = 64 * 1024;
 
+/** A KMS-encrypted session: the cluster's key, the container's target id and the KMS the agent decrypts with. */
+export interface AgentKms {
+  client: KMSClient;
+  keyId: string;
+  targetId: string;
+  /** The agent's Kms.RequireKMSChallengeResponse. */
+  requireChallengeResponse: boolean;
+}
+
 /** What one ExecuteCommand session needs. */
 export interface AgentSessionOptions {
   sessionId: string;
   token: string;
   command: string;
   container: StandinContainer;
-  kmsKeyId?: string;
+  /** Set when the cluster's executeCommandConfiguration has a kmsKeyId. */
+  kms?: AgentKms;
+  /** The session is refused (the command never runs): channel_closed carries this text once a client is there. */
+  refusal?: string;
   faults: StandinFaults;
   timings: AgentTimings;
   /** Called once when the session is over (closed, dropped or stopped). */
@@ -88,16 +103,21 @@ export class AgentSession {
   /** Set when the command cannot run; sent as an error channel_closed once a client is there. */
   private failure: string | undefined;
   private handshakeDone = true;
+  private handshake: AgentHandshake | undefined;
+  private cipher: SessionCipher | undefined;
+  private outputFrames = 0;
   private finished = false;
   private closing = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   private resendTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: AgentSessionOptions) {
-    const { faults, command, container, kmsKeyId } = options;
-    if (faults.errorChannelClosed !== undefined) {
+    const { faults, command, container, kms } = options;
+    if (options.refusal !== undefined) {
+      this.failure = options.refusal;
+    } else if (faults.errorChannelClosed !== undefined) {
       this.failure = faults.errorChannelClosed;
-    } else if (kmsKeyId) {
+    } else if (kms) {
       // With a KMS key the agent handshakes first and runs nothing until the client completes it.
       this.handshakeDone = false;
     } else {
@@ -139,6 +159,13 @@ export class AgentSession {
     this.closing = true;
     this.pty?.kill();
     this.socket?.terminate();
+    this.finish();
+  }
+
+  /** ssm:TerminateSession: the agent kills the command (direct child only) and the client gets channel_closed. */
+  terminate(): void {
+    this.pty?.kill();
+    this.close(undefined);
     this.finish();
   }
 
@@ -263,37 +290,55 @@ export class AgentSession {
         }
         return true;
       }
-      case PayloadType.Output:
-        if (this.handshakeDone) this.pty?.write(frame.payload);
+      case PayloadType.Output: {
+        // During the handshake input is dropped; a sealed payload that does not open is dropped too (the agent logs it).
+        if (!this.handshakeDone) return true;
+        const input = this.plaintextInput(frame.payload);
+        if (input) this.pty?.write(input);
         return true;
+      }
       case PayloadType.HandshakeResponse:
-        this.onHandshakeResponse(frame.payload);
+        void this.handshake?.onResponse(frame.payload);
+        return true;
+      case PayloadType.EncChallengeResponse:
+        this.handshake?.onChallengeResponse(frame.payload);
         return true;
       default:
         return true;
     }
   }
 
-  private startHandshake(): void {
-    this.queueFrame(PayloadType.HandshakeRequest, handshakeRequestPayload(this.options.kmsKeyId ?? ''));
-    this.later(() => {
-      if (!this.handshakeDone && !this.closing) this.close('Handshake timed out. Please ensure that you are using the latest session manager plugin version.');
-    }, this.options.timings.handshakeTimeoutMs);
+  private plaintextInput(payload: Buffer): Buffer | undefined {
+    if (!this.cipher) return payload;
+    try {
+      return this.cipher.open(payload);
+    } catch {
+      return undefined;
+    }
   }
 
-  private onHandshakeResponse(payload: Buffer): void {
-    if (this.handshakeDone || this.closing) return;
-    let failed: string;
-    try {
-      const response = JSON.parse(payload.toString('utf8')) as { ProcessedClientActions?: { ActionType: string; ActionStatus: number; Error?: string }[] };
-      const bad = (response.ProcessedClientActions ?? []).find((a) => a.ActionStatus !== 1);
-      failed = bad
-        ? `${bad.ActionType} failed on client with status ${bad.ActionStatus} error: ${bad.Error ?? ''}`
-        : 'the stand-in does not emulate KMS encryption; run it with a cluster without kmsKeyId';
-    } catch (error) {
-      failed = `malformed handshake response: ${errorMessage(error)}`;
-    }
-    this.close(`Encountered error while initiating handshake. ${failed}`);
+  private startHandshake(): void {
+    const kms = this.options.kms!;
+    this.handshake = new AgentHandshake({
+      kms: kms.client,
+      keyId: kms.keyId,
+      sessionId: this.options.sessionId,
+      targetId: kms.targetId,
+      requireChallengeResponse: kms.requireChallengeResponse,
+      wrongKeyHalves: this.options.faults.kmsWrongKeyHalves === true,
+      timeoutMs: this.options.timings.handshakeTimeoutMs,
+      send: (payloadType, payload) => this.queueFrame(payloadType, payload),
+      done: (cipher) => {
+        if (this.closing) return;
+        this.cipher = cipher;
+        this.handshakeDone = true;
+        this.startCommand(this.options.command, this.options.container);
+      },
+      refuse: (reason) => {
+        if (!this.closing) this.close(reason);
+      },
+    });
+    this.handshake.start();
   }
 
   /** Turns buffered pty output into ≤1 KiB frames once the initial silence is over. */
@@ -335,9 +380,20 @@ export class AgentSession {
 
   private queueFrame(payloadType: number, payload: Buffer): void {
     const seq = this.nextSeq++;
-    const bytes = encodeFrame(streamFrame(MessageType.OutputStreamData, seq, payloadType, payload, seq === 0n ? Flags.Syn : Flags.None));
+    const sent = AGENT_ENCRYPTED_TYPES.has(payloadType) ? this.sealOutput(payload) : payload;
+    const bytes = encodeFrame(streamFrame(MessageType.OutputStreamData, seq, payloadType, sent, seq === 0n ? Flags.Syn : Flags.None));
     this.outgoing.add(seq, bytes);
     if (this.socket) this.transmit(seq, bytes);
+  }
+
+  /** Output is sealed once the handshake agreed a key; the corruptCiphertextFrame fault then flips one ciphertext bit. */
+  private sealOutput(payload: Buffer): Buffer {
+    const index = this.outputFrames++;
+    if (!this.cipher) return payload;
+    const sealed = this.cipher.seal(payload);
+    // Corrupted before framing: the digest matches, so only AES-GCM can tell.
+    if (this.options.faults.corruptCiphertextFrame === index) sealed[sealed.length - 17]! ^= 0x01;
+    return sealed;
   }
 
   private transmit(seq: bigint, bytes: Buffer): void {
@@ -413,6 +469,7 @@ export class AgentSession {
   }
 
   private finish(): void {
+    this.handshake?.dispose();
     if (this.resendTimer) clearInterval(this.resendTimer);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();

@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Flags, MessageType, encodeFrame, type Frame } from '../../functions/shared/exec/frame.js';
 
 /** PayloadType the service was seen to put on channel_closed (Gimlet's notes); used for error closes. */
@@ -25,19 +25,6 @@ export function channelClosedFrame(sessionId: string, errorOutput: string | unde
     payloadType: errorOutput === undefined ? 0 : CHANNEL_CLOSED_ERROR_PAYLOAD_TYPE,
     payload: Buffer.from(JSON.stringify(content)),
   };
-}
-
-/** HandshakeRequest payload of an InteractiveCommands session on a cluster with a KMS key (§1.8). */
-export function handshakeRequestPayload(kmsKeyId: string): Buffer {
-  return Buffer.from(
-    JSON.stringify({
-      AgentVersion: '3.3.0.0',
-      RequestedClientActions: [
-        { ActionType: 'SessionType', ActionParameters: { SessionType: 'InteractiveCommands', Properties: null } },
-        { ActionType: 'KMSEncryption', ActionParameters: { KMSKeyId: kmsKeyId, Challenge: randomBytes(16).toString('base64') } },
-      ],
-    }),
-  );
 }
 
 /** start/pause_publication as the service sends them: PayloadLength little-endian and a wrong digest. */

@@ -143,13 +143,21 @@ export class EcsApi {
       .filter((t) => input.serviceName === undefined || t.service === lastSegment(String(input.serviceName)))
       .filter((t) => ((t.lastStatus ?? 'RUNNING') === 'STOPPED' ? 'STOPPED' : 'RUNNING') === desired)
       .map((t) => this.taskArn(cluster, t));
-    return { taskArns };
+    // Paged like ECS: at most maxResults (1-100, default 100) a page, an opaque nextToken for the rest.
+    const pageSize = input.maxResults ?? LIST_TASKS_PAGE;
+    if (typeof pageSize !== 'number' || !Number.isInteger(pageSize) || pageSize < 1 || pageSize > LIST_TASKS_PAGE) {
+      throw new EcsApiError('InvalidParameterException', 'maxResults must be between 1 and 100.');
+    }
+    const offset = input.nextToken === undefined ? 0 : pageOffset(input.nextToken);
+    const next = offset + pageSize;
+    return { taskArns: taskArns.slice(offset, next), ...(next < taskArns.length ? { nextToken: pageToken(next) } : {}) };
   }
 
   private describeTasks(input: Json): Json {
     const cluster = this.cluster(input.cluster);
     const refs = Array.isArray(input.tasks) ? (input.tasks as unknown[]).map(String) : [];
     if (refs.length === 0) throw new EcsApiError('InvalidParameterException', 'Tasks cannot be empty.');
+    if (refs.length > LIST_TASKS_PAGE) throw new EcsApiError('InvalidParameterException', 'Tasks cannot have more than 100 elements.');
     const tasks: Json[] = [];
     const failures: Json[] = [];
     for (const ref of refs) {
@@ -360,6 +368,23 @@ export class EcsApi {
   }
 }
 
+/** Tasks per ListTasks page (and per DescribeTasks call) at most. */
+const LIST_TASKS_PAGE = 100;
+
+function pageToken(offset: number): string {
+  return Buffer.from(JSON.stringify({ offset })).toString('base64');
+}
+
+function pageOffset(token: unknown): number {
+  try {
+    const { offset } = JSON.parse(Buffer.from(String(token), 'base64').toString('utf8')) as { offset?: unknown };
+    if (typeof offset === 'number' && Number.isInteger(offset) && offset > 0) return offset;
+  } catch {
+    // falls through to the error
+  }
+  throw new EcsApiError('InvalidParameterException', 'Invalid nextToken.');
+}
+
 /** An ECS-style deployment id: `ecs-svc/` and 19 digits. */
 function deploymentId(): string {
   return `ecs-svc/${(randomBytes(8).readBigUInt64BE() % 10n ** 19n).toString().padStart(19, '0')}`;
@@ -370,7 +395,7 @@ function lastSegment(ref: string): string {
 }
 
 /** Fargate-style runtime id: `<task id>-<number>`, unless the definition gives one. */
-function runtimeId(task: StandinTask, container: StandinContainer): string {
+export function runtimeId(task: StandinTask, container: StandinContainer): string {
   return container.runtimeId ?? `${task.id}-${parseInt(createHash('sha256').update(container.name).digest('hex').slice(0, 8), 16)}`;
 }
 

@@ -22,6 +22,10 @@ export interface StandinFaults {
   targetNotConnectedCalls?: number;
   /** Send a start_publication with a wrong PayloadLength and digest before anything else. */
   startPublication?: boolean;
+  /** KMS sessions: the agent uses the data key's halves the wrong way round (the client cannot open its challenge). */
+  kmsWrongKeyHalves?: boolean;
+  /** KMS sessions: flip one ciphertext bit of this encrypted output frame (0 = the first), digest recomputed. */
+  corruptCiphertextFrame?: number;
 }
 
 /** A small seeded PRNG (mulberry32): same seed, same fault schedule. */

@@ -1,10 +1,13 @@
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
-import { AgentSession, DEFAULT_TIMINGS, type AgentTimings } from './agent-session.js';
+import { ecsTargetId } from '../../functions/shared/exec/kms-handshake.js';
+import { AgentSession, DEFAULT_TIMINGS, type AgentKms, type AgentTimings } from './agent-session.js';
 import { parseDefinition, type StandinDefinition, type StandinTask } from './definition.js';
-import { EcsApi, EcsApiError, newSessionIdentity, type EcsState, type ExecRequest, type ExecSession, type ForceNewDeploymentHook } from './ecs-api.js';
+import { EcsApi, EcsApiError, newSessionIdentity, runtimeId, type EcsState, type ExecRequest, type ExecSession, type ForceNewDeploymentHook } from './ecs-api.js';
 import type { StandinFaults } from './faults.js';
+import { SSM_TARGET_PREFIX, SsmApi } from './ssm-api.js';
 
 export type { StandinContainer, StandinTask, StandinCluster, StandinDefinition } from './definition.js';
 export type { StandinFaults } from './faults.js';
@@ -18,7 +21,10 @@ export { REAL_AGENT_TIMINGS, DEFAULT_TIMINGS, type AgentTimings } from './agent-
  *   const ecs = new ECSClient({ endpoint: standin.endpoint, region: standin.region, credentials: standin.credentials });
  *
  * ExecuteCommand starts the command at once (shlex-split, no shell, under a pty in a private mount namespace
- * with the container's mounts and env) and returns a ws:// streamUrl served by the same HTTP server.
+ * with the container's mounts and env) and returns a ws:// streamUrl served by the same HTTP server. On a
+ * cluster with a kmsKeyId the agent first runs the KMS handshake (kms:Decrypt through `kms`, moto in tests)
+ * and the command starts only once it completes. A container runs at most `sessionLimit` sessions at once.
+ * SSM's TerminateSession (same endpoint: AWS_ENDPOINT_URL_SSM) ends a session.
  * UpdateService with forceNewDeployment runs the onForceNewDeployment hook (ECS replacing the tasks) before it answers.
  */
 
@@ -41,6 +47,8 @@ export interface Standin {
   calls: { operation: string; input: unknown }[];
   /** Sessions whose command is still running or whose channel is still open. */
   activeSessions(): number;
+  /** Ids of those sessions, oldest first. */
+  activeSessionIds(): string[];
   stop(): Promise<void>;
 }
 
@@ -58,9 +66,17 @@ export interface StandinOptions {
    * only records a new deployment.
    */
   onForceNewDeployment?: ForceNewDeploymentHook;
+  /** The KMS the agent decrypts session data keys with (a client of moto's KMS in tests); needed by clusters with a kmsKeyId. */
+  kms?: KMSClient;
+  /** The agent's Kms.RequireKMSChallengeResponse: refuse clients that do not acknowledge the random challenge (default false). */
+  requireKmsChallengeResponse?: boolean;
+  /** Concurrent sessions per container (default 2, the ECS agent's SessionWorkersLimit). */
+  sessionLimit?: number;
 }
 
 const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
+/** The ECS agent's default SessionWorkersLimit (amazon-ecs-agent defaultSessionLimit). */
+export const DEFAULT_SESSION_LIMIT = 2;
 const DATA_CHANNEL_PATH = /^\/v1\/data-channel\/([^/?]+)/;
 
 /** Starts the stand-in on 127.0.0.1: the ECS JSON API on POST / and the data channel on /v1/data-channel/<id>. */
@@ -71,6 +87,9 @@ export async function startStandin(def: StandinDefinition, opts: StandinOptions 
   let faults: StandinFaults = { ...opts.faults };
   const timings: AgentTimings = { ...DEFAULT_TIMINGS, ...opts.timings };
   const sessions = new Map<string, AgentSession>();
+  /** Session id → `<cluster>/<task>/<container>`, for the per-container limit. */
+  const containerOf = new Map<string, string>();
+  const sessionLimit = opts.sessionLimit ?? DEFAULT_SESSION_LIMIT;
   const calls: { operation: string; input: unknown }[] = [];
   let endpoint = '';
 
@@ -81,26 +100,57 @@ export async function startStandin(def: StandinDefinition, opts: StandinOptions 
     targetNotConnectedLeft: faults.targetNotConnectedCalls ?? 0,
     startSession(request: ExecRequest): ExecSession {
       const { sessionId, tokenValue } = newSessionIdentity();
+      const containerKey = `${request.cluster.name}/${request.task.id}/${request.container.name}`;
+      const running = [...containerOf.values()].filter((key) => key === containerKey).length;
+      const kms = agentKms(request);
+      // The real agent's answer to a session over its limit is not public; the stand-in refuses it this way.
+      const refusal =
+        running >= sessionLimit
+          ? `Session limit reached: container ${request.container.name} already has ${running} ECS Exec sessions (the agent allows ${sessionLimit}); end one (ssm:TerminateSession) or wait`
+          : typeof kms === 'string'
+            ? kms
+            : undefined;
       const session = new AgentSession({
         sessionId,
         token: tokenValue,
         command: request.command,
         container: request.container,
-        kmsKeyId: request.cluster.kmsKeyId,
+        ...(refusal !== undefined ? { refusal } : typeof kms === 'object' ? { kms } : {}),
         faults: { ...faults },
         timings,
-        onFinished: () => sessions.delete(sessionId),
+        onFinished: () => {
+          sessions.delete(sessionId);
+          containerOf.delete(sessionId);
+        },
       });
-      if (session.active) sessions.set(sessionId, session);
+      if (session.active) {
+        sessions.set(sessionId, session);
+        // A refused session holds no worker of the agent.
+        if (refusal === undefined) containerOf.set(sessionId, containerKey);
+      }
       const streamUrl = `${endpoint.replace(/^http/, 'ws')}/v1/data-channel/${sessionId}?role=publish_subscribe`;
       return { sessionId, tokenValue, streamUrl };
     },
     onForceNewDeployment: opts.onForceNewDeployment,
   };
   const api = new EcsApi(state);
+  const ssm = new SsmApi((sessionId) => sessions.get(sessionId)?.terminate());
+
+  /** The agent's KMS settings for a session of this cluster, or why it cannot have them. */
+  function agentKms(request: ExecRequest): AgentKms | string | undefined {
+    const keyId = request.cluster.kmsKeyId;
+    if (!keyId) return undefined;
+    if (!opts.kms) return `the stand-in was started without a KMS client (StandinOptions.kms), so it cannot run the KMS handshake of cluster ${request.cluster.name}`;
+    return {
+      client: opts.kms,
+      keyId,
+      targetId: ecsTargetId(request.cluster.name, request.task.id, runtimeId(request.task, request.container)),
+      requireChallengeResponse: opts.requireKmsChallengeResponse === true,
+    };
+  }
 
   const server = createServer((req, res) => {
-    handleHttp(req, res, api, calls).catch((error: unknown) => {
+    handleHttp(req, res, { ecs: api, ssm }, calls).catch((error: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { __type: 'ServerException', message: String(error) });
     });
   });
@@ -151,6 +201,7 @@ export async function startStandin(def: StandinDefinition, opts: StandinOptions 
       else c.tasks.push(copy);
     },
     activeSessions: () => sessions.size,
+    activeSessionIds: () => [...sessions.keys()],
     async stop() {
       for (const session of [...sessions.values()]) session.stop();
       for (const ws of wss.clients) ws.terminate();
@@ -161,15 +212,16 @@ export async function startStandin(def: StandinDefinition, opts: StandinOptions 
   };
 }
 
-async function handleHttp(req: IncomingMessage, res: ServerResponse, api: EcsApi, calls: { operation: string; input: unknown }[]): Promise<void> {
+async function handleHttp(req: IncomingMessage, res: ServerResponse, apis: { ecs: EcsApi; ssm: SsmApi }, calls: { operation: string; input: unknown }[]): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const target = String(req.headers['x-amz-target'] ?? '');
-  if (req.method !== 'POST' || !target.startsWith(TARGET_PREFIX)) {
-    sendJson(res, 400, { __type: 'UnknownOperationException', message: `The stand-in only answers ECS JSON 1.1 calls, not ${req.method} ${req.url} ${target}.` });
+  const prefix = [TARGET_PREFIX, SSM_TARGET_PREFIX].find((p) => target.startsWith(p));
+  if (req.method !== 'POST' || prefix === undefined) {
+    sendJson(res, 400, { __type: 'UnknownOperationException', message: `The stand-in only answers ECS and SSM JSON 1.1 calls, not ${req.method} ${req.url} ${target}.` });
     return;
   }
-  const operation = target.slice(TARGET_PREFIX.length);
+  const operation = target.slice(prefix.length);
   let input: Record<string, unknown>;
   try {
     const text = Buffer.concat(chunks).toString('utf8');
@@ -180,7 +232,7 @@ async function handleHttp(req: IncomingMessage, res: ServerResponse, api: EcsApi
   }
   calls.push({ operation, input });
   try {
-    sendJson(res, 200, await api.call(operation, input));
+    sendJson(res, 200, prefix === TARGET_PREFIX ? await apis.ecs.call(operation, input) : apis.ssm.call(operation, input));
   } catch (error) {
     if (error instanceof EcsApiError) sendJson(res, 400, { __type: error.type, message: error.message }, error.type);
     else throw error;

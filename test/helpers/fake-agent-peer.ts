@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { shlexSplit } from '../../scripts/standin/shlex.js';
 import { ackFrame, decodeFrame, encodeFrame, Flags, MessageType, parseAck, PayloadType, streamFrame, type Frame } from '../../functions/shared/exec/frame.js';
+import { challengePayload, handshakeCompletePayload, handshakeRequestPayload, parseChallenge, parseHandshakeResponse } from '../../functions/shared/exec/kms-handshake.js';
+import { SessionCipher } from '../../functions/shared/exec/session-cipher.js';
 
 /**
  * A minimal, scriptable agent side of the SSM data channel on a loopback WebSocket, for unit and property
@@ -172,14 +174,17 @@ export async function startFakeAgentPeer(options: FakeAgentPeerOptions = {}): Pr
  * `\n` is turned into `\r\n` by hand), sends its output in frames of at most 1024 bytes, waits for every ack,
  * then sends channel_closed and closes the socket.
  */
-export async function serveCommand(connection: PeerConnection, command: string): Promise<void> {
+export async function serveCommand(connection: PeerConnection, command: string, cipher?: SessionCipher): Promise<void> {
   await connection.opened();
   const [file, ...args] = shlexSplit(command);
   const child = spawn(file as string, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const frames: Frame[] = [];
   const onData = (chunk: Buffer) => {
     const text = Buffer.from(chunk.toString('latin1').replace(/\n/g, '\r\n'), 'latin1');
-    for (let i = 0; i < text.length; i += 1024) frames.push(connection.sendOutput(text.subarray(i, i + 1024)));
+    for (let i = 0; i < text.length; i += 1024) {
+      const chunk = text.subarray(i, i + 1024);
+      frames.push(connection.sendOutput(cipher ? cipher.seal(chunk) : chunk));
+    }
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
@@ -187,4 +192,38 @@ export async function serveCommand(connection: PeerConnection, command: string):
   for (const frame of frames) await connection.waitForAck(frame.sequenceNumber);
   connection.sendChannelClosed();
   connection.ws.close();
+}
+
+/** What the fake agent saw of a KMS handshake. */
+export interface FakeKmsHandshake {
+  /** The HandshakeResponse's KMSEncryption ActionResult. */
+  actionResult: Record<string, unknown>;
+  /** The agent-side cipher, from the data key the test handed to the client's KMS. */
+  cipher: SessionCipher;
+}
+
+/**
+ * Plays the agent's side of a KMS handshake with a known data key (the test gave the same plaintext to the
+ * client's mocked KMS, so no KMS is needed here): request with a random challenge, response, encryption
+ * challenge, check, HandshakeComplete. Rejects when the client's answer is wrong.
+ */
+export async function serveKmsHandshake(connection: PeerConnection, keyId: string, dataKey: Uint8Array, challenge = 'cmFuZG9tLWNoYWxsZW5nZQ=='): Promise<FakeKmsHandshake> {
+  await connection.opened();
+  connection.sendOutput(handshakeRequestPayload('3.3.0.0', { keyId, challenge }), PayloadType.HandshakeRequest);
+  const response = await nextInput(connection, PayloadType.HandshakeResponse);
+  const kms = parseHandshakeResponse(response.payload).find((a) => a.ActionType === 'KMSEncryption');
+  if (kms?.ActionStatus !== 1) throw new Error(`fake agent: the client failed KMSEncryption: ${kms?.Error}`);
+  const cipher = new SessionCipher(dataKey, 'agent');
+  const secret = Buffer.from('0123456789abcdef'.repeat(4));
+  connection.sendOutput(challengePayload(cipher.seal(secret)), PayloadType.EncChallengeRequest);
+  const answer = await nextInput(connection, PayloadType.EncChallengeResponse);
+  if (!cipher.open(parseChallenge(answer.payload)).equals(secret)) throw new Error('fake agent: the challenge answer does not match');
+  connection.sendOutput(handshakeCompletePayload(1_000_000n, true), PayloadType.HandshakeComplete);
+  return { actionResult: kms.ActionResult as Record<string, unknown>, cipher };
+}
+
+async function nextInput(connection: PeerConnection, payloadType: number): Promise<Frame> {
+  let found: Frame | undefined;
+  await connection.waitUntil(() => (found = connection.inputFrames().find((f) => f.payloadType === payloadType)) !== undefined, `input of PayloadType ${payloadType}`);
+  return found!;
 }

@@ -1,4 +1,7 @@
 import { ECSClient, ExecuteCommandCommand } from '@aws-sdk/client-ecs';
+import { GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
 import {
   MessageType,
@@ -10,6 +13,16 @@ import {
   streamFrame,
   type Frame,
 } from '../../functions/shared/exec/frame.js';
+import {
+  ActionStatus,
+  answerChallenge,
+  challengePayload,
+  encryptionContext,
+  handshakeResponsePayload,
+  parseHandshakeRequest,
+} from '../../functions/shared/exec/kms-handshake.js';
+import { SessionCipher } from '../../functions/shared/exec/session-cipher.js';
+import type { EcsExecOptions } from '../../functions/shared/exec/exec-client.js';
 import { startStandin, type Standin, type StandinContainer, type StandinDefinition, type StandinOptions } from '../../scripts/standin/index.js';
 
 /** Task id used by the helpers' default definition (32 hex characters, like a real one). */
@@ -41,6 +54,24 @@ export function ecsClientFor(standin: Standin): ECSClient {
   return new ECSClient({ endpoint: standin.endpoint, region: standin.region, credentials: standin.credentials, maxAttempts: 1 });
 }
 
+/** An SDK v3 SSM client talking to the stand-in (it answers TerminateSession). */
+export function ssmClientFor(standin: Standin): SSMClient {
+  return new SSMClient({ endpoint: standin.endpoint, region: standin.region, credentials: standin.credentials, maxAttempts: 1 });
+}
+
+/**
+ * A KMS client nobody answers (the discard port: connection refused). Given to EcsExec on clusters without a
+ * KMS key, a session that asked for KMS anyway would fail, so a passing run shows that none did.
+ */
+export function unreachableKms(region = 'us-east-1'): KMSClient {
+  return new KMSClient({ endpoint: 'http://127.0.0.1:9', region, credentials: { accessKeyId: 'AKIAUNUSED', secretAccessKey: 'unused' }, maxAttempts: 1 });
+}
+
+/** The clients EcsExec needs against the stand-in: its ECS and SSM, and `kms` (default: unreachableKms). */
+export function execClientsFor(standin: Standin, ecs: ECSClient, kms?: KMSClient): Pick<EcsExecOptions, 'ecs' | 'ssm' | 'kms'> {
+  return { ecs, ssm: ssmClientFor(standin), kms: kms ?? unreachableKms(standin.region) };
+}
+
 /** What the minimal test client saw. */
 export interface RawSessionResult {
   /** Output payloads in sequence order, deduplicated. */
@@ -54,6 +85,8 @@ export interface RawSessionResult {
   timedOut: boolean;
   /** How many times input frames went out, retransmissions included. */
   inputSends: number;
+  /** KMS sessions: Output payloads and challenges that failed AES-GCM authentication (left out of `output`). */
+  undecryptable: number;
 }
 
 /** Options of the minimal client. */
@@ -65,10 +98,25 @@ export interface RawSessionOptions {
   timeoutMs?: number;
   /** Do not ack the first arrival of this many output frames (forces the agent to retransmit). */
   withholdAcks?: number;
-  /** Answer a HandshakeRequest, refusing KMS encryption like the real client does. */
+  /** Answer a HandshakeRequest, refusing KMS encryption (status Failed). */
   answerHandshake?: boolean;
+  /** Run the KMS handshake (instead of refusing it), and decrypt the output. */
+  kms?: RawKmsOptions;
   /** Called once the socket is open and the opening message (the token) is sent. */
   onOpen?: () => void;
+}
+
+/** How the minimal client runs a KMS handshake. */
+export interface RawKmsOptions {
+  /** Makes the data key (a client of moto's KMS). */
+  client: KMSClient;
+  sessionId: string;
+  /** `ecs:<cluster>_<taskId>_<runtimeId>`. */
+  targetId: string;
+  /** 'correct' re-seals the agent's challenge; 'wrong' answers with other bytes under the right key. */
+  challenge?: 'correct' | 'wrong';
+  /** Acknowledge the random challenge (its value joins the encryption context). Default true. */
+  acknowledge?: boolean;
 }
 
 /**
@@ -88,7 +136,9 @@ export async function rawSession(streamUrl: string, token: string, options: RawS
   let inputSends = 0;
   let withheld = 0;
   const unackedInput = new Map<bigint, Buffer>();
-  const sendInput = (payloadType: number, payload: string) => {
+  let cipher: SessionCipher | undefined;
+  let undecryptable = 0;
+  const sendInput = (payloadType: number, payload: string | Buffer) => {
     const bytes = encodeFrame(streamFrame(MessageType.InputStreamData, inputSeq, payloadType, Buffer.from(payload)));
     unackedInput.set(inputSeq++, bytes);
     inputSends++;
@@ -125,8 +175,29 @@ export async function rawSession(streamUrl: string, token: string, options: RawS
         for (let next = received.get(expected); next; next = received.get(expected)) {
           received.delete(expected);
           expected++;
-          if (next.payloadType === PayloadType.Output) outputs.push(next.payload);
-          if (next.payloadType === PayloadType.HandshakeRequest && options.answerHandshake) sendInput(PayloadType.HandshakeResponse, REFUSE_KMS);
+          if (next.payloadType === PayloadType.Output) {
+            try {
+              outputs.push(cipher ? cipher.open(next.payload) : next.payload);
+            } catch {
+              undecryptable++;
+            }
+          }
+          if (next.payloadType === PayloadType.HandshakeRequest && options.kms) {
+            void rawKmsResponse(options.kms, next.payload).then(({ response, sessionCipher }) => {
+              cipher = sessionCipher;
+              sendInput(PayloadType.HandshakeResponse, response);
+            });
+          } else if (next.payloadType === PayloadType.HandshakeRequest && options.answerHandshake) {
+            sendInput(PayloadType.HandshakeResponse, REFUSE_KMS);
+          }
+          if (next.payloadType === PayloadType.EncChallengeRequest && cipher) {
+            try {
+              const answer = options.kms?.challenge === 'wrong' ? challengePayload(cipher.seal(randomBytes(64))) : answerChallenge(cipher, next.payload);
+              sendInput(PayloadType.EncChallengeResponse, answer);
+            } catch {
+              undecryptable++; // a challenge sealed with another key: no answer, the agent gives up
+            }
+          }
         }
         if (options.sendSize && !sizeSent) {
           sizeSent = true;
@@ -143,9 +214,24 @@ export async function rawSession(streamUrl: string, token: string, options: RawS
     ws.on('close', (code) => {
       clearTimeout(timer);
       clearInterval(resend);
-      resolve({ output: Buffer.concat(outputs), frames, channelClosed, closeCode: code, timedOut, inputSends });
+      resolve({ output: Buffer.concat(outputs), frames, channelClosed, closeCode: code, timedOut, inputSends, undecryptable });
     });
   });
+}
+
+/** GenerateDataKey for the agent's KMSEncryption action, and the HandshakeResponse carrying its blob. */
+async function rawKmsResponse(kms: RawKmsOptions, requestPayload: Buffer): Promise<{ response: Buffer; sessionCipher: SessionCipher }> {
+  const request = parseHandshakeRequest(requestPayload).kms!;
+  const acknowledge = (kms.acknowledge ?? true) && request.challenge !== undefined;
+  const key = await kms.client.send(
+    new GenerateDataKeyCommand({ KeyId: request.keyId, NumberOfBytes: 64, EncryptionContext: encryptionContext(kms.sessionId, kms.targetId, acknowledge ? request.challenge : undefined) }),
+  );
+  const result = { KMSCipherTextKey: Buffer.from(key.CiphertextBlob!).toString('base64'), KMSCipherTextHash: null, ...(acknowledge ? { ChallengeAcknowledgement: true } : {}) };
+  const response = handshakeResponsePayload([
+    { ActionType: 'SessionType', ActionStatus: ActionStatus.Success, ActionResult: null, Error: '' },
+    { ActionType: 'KMSEncryption', ActionStatus: ActionStatus.Success, ActionResult: result, Error: '' },
+  ]);
+  return { response, sessionCipher: new SessionCipher(key.Plaintext!, 'client') };
 }
 
 const REFUSE_KMS = JSON.stringify({

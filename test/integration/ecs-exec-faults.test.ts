@@ -4,7 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChannelClosedError, ConnectionLostError } from '../../functions/shared/exec/errors.js';
 import { EcsExec } from '../../functions/shared/exec/exec-client.js';
 import { REAL_AGENT_TIMINGS, type Standin, type StandinFaults } from '../../scripts/standin/index.js';
-import { NAMES, TASK_ID, oneTaskDefinition, startStandinWithClient } from '../helpers/standin.js';
+import { NAMES, TASK_ID, execClientsFor, oneTaskDefinition, startStandinWithClient } from '../helpers/standin.js';
 
 let standin: Standin;
 let ecs: ECSClient;
@@ -12,7 +12,7 @@ let exec: EcsExec;
 
 beforeAll(async () => {
   ({ standin, ecs } = await startStandinWithClient(oneTaskDefinition()));
-  exec = new EcsExec({ ecs, retry: { baseDelayMs: 10 } });
+  exec = new EcsExec({ ...execClientsFor(standin, ecs), retry: { baseDelayMs: 10 } });
 });
 beforeEach(() => standin.setFaults({}));
 afterAll(async () => {
@@ -90,7 +90,7 @@ describe('ECS Exec against the real agent timings', () => {
   it('waits out 1 s of initial silence and paced frames, returning the exact output', async () => {
     const slow = await startStandinWithClient(oneTaskDefinition(), { timings: REAL_AGENT_TIMINGS });
     try {
-      const client = new EcsExec({ ecs: slow.ecs });
+      const client = new EcsExec(execClientsFor(slow.standin, slow.ecs));
       const result = await client.run({ cluster: NAMES.cluster, task: TASK_ID, container: NAMES.container, script: MANY_FRAMES, timeoutMs: 30_000 });
       expect(result).toMatchObject({ output: EXPECTED, exitCode: 7 });
     } finally {

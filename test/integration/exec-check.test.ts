@@ -15,6 +15,7 @@ import type { ProbeRequest } from '../../functions/shared/exec-checker/probe.js'
 import { runExecCheck } from '../../functions/shared/exec-checker/run.js';
 import type { CheckResult, Clients } from '../../functions/shared/exec-checker/types.js';
 import { startStandin, type Standin, type StandinContainer, type StandinTask } from '../../scripts/standin/index.js';
+import { execClientsFor } from '../helpers/standin.js';
 import { goodFunction, IDS, mockedClients, simulateWith } from '../unit/exec-checker/fixtures.js';
 
 // ECS (DescribeTasks/Clusters/TaskDefinition, ListTasks, ExecuteCommand and the data channel) is the stand-in;
@@ -125,7 +126,7 @@ describe('exec-check against the ECS stand-in', () => {
     const { clients: c, invokes } = clients();
     const cfg = config();
     const target = cfg.targets[0]!;
-    const run = await runExecCheck(c, { kind: 'target', target: 'orders-pg' }, { loaded: { config: cfg, target }, probe: new EcsExec({ ecs: c.ecs }) });
+    const run = await runExecCheck(c, { kind: 'target', target: 'orders-pg' }, { loaded: { config: cfg, target }, probe: new EcsExec(execClientsFor(standin, c.ecs)) });
     expect(notGreen(run.results)).toEqual([]);
     expect(run.results.find((r) => r.check === 'task-exists')?.message).toContain(`task/prod/${TASKS.good}`);
     expect(run.results.filter((r) => r.check === 'probe').map((r) => [r.title, r.verdict])).toEqual([

@@ -4,10 +4,14 @@ import {
   ChannelClosedError,
   ConnectionLostError,
   ExecDeadlineError,
-  KmsSessionNotSupportedError,
+  KmsHandshakeError,
+  KmsHandshakeTimeoutError,
+  KmsPayloadError,
 } from '../../functions/shared/exec/errors.js';
 import { encodeFrame, MessageType, PayloadType, type Frame } from '../../functions/shared/exec/frame.js';
-import { startFakeAgentPeer, type FakeAgentPeer, type FakeAgentPeerOptions, type PeerConnection } from '../helpers/fake-agent-peer.js';
+import { handshakeRequestPayload } from '../../functions/shared/exec/kms-handshake.js';
+import { SessionCipher } from '../../functions/shared/exec/session-cipher.js';
+import { serveKmsHandshake, startFakeAgentPeer, type FakeAgentPeer, type FakeAgentPeerOptions, type PeerConnection } from '../helpers/fake-agent-peer.js';
 
 const TOKEN = 'token-123';
 
@@ -159,29 +163,6 @@ describe('data channel', () => {
     await expect(result).resolves.toEqual({ endedBy: 'channel_closed' });
   });
 
-  it('answers a KMS handshake with Failed and reports that KMS is not supported', async () => {
-    const { connection, result } = await startSession();
-    connection.sendOutput(
-      JSON.stringify({
-        AgentVersion: '3.3.0',
-        RequestedClientActions: [
-          { ActionType: 'SessionType', ActionParameters: { SessionType: 'InteractiveCommands', Properties: null } },
-          { ActionType: 'KMSEncryption', ActionParameters: { KMSKeyId: 'arn:aws:kms:eu-west-1:1:key/x', Challenge: 'AAAA' } },
-        ],
-      }),
-      PayloadType.HandshakeRequest,
-    );
-    await connection.waitUntil(() => connection.inputFrames().some((f) => f.payloadType === PayloadType.HandshakeResponse), 'a HandshakeResponse');
-    const response = JSON.parse(connection.inputFrames().find((f) => f.payloadType === PayloadType.HandshakeResponse)?.payload.toString() ?? '');
-    expect(response.ProcessedClientActions.map((a: { ActionType: string; ActionStatus: number }) => [a.ActionType, a.ActionStatus])).toEqual([
-      ['SessionType', 1],
-      ['KMSEncryption', 2],
-    ]);
-    connection.sendChannelClosed('Handshake failed');
-    await expect(result).rejects.toThrow(KmsSessionNotSupportedError);
-    await expect(result).rejects.toThrow(/not supported yet/);
-  });
-
   it('fails with ChannelClosedError when channel_closed carries an error Output', async () => {
     const { connection, result } = await startSession();
     connection.sendChannelClosed('Plugin with name InteractiveCommands not found. Step name: InteractiveCommands');
@@ -258,5 +239,88 @@ describe('data channel', () => {
   it('fails with ConnectionLostError when nothing listens at the stream URL', async () => {
     const result = runDataChannel({ streamUrl: 'ws://127.0.0.1:1/v1/data-channel/x', tokenValue: TOKEN, onOutput: () => undefined, deadline: Date.now() + 5000 });
     await expect(result).rejects.toThrow(ConnectionLostError);
+  });
+});
+
+describe('data channel, KMS-encrypted session', () => {
+  const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/exec';
+  const dataKey = Buffer.from(Array.from({ length: 64 }, (_, i) => i));
+  const kms: DataChannelOptions['kms'] = async () => ({ plaintext: dataKey, ciphertextBlob: Buffer.from('blob') });
+
+  it('answers the handshake and the challenge, sends Size only after HandshakeComplete, and decrypts the output', async () => {
+    const { connection, result, output } = await startSession({}, { kms });
+    const { cipher } = await serveKmsHandshake(connection, KEY, dataKey);
+    await connection.waitUntil(() => sizeFrames(connection).length === 1, 'Size after HandshakeComplete');
+    // Size goes after every handshake answer, and in clear.
+    const inputs = connection.inputFrames().map((f) => f.payloadType);
+    expect(inputs).toEqual([PayloadType.HandshakeResponse, PayloadType.EncChallengeResponse, PayloadType.Size]);
+    expect(JSON.parse(sizeFrames(connection)[0]!.payload.toString())).toEqual({ cols: 1000, rows: 100 });
+    const frame = connection.sendOutput(cipher.seal(Buffer.from('sécret\r\n')));
+    await connection.waitForAck(frame.sequenceNumber);
+    connection.sendChannelClosed();
+    await expect(result).resolves.toEqual({ endedBy: 'channel_closed' });
+    expect(output()).toBe('sécret\r\n');
+  });
+
+  it('seals its Ctrl-C on the deadline with the client half of the key', async () => {
+    const { connection, result } = await startSession({}, { kms, deadline: Date.now() + 1500 });
+    const { cipher } = await serveKmsHandshake(connection, KEY, dataKey);
+    await expect(result).rejects.toThrow(ExecDeadlineError);
+    await connection.waitUntil(() => connection.inputFrames().some((f) => f.payloadType === PayloadType.Output), 'Ctrl-C');
+    const ctrlC = connection.inputFrames().find((f) => f.payloadType === PayloadType.Output);
+    expect(ctrlC!.payload).not.toEqual(Buffer.from('\x03'));
+    expect(cipher.open(ctrlC!.payload)).toEqual(Buffer.from('\x03'));
+  });
+
+  it('fails with KmsPayloadError when an output frame does not authenticate, and does not deliver it', async () => {
+    const { connection, result, output } = await startSession({}, { kms });
+    const { cipher } = await serveKmsHandshake(connection, KEY, dataKey);
+    const sealed = cipher.seal(Buffer.from('tampered'));
+    sealed[14]! ^= 0x80;
+    connection.sendOutput(sealed);
+    await expect(result).rejects.toThrow(KmsPayloadError);
+    expect(output()).toBe('');
+  });
+
+  it('fails with KmsHandshakeError when the agent seals its challenge with other key halves', async () => {
+    const { connection, result } = await startSession({}, { kms });
+    connection.sendOutput(handshakeRequestPayload('3.3.0.0', { keyId: KEY }), PayloadType.HandshakeRequest);
+    await connection.waitUntil(() => connection.inputFrames().length === 1, 'the HandshakeResponse');
+    const swapped = new SessionCipher(Buffer.concat([dataKey.subarray(32), dataKey.subarray(0, 32)]), 'agent');
+    connection.sendOutput(JSON.stringify({ Challenge: swapped.seal(Buffer.alloc(64, 1)).toString('base64') }), PayloadType.EncChallengeRequest);
+    await expect(result).rejects.toThrow(KmsHandshakeError);
+    await expect(result).rejects.toThrow(/hold different keys/);
+    expect(connection.inputFrames().some((f) => f.payloadType === PayloadType.EncChallengeResponse)).toBe(false);
+  });
+
+  it('gives up with KmsHandshakeTimeoutError when the data key takes longer than the agent waits, aborting the KMS call', async () => {
+    let aborted = false;
+    const stuck: DataChannelOptions['kms'] = (_request, signal) =>
+      new Promise((_resolve, reject) => signal.addEventListener('abort', () => ((aborted = true), reject(new Error('aborted')))));
+    const { connection, result } = await startSession({}, { kms: stuck, handshakeTimeoutMs: 300 });
+    connection.sendOutput(handshakeRequestPayload('3.3.0.0', { keyId: KEY }), PayloadType.HandshakeRequest);
+    await expect(result).rejects.toThrow(KmsHandshakeTimeoutError);
+    expect(aborted).toBe(true);
+    expect(connection.inputFrames()).toEqual([]);
+  });
+
+  it.each([
+    ['Handshake timed out. Please ensure that you have the latest version of the session manager plugin.', KmsHandshakeTimeoutError, /stopped waiting/],
+    ['Encountered error while initiating handshake. Encryption challenge does not match!', KmsHandshakeError, /Encryption challenge does not match/],
+    ['Encountered error while initiating handshake. Fetching data key failed: Unable to retrieve data key', KmsHandshakeError, /kms:Decrypt .* to the task role/],
+  ])('maps the agent closing the session during the handshake with "%s" to a typed error', async (text, type, message) => {
+    const { connection, result } = await startSession({}, { kms });
+    connection.sendOutput(handshakeRequestPayload('3.3.0.0', { keyId: KEY }), PayloadType.HandshakeRequest);
+    await connection.waitUntil(() => connection.inputFrames().length === 1, 'the HandshakeResponse');
+    connection.sendChannelClosed(text);
+    await expect(result).rejects.toThrow(type);
+    await expect(result).rejects.toThrow(message);
+  });
+
+  it('fails with KmsHandshakeError when output arrives before the key is agreed', async () => {
+    const { connection, result } = await startSession({}, { kms: () => new Promise(() => undefined) });
+    connection.sendOutput(handshakeRequestPayload('3.3.0.0', { keyId: KEY }), PayloadType.HandshakeRequest);
+    connection.sendOutput('plain text');
+    await expect(result).rejects.toThrow(KmsHandshakeError);
   });
 });

@@ -9,7 +9,10 @@ import {
   TargetNotConnectedException,
   type ExecuteCommandCommandInput,
 } from '@aws-sdk/client-ecs';
+import { DisabledException, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { SSMClient, TerminateSessionCommand } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { PayloadType } from '../../functions/shared/exec/frame.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EcsExec, taskIdOf } from '../../functions/shared/exec/exec-client.js';
 import {
@@ -18,13 +21,16 @@ import {
   ExecDeadlineError,
   ExecError,
   ExecNotEnabledError,
-  KmsSessionNotSupportedError,
+  KmsAccessDeniedError,
+  KmsKeyDisabledError,
   TargetNotConnectedError,
   TaskNotFoundError,
 } from '../../functions/shared/exec/errors.js';
-import { serveCommand, startFakeAgentPeer, type FakeAgentPeer } from '../helpers/fake-agent-peer.js';
+import { serveCommand, serveKmsHandshake, startFakeAgentPeer, type FakeAgentPeer } from '../helpers/fake-agent-peer.js';
 
 const ecsMock = mockClient(ECSClient);
+const kmsMock = mockClient(KMSClient);
+const ssmMock = mockClient(SSMClient);
 const CLUSTER = 'db';
 const TASK = 'arn:aws:ecs:eu-west-1:123456789012:task/db/0123456789abcdef';
 const NOT_ENABLED_OR_AGENT =
@@ -34,6 +40,9 @@ let peer: FakeAgentPeer;
 
 beforeEach(async () => {
   ecsMock.reset();
+  kmsMock.reset();
+  ssmMock.reset();
+  ssmMock.on(TerminateSessionCommand).callsFake((input: { SessionId: string }) => ({ SessionId: input.SessionId }));
   peer = await startFakeAgentPeer({ token: 'tok' });
   ecsMock.on(DescribeClustersCommand).resolves({ clusters: [{ clusterName: CLUSTER, configuration: { executeCommandConfiguration: { logging: 'DEFAULT' } } }] });
   ecsMock.on(ExecuteCommandCommand).callsFake(() => session('ecs-execute-command-1'));
@@ -64,8 +73,10 @@ function serveConnections(count: number): Promise<void[]> {
   return Promise.all(served);
 }
 
-function exec(): EcsExec {
-  return new EcsExec({ ecs: new ECSClient({ region: 'eu-west-1' }), retry: { baseDelayMs: 1 } });
+const clients = () => ({ ecs: new ECSClient({ region: 'eu-west-1' }), kms: new KMSClient({ region: 'eu-west-1' }), ssm: new SSMClient({ region: 'eu-west-1' }) });
+
+function exec(extra: { onTerminateError?: (sessionId: string, error: unknown) => void } = {}): EcsExec {
+  return new EcsExec({ ...clients(), retry: { baseDelayMs: 1 }, ...extra });
 }
 
 const run = { cluster: CLUSTER, task: TASK, container: 'postgres' };
@@ -101,11 +112,89 @@ describe('EcsExec.run', () => {
     expect(ecsMock.commandCalls(DescribeClustersCommand)[0]?.args[0].input).toEqual({ clusters: [CLUSTER], include: ['CONFIGURATIONS'] });
   });
 
-  it('refuses a cluster whose exec sessions use KMS before calling ExecuteCommand', async () => {
-    ecsMock.on(DescribeClustersCommand).resolves({ clusters: [{ clusterName: CLUSTER, configuration: { executeCommandConfiguration: { kmsKeyId: 'alias/exec' } } }] });
-    await expect(exec().run({ ...run, script: 'true' })).rejects.toThrow(KmsSessionNotSupportedError);
-    await expect(exec().run({ ...run, script: 'true' })).rejects.toThrow(/not supported yet/);
-    expect(ecsMock.commandCalls(ExecuteCommandCommand)).toHaveLength(0);
+  it('does not terminate a session the service closed', async () => {
+    const served = serveConnections(1);
+    await exec().run({ ...run, script: 'true' });
+    await served;
+    expect(ssmMock.commandCalls(TerminateSessionCommand)).toHaveLength(0);
+  });
+
+  it('terminates the session when the deadline passes', async () => {
+    peer.nextConnection().then((c) => c.opened()).catch(() => undefined);
+    await expect(exec().run({ ...run, script: 'sleep 30', timeoutMs: 800 })).rejects.toThrow(ExecDeadlineError);
+    expect(ssmMock.commandCalls(TerminateSessionCommand).map((c) => c.args[0].input)).toEqual([{ SessionId: 'ecs-execute-command-1' }]);
+  });
+
+  it('terminates the session when the output is complete but channel_closed never comes, and reports a failed terminate', async () => {
+    ssmMock.on(TerminateSessionCommand).rejects(new Error('not authorized to perform: ssm:TerminateSession'));
+    const failures: string[] = [];
+    const served = peer.nextConnection().then(async (connection) => {
+      await connection.opened();
+      const input = ecsMock.commandCalls(ExecuteCommandCommand)[0]!.args[0].input;
+      // Run the command but never close: the client ends by itself after its grace time.
+      const nonce = /"\$2" "\$\?"' ecs-exec '.*' ([0-9a-f]+)$/s.exec(input.command as string)?.[1];
+      connection.sendOutput(`done\r\n\r\n${nonce}:0\r\n`);
+    });
+    const result = await exec({ onTerminateError: (id, error) => failures.push(`${id}: ${(error as Error).message}`) }).run({ ...run, script: 'echo done' });
+    await served;
+    expect(result).toMatchObject({ output: 'done\n', exitCode: 0 });
+    expect(ssmMock.commandCalls(TerminateSessionCommand)).toHaveLength(1);
+    expect(failures).toEqual(['ecs-execute-command-1: not authorized to perform: ssm:TerminateSession']);
+  });
+
+  describe('on a cluster with an exec KMS key', () => {
+    const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const dataKey = Buffer.alloc(64, 7);
+
+    beforeEach(() => {
+      ecsMock.on(DescribeClustersCommand).resolves({ clusters: [{ clusterName: CLUSTER, configuration: { executeCommandConfiguration: { kmsKeyId: KEY } } }] });
+      ecsMock.on(DescribeTasksCommand).resolves({
+        tasks: [{ taskArn: TASK, clusterArn: 'arn:aws:ecs:eu-west-1:123456789012:cluster/db', containers: [{ name: 'postgres', runtimeId: '0123456789abcdef-2531612879' }] }],
+      });
+    });
+
+    it('makes a 64-byte data key bound to the session, the container and the challenge, and decrypts the output', async () => {
+      kmsMock.on(GenerateDataKeyCommand).resolves({ KeyId: KEY, Plaintext: dataKey, CiphertextBlob: Buffer.from('blob') });
+      const served = peer.nextConnection().then(async (connection) => {
+        const { actionResult, cipher } = await serveKmsHandshake(connection, KEY, dataKey, 'Y2hhbGxlbmdl');
+        const input = ecsMock.commandCalls(ExecuteCommandCommand)[0]!.args[0].input;
+        await serveCommand(connection, input.command as string, cipher);
+        return actionResult;
+      });
+      const result = await exec().run({ ...run, script: 'echo secret; exit 4' });
+      expect(result).toMatchObject({ output: 'secret\n', exitCode: 4 });
+      expect(await served).toEqual({ KMSCipherTextKey: Buffer.from('blob').toString('base64'), KMSCipherTextHash: null, ChallengeAcknowledgement: true });
+      expect(kmsMock.commandCalls(GenerateDataKeyCommand).map((c) => c.args[0].input)).toEqual([
+        {
+          KeyId: KEY,
+          NumberOfBytes: 64,
+          EncryptionContext: {
+            'aws:ssm:SessionId': 'ecs-execute-command-1',
+            'aws:ssm:TargetId': 'ecs:db_0123456789abcdef_0123456789abcdef-2531612879',
+            'aws:ssm:RandomChallenge': 'Y2hhbGxlbmdl',
+          },
+        },
+      ]);
+      expect(ssmMock.commandCalls(TerminateSessionCommand)).toHaveLength(0);
+    });
+
+    it.each([
+      ['no kms:GenerateDataKey permission', Object.assign(new Error('User is not authorized to perform: kms:GenerateDataKey'), { name: 'AccessDeniedException' }), KmsAccessDeniedError, /execKmsKeys/],
+      ['a disabled key', new DisabledException({ message: `${KEY} is disabled.`, $metadata: {} }), KmsKeyDisabledError, /enable it/],
+    ])('fails with a typed error for %s, tells the agent, and terminates the session', async (_name, error, type, message) => {
+      kmsMock.on(GenerateDataKeyCommand).rejects(error);
+      const response = peer.nextConnection().then(async (connection) => {
+        await connection.opened();
+        connection.sendOutput(JSON.stringify({ AgentVersion: '3.3.0.0', RequestedClientActions: [{ ActionType: 'KMSEncryption', ActionParameters: { KMSKeyId: KEY } }] }), PayloadType.HandshakeRequest);
+        await connection.waitUntil(() => connection.inputFrames().some((f) => f.payloadType === PayloadType.HandshakeResponse), 'a HandshakeResponse');
+        return JSON.parse(connection.inputFrames().find((f) => f.payloadType === PayloadType.HandshakeResponse)!.payload.toString()) as { ProcessedClientActions: { ActionStatus: number; Error: string }[] };
+      });
+      const result = exec().run({ ...run, script: 'true' });
+      await expect(result).rejects.toThrow(type);
+      await expect(result).rejects.toThrow(message);
+      expect((await response).ProcessedClientActions).toEqual([expect.objectContaining({ ActionStatus: 2, Error: expect.stringMatching(message) as unknown })]);
+      expect(ssmMock.commandCalls(TerminateSessionCommand)).toHaveLength(1);
+    });
   });
 
   it('retries TargetNotConnectedException with backoff, then succeeds', async () => {
@@ -120,14 +209,14 @@ describe('EcsExec.run', () => {
 
   it('gives up after the configured attempts with TargetNotConnectedError', async () => {
     ecsMock.on(ExecuteCommandCommand).rejects(new TargetNotConnectedException({ message: 'internal error', $metadata: {} }));
-    const client = new EcsExec({ ecs: new ECSClient({ region: 'eu-west-1' }), retry: { attempts: 3, baseDelayMs: 1 } });
+    const client = new EcsExec({ ...clients(), retry: { attempts: 3, baseDelayMs: 1 } });
     await expect(client.run({ ...run, script: 'true' })).rejects.toThrow(TargetNotConnectedError);
     expect(ecsMock.commandCalls(ExecuteCommandCommand)).toHaveLength(3);
   });
 
   it('stops retrying when the next backoff would pass the deadline', async () => {
     ecsMock.on(ExecuteCommandCommand).rejects(new TargetNotConnectedException({ message: 'internal error', $metadata: {} }));
-    const client = new EcsExec({ ecs: new ECSClient({ region: 'eu-west-1' }), retry: { attempts: 10, baseDelayMs: 10_000 } });
+    const client = new EcsExec({ ...clients(), retry: { attempts: 10, baseDelayMs: 10_000 } });
     await expect(client.run({ ...run, script: 'true', timeoutMs: 3000 })).rejects.toThrow(ExecDeadlineError);
     expect(ecsMock.commandCalls(ExecuteCommandCommand)).toHaveLength(1);
   });

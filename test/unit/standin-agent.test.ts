@@ -17,10 +17,10 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-type RunOptions = { container?: Partial<StandinContainer>; faults?: StandinFaults; kms?: boolean; client?: RawSessionOptions; timings?: Partial<AgentTimings> };
+type RunOptions = { container?: Partial<StandinContainer>; faults?: StandinFaults; client?: RawSessionOptions; timings?: Partial<AgentTimings> };
 
 async function run(command: string, options: RunOptions = {}) {
-  const definition = oneTaskDefinition(options.container, options.kms ? { kmsKeyId: 'alias/exec' } : {});
+  const definition = oneTaskDefinition(options.container);
   const started = await startStandinWithClient(definition, { faults: options.faults, timings: options.timings });
   standin = started.standin;
   const session = await execute(started.ecs, command);
@@ -173,17 +173,6 @@ describe('stand-in agent: the data channel', () => {
     expect(acks).toContainEqual(expect.objectContaining({ AcknowledgedMessageType: 'input_stream_data', AcknowledgedMessageSequenceNumber: 0 }));
     expect(result.inputSends).toBeGreaterThan(1);
     expect(result.text).toBe('a\r\nb\r\n');
-  });
-
-  it('runs nothing on a KMS cluster until the handshake, and ends it when the client refuses KMS', async () => {
-    const result = await run(sh('echo never'), { kms: true, client: { answerHandshake: true } });
-    const first = result.frames[0]!;
-    expect(first.payloadType).toBe(PayloadType.HandshakeRequest);
-    expect(JSON.parse(first.payload.toString())).toMatchObject({
-      RequestedClientActions: [{ ActionType: 'SessionType' }, { ActionType: 'KMSEncryption', ActionParameters: { KMSKeyId: 'alias/exec' } }],
-    });
-    expect(result.text).toBe('');
-    expect(result.channelClosed?.Output).toMatch(/KMSEncryption failed on client with status 2/);
   });
 });
 

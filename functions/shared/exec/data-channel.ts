@@ -13,12 +13,15 @@ import {
   type Frame,
 } from './frame.js';
 import { RetransmissionTimer, RtoDefaults } from './rto.js';
-import { ChannelClosedError, ConnectionLostError, ExecDeadlineError, ExecError, KmsSessionNotSupportedError } from './errors.js';
+import { ClientHandshake, type DataKeySource } from './client-handshake.js';
+import { ChannelClosedError, ConnectionLostError, ExecDeadlineError, KmsHandshakeError, KmsPayloadError } from './errors.js';
+import { AGENT_ENCRYPTED_TYPES, CLIENT_ENCRYPTED_TYPES } from './session-cipher.js';
 
 /**
  * The client side of one SSM data channel session (specs/ssm-data-channel.md §1): opening frame, acks,
- * reordering, duplicate re-acks, retransmission with the adaptive RTO, the KMS-less handshake, Size, the end
- * of the session, a deadline and a ping watchdog. It knows nothing about ECS: it gets a stream URL and a token.
+ * reordering, duplicate re-acks, retransmission with the adaptive RTO, the handshake and KMS encryption (with
+ * client-handshake.ts), Size, the end of the session, a deadline and a ping watchdog. It knows nothing about
+ * ECS: it gets a stream URL, a token and, for KMS-encrypted sessions, a source of the session data key.
  */
 
 /** Terminal size sent once after the first output: wide, so width-aware tools do not truncate lines. */
@@ -27,8 +30,6 @@ export const DEFAULT_TERMINAL_SIZE = { cols: 1000, rows: 100 } as const;
 const REORDER_CAPACITY = 10_000;
 /** After `channel_closed`, how long a gap in the output may still be filled by late frames. */
 const CLOSE_GAP_GRACE_MS = 2000;
-/** After answering a KMS handshake with "Failed", how long the agent gets to close the session. */
-const KMS_REJECT_GRACE_MS = 2000;
 /** Default wait for `channel_closed` once the output is complete. */
 const DEFAULT_COMPLETION_GRACE_MS = 5000;
 
@@ -57,6 +58,12 @@ export interface DataChannelOptions {
   silenceTimeoutMs?: number;
   /** Size sent after the first output frame; null sends none. */
   terminalSize?: { cols: number; rows: number } | null;
+  /** Makes the session data key when the agent asks for KMS encryption; without it such a session fails. */
+  kms?: DataKeySource;
+  /** How long a handshake may take from the agent's request on (default 15 000 ms, the agent's own limit). */
+  handshakeTimeoutMs?: number;
+  /** Called when the service says the session is over (channel_closed): then there is nothing left to terminate. */
+  onChannelClosed?: () => void;
 }
 
 /** How a session ended normally. */
@@ -88,7 +95,7 @@ class DataChannelSession {
   private expectedSeq = 0n;
   private lastHeardAt = Date.now();
   private sizeSent = false;
-  private kmsRejected = false;
+  private readonly handshake: ClientHandshake;
   private graceStarted = false;
   private channelClosed = false;
   private settled = false;
@@ -99,6 +106,13 @@ class DataChannelSession {
   constructor(private readonly options: DataChannelOptions) {
     // Like the plugin's gorilla dialer: no extra headers, no compression; the token is the credential.
     this.ws = new WebSocket(options.streamUrl, { perMessageDeflate: false, handshakeTimeout: 30_000 });
+    this.handshake = new ClientHandshake({
+      label: this.label,
+      dataKey: options.kms,
+      sendStream: (payloadType, payload) => this.sendStream(payloadType, payload),
+      fail: (error) => this.fail(error),
+      ...(options.handshakeTimeoutMs === undefined ? {} : { timeoutMs: options.handshakeTimeoutMs }),
+    });
   }
 
   run(): Promise<DataChannelResult> {
@@ -199,51 +213,48 @@ class DataChannelSession {
 
   private process(frame: Frame, ack = true): void {
     switch (frame.payloadType) {
+      // Handshake frames are acked before they are processed, as the plugin does.
       case PayloadType.HandshakeRequest:
         if (ack) this.sendAck(frame);
-        this.answerHandshake(frame);
+        this.handshake.onRequest(frame.payload);
         return;
       case PayloadType.HandshakeComplete:
         if (ack) this.sendAck(frame);
+        this.handshake.onComplete();
         this.sendSizeOnce();
         return;
       case PayloadType.EncChallengeRequest:
         if (ack) this.sendAck(frame);
-        this.fail(kmsError(this.label));
+        this.handshake.onChallenge(frame.payload);
         return;
-      case PayloadType.Output:
-        if (frame.payload.length > 0) this.options.onOutput(frame.payload);
+      case PayloadType.Output: {
+        const payload = this.plaintextOf(frame);
+        if (payload === undefined) return;
+        if (payload.length > 0) this.options.onOutput(payload);
         if (ack) this.sendAck(frame);
         this.sendSizeOnce();
         this.startGraceIfComplete();
         return;
+      }
       default:
         if (ack) this.sendAck(frame);
     }
   }
 
-  private answerHandshake(frame: Frame): void {
-    let actions: { ActionType?: string }[] = [];
-    try {
-      const request = JSON.parse(frame.payload.toString('utf8')) as { RequestedClientActions?: { ActionType?: string }[] };
-      actions = request.RequestedClientActions ?? [];
-    } catch {
-      this.fail(new ExecError(`${this.label} sent a handshake request that is not JSON; retry, and report it if it persists`));
-      return;
+  /** The Output payload in clear; undefined (and the session failed) when an encrypted one does not open. */
+  private plaintextOf(frame: Frame): Buffer | undefined {
+    const cipher = this.handshake.cipher;
+    if (this.handshake.kmsRequested && !cipher) {
+      this.fail(new KmsHandshakeError(`${this.label} sent output before the KMS handshake agreed on a key; retry, and report it if it persists`));
+      return undefined;
     }
-    const processed = actions.map((action) => {
-      if (action.ActionType === 'SessionType') return { ActionType: 'SessionType', ActionStatus: 1, ActionResult: null, Error: '' };
-      if (action.ActionType === 'KMSEncryption') {
-        this.kmsRejected = true;
-        return { ActionType: 'KMSEncryption', ActionStatus: 2, ActionResult: null, Error: 'KMS encryption of ECS Exec sessions is not supported by this client' };
-      }
-      return { ActionType: action.ActionType ?? '', ActionStatus: 3, ActionResult: null, Error: 'not supported by this client' };
-    });
-    const response = { ClientVersion: '1.2.0.0', ProcessedClientActions: processed, Errors: null };
-    this.sendStream(PayloadType.HandshakeResponse, Buffer.from(JSON.stringify(response)));
-    if (this.kmsRejected) {
-      // The agent cancels the session when it reads "Failed"; give it a moment to say so, then report.
-      this.timers.push(setTimeout(() => this.fail(kmsError(this.label)), KMS_REJECT_GRACE_MS));
+    if (!cipher || !AGENT_ENCRYPTED_TYPES.has(frame.payloadType)) return frame.payload;
+    try {
+      return cipher.open(frame.payload);
+    } catch (error) {
+      // Its digest matched, so the bytes are as the agent sent them: the ciphertext itself is wrong.
+      this.fail(new KmsPayloadError(`output frame ${frame.sequenceNumber} of ${this.label} failed AES-GCM authentication: the payload was altered or the agent encrypts with another key; the output cannot be trusted, run the command again`, { cause: error }));
+      return undefined;
     }
   }
 
@@ -258,7 +269,8 @@ class DataChannelSession {
 
   private sendSizeOnce(): void {
     const size = this.options.terminalSize === undefined ? DEFAULT_TERMINAL_SIZE : this.options.terminalSize;
-    if (this.sizeSent || size === null || this.kmsRejected) return;
+    // While a handshake runs the agent acks and drops other input: Size waits for HandshakeComplete.
+    if (this.sizeSent || size === null || this.handshake.pending) return;
     this.sizeSent = true;
     this.sendStream(PayloadType.Size, Buffer.from(JSON.stringify({ cols: size.cols, rows: size.rows })));
   }
@@ -284,8 +296,9 @@ class DataChannelSession {
     } catch {
       // A channel_closed without a readable payload still ends the session.
     }
-    if (this.kmsRejected) {
-      this.fail(kmsError(this.label));
+    this.options.onChannelClosed?.();
+    if (this.handshake.pending) {
+      this.fail(this.handshake.closedDuringHandshake(output));
       return;
     }
     if (output.trim() !== '') {
@@ -307,10 +320,6 @@ class DataChannelSession {
 
   private onClose(code: number, reason: string): void {
     if (this.settled) return;
-    if (this.kmsRejected) {
-      this.fail(kmsError(this.label));
-      return;
-    }
     // The exit marker is the last thing the command prints; if it is here, all the output we need arrived,
     // and a socket that closes before (or instead of) channel_closed loses nothing (aws-cli#7488: it can happen).
     if (this.options.isComplete?.()) {
@@ -323,8 +332,9 @@ class DataChannelSession {
 
   private onDeadline(): void {
     if (this.settled) return;
-    // Ctrl-C through the pty: SIGINT to the command's foreground process group, best effort.
-    if (this.ws.readyState === WebSocket.OPEN) {
+    // Ctrl-C through the pty: SIGINT to the command's foreground process group, best effort (during a
+    // handshake nothing runs yet, and the agent would drop it).
+    if (this.ws.readyState === WebSocket.OPEN && !this.handshake.pending) {
       try {
         this.sendStream(PayloadType.Output, Buffer.from('\x03'));
       } catch {
@@ -348,7 +358,9 @@ class DataChannelSession {
 
   private sendStream(payloadType: number, payload: Buffer): void {
     const seq = this.nextSeq++;
-    const bytes = encodeFrame(streamFrame(MessageType.InputStreamData, seq, payloadType, payload, Flags.None));
+    const cipher = this.handshake.cipher;
+    const sent = cipher && CLIENT_ENCRYPTED_TYPES.has(payloadType) ? cipher.seal(payload) : payload;
+    const bytes = encodeFrame(streamFrame(MessageType.InputStreamData, seq, payloadType, sent, Flags.None));
     this.unacked.set(seq, { bytes, lastSentAt: Date.now() });
     if (this.ws.readyState === WebSocket.OPEN) this.ws.send(bytes);
   }
@@ -371,6 +383,7 @@ class DataChannelSession {
 
   private settle(): void {
     this.settled = true;
+    this.handshake.dispose();
     for (const timer of this.timers) clearTimeout(timer);
     if (this.ws.readyState === WebSocket.OPEN) {
       // A normal close after queued frames (acks, Ctrl-C) are flushed; terminate if the peer never answers.
@@ -380,12 +393,6 @@ class DataChannelSession {
       this.ws.terminate();
     }
   }
-}
-
-function kmsError(label: string): KmsSessionNotSupportedError {
-  return new KmsSessionNotSupportedError(
-    `${label} asked for KMS encryption: the cluster's executeCommandConfiguration has a kmsKeyId, and KMS-encrypted ECS Exec sessions are not supported yet; remove the kmsKeyId from the cluster's execute command configuration or back up this target another way`,
-  );
 }
 
 function toBuffer(data: WebSocket.RawData): Buffer {

@@ -89,7 +89,8 @@ function agentError(where: string, detail: string, options: { cause: unknown }):
   );
 }
 
-function errorName(error: unknown): string {
+/** The service error code of an SDK error (`name`, else `Code` or `__type`), or ''. */
+export function errorName(error: unknown): string {
   if (error && typeof error === 'object') {
     const e = error as { name?: unknown; Code?: unknown; __type?: unknown };
     for (const candidate of [e.name, e.Code, e.__type]) if (typeof candidate === 'string' && candidate !== 'Error') return candidate.replace(/^.*#/, '');

@@ -21,9 +21,6 @@ export class TaskNotFoundError extends ExecError {}
 /** The service has no RUNNING task whose container can be exec'd into. */
 export class NoRunningTaskError extends ExecError {}
 
-/** The cluster encrypts ECS Exec sessions with a KMS key; this client does not speak the KMS handshake. */
-export class KmsSessionNotSupportedError extends ExecError {}
-
 /** The command did not finish before the caller's deadline. */
 export class ExecDeadlineError extends ExecError {}
 
@@ -41,3 +38,30 @@ export class ChannelClosedError extends ExecError {
 
 /** The WebSocket failed, closed early or went silent before the command's exit status arrived. */
 export class ConnectionLostError extends ExecError {}
+
+/** Base class of the failures of a KMS-encrypted session (the cluster's executeCommandConfiguration has a kmsKeyId). */
+export class KmsSessionError extends ExecError {}
+
+/** The caller may not kms:GenerateDataKey on the cluster's exec key (or KMS refused the key to it). */
+export class KmsAccessDeniedError extends KmsSessionError {}
+
+/** The cluster's exec key is disabled or pending deletion: no session data key can be made with it. */
+export class KmsKeyDisabledError extends KmsSessionError {}
+
+/** The handshake did not finish within the agent's 15 s (a slow KMS call, or an agent that stopped waiting). */
+export class KmsHandshakeTimeoutError extends KmsSessionError {}
+
+/** The handshake failed: the agent refused it (challenge, data key) or its messages do not add up. */
+export class KmsHandshakeError extends KmsSessionError {
+  constructor(
+    message: string,
+    /** The agent's own text when the session was closed with one, verbatim. */
+    readonly serviceOutput?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** An encrypted payload failed AES-GCM authentication: it was altered, or the two sides hold different keys. */
+export class KmsPayloadError extends KmsSessionError {}

@@ -1,8 +1,11 @@
 import { DescribeClustersCommand, ExecuteCommandCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import type { KMSClient } from '@aws-sdk/client-kms';
+import { TerminateSessionCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { newNonce, OutputCollector, wrapScript } from './command-wrapper.js';
 import { runDataChannel } from './data-channel.js';
-import { isTargetNotConnected, mapExecuteCommandError, type ExecTarget } from './ecs-errors.js';
-import { ExecDeadlineError, ExecError, KmsSessionNotSupportedError, TaskNotFoundError } from './errors.js';
+import { errorName, isTargetNotConnected, mapExecuteCommandError, type ExecTarget } from './ecs-errors.js';
+import { ExecDeadlineError, ExecError, TaskNotFoundError } from './errors.js';
+import { generateSessionDataKey, sessionTargetId } from './kms-data-key.js';
 
 /** Defaults of EcsExec and of one run. */
 export const ExecDefaults = {
@@ -14,9 +17,20 @@ export const ExecDefaults = {
   silenceTimeoutMs: 45_000,
 } as const;
 
-/** How EcsExec talks to ECS and how patient it is. */
+/** Stands for the id of a session ExecuteCommand did not name (never seen; nothing to terminate then). */
+const NO_SESSION_ID = '(no session id)';
+
+/** How EcsExec talks to ECS, KMS and SSM, and how patient it is. */
 export interface EcsExecOptions {
   ecs: ECSClient;
+  /** kms:GenerateDataKey for sessions of clusters whose executeCommandConfiguration has a kmsKeyId. */
+  kms: KMSClient;
+  /** ssm:TerminateSession for a session still open when the client is done with it (deadline, error, no channel_closed). */
+  ssm: SSMClient;
+  /** Told when ssm:TerminateSession failed: the session then holds one of the container's 2 slots until its idle timeout. */
+  onTerminateError?: (sessionId: string, error: unknown) => void;
+  /** How long a session's handshake may take (default 15 s, the agent's limit). */
+  handshakeTimeoutMs?: number;
   /** ExecuteCommand attempts on TargetNotConnectedException (default 4) and the first backoff (default 1 s, doubled, jittered). */
   retry?: { attempts?: number; baseDelayMs?: number };
   /** WebSocket ping interval (default 15 s). */
@@ -79,24 +93,46 @@ export class EcsExec {
     const command = wrapScript(options.script, nonce);
     const collector = new OutputCollector(nonce, options.maxOutputBytes ?? ExecDefaults.maxOutputBytes);
 
+    // With a KMS key the handshake has 15 s: the target id of the encryption context is looked up before the
+    // session starts. Without DescribeClusters it is looked up when the agent asks for KMS.
     const kmsKeyId = await this.clusterKmsKey(options.cluster);
-    if (kmsKeyId) {
-      throw new KmsSessionNotSupportedError(
-        `cluster ${options.cluster} encrypts ECS Exec sessions with KMS key ${kmsKeyId}; KMS-encrypted sessions are not supported yet: remove kmsKeyId from the cluster's executeCommandConfiguration or back up this target another way`,
-      );
-    }
+    let targetId = kmsKeyId ? quiet(sessionTargetId(this.opts.ecs, target)) : undefined;
     const session = await this.executeCommand(target, command, deadline);
-    await runDataChannel({
-      streamUrl: session.streamUrl,
-      tokenValue: session.tokenValue,
-      sessionId: session.sessionId,
-      onOutput: (chunk) => collector.push(chunk),
-      isComplete: () => collector.markerSeen(),
-      deadline,
-      pingIntervalMs: this.opts.pingIntervalMs ?? ExecDefaults.pingIntervalMs,
-      silenceTimeoutMs: this.opts.silenceTimeoutMs ?? ExecDefaults.silenceTimeoutMs,
-    });
+    let open = true;
+    try {
+      await runDataChannel({
+        streamUrl: session.streamUrl,
+        tokenValue: session.tokenValue,
+        sessionId: session.sessionId,
+        onOutput: (chunk) => collector.push(chunk),
+        isComplete: () => collector.markerSeen(),
+        deadline,
+        pingIntervalMs: this.opts.pingIntervalMs ?? ExecDefaults.pingIntervalMs,
+        silenceTimeoutMs: this.opts.silenceTimeoutMs ?? ExecDefaults.silenceTimeoutMs,
+        kms: (request, signal) => {
+          targetId ??= sessionTargetId(this.opts.ecs, target);
+          return generateSessionDataKey(this.opts.kms, { sessionId: session.sessionId, targetId }, request, signal);
+        },
+        onChannelClosed: () => {
+          open = false;
+        },
+        ...(this.opts.handshakeTimeoutMs === undefined ? {} : { handshakeTimeoutMs: this.opts.handshakeTimeoutMs }),
+      });
+    } finally {
+      if (open) await this.terminate(session.sessionId);
+    }
     return { ...collector.finish(), sessionId: session.sessionId };
+  }
+
+  /** Ends a session the service has not closed, so the agent kills its command and frees the container's slot. */
+  private async terminate(sessionId: string): Promise<void> {
+    if (sessionId === NO_SESSION_ID) return;
+    try {
+      await this.opts.ssm.send(new TerminateSessionCommand({ SessionId: sessionId }));
+    } catch (error) {
+      // Best effort: the result (or the error being thrown) is already known.
+      this.opts.onTerminateError?.(sessionId, error);
+    }
   }
 
   private clusterKmsKey(cluster: string): Promise<string | undefined> {
@@ -115,7 +151,7 @@ export class EcsExec {
     try {
       response = await this.opts.ecs.send(new DescribeClustersCommand({ clusters: [cluster], include: ['CONFIGURATIONS'] }));
     } catch (error) {
-      // Without ecs:DescribeClusters we cannot check up front; a KMS handshake is still detected in the session.
+      // Without ecs:DescribeClusters the key is not known up front; the agent's handshake request still names it.
       if (errorName(error) === 'AccessDeniedException') return undefined;
       throw new ExecError(`could not describe cluster ${cluster}: ${(error as Error).message}`, { cause: error });
     }
@@ -136,7 +172,7 @@ export class EcsExec {
         if (!session?.streamUrl || !session.tokenValue) {
           throw new ExecError(`ecs:ExecuteCommand on task ${target.task} returned no session (streamUrl/tokenValue missing); retry later`);
         }
-        return { sessionId: session.sessionId ?? '(no session id)', streamUrl: session.streamUrl, tokenValue: session.tokenValue };
+        return { sessionId: session.sessionId ?? NO_SESSION_ID, streamUrl: session.streamUrl, tokenValue: session.tokenValue };
       } catch (error) {
         if (error instanceof ExecError) throw error;
         const delay = backoffMs(baseDelayMs, attempt);
@@ -165,6 +201,8 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-function errorName(error: unknown): string {
-  return error && typeof error === 'object' && typeof (error as { name?: unknown }).name === 'string' ? (error as { name: string }).name : '';
+/** The same promise, marked handled: a lookup started early must not become an unhandled rejection if unused. */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
