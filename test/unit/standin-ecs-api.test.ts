@@ -9,6 +9,7 @@ import {
 } from '@aws-sdk/client-ecs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EcsApiError, type Standin, type StandinDefinition } from '../../scripts/standin/index.js';
+import { pickTask } from '../../functions/shared/exec/task-picker.js';
 import { startStandinWithClient } from '../helpers/standin.js';
 
 const RUNNING = 'a'.repeat(32);
@@ -273,5 +274,50 @@ describe('stand-in UpdateService', () => {
       bareEcs.destroy();
       await bare.stop();
     }
+  });
+});
+
+describe('ListTasks paging, as ECS pages it', () => {
+  // 150 tasks of one service; the newest is on the second page.
+  const ids = Array.from({ length: 150 }, (_, i) => i.toString(16).padStart(32, '0'));
+  const many: StandinDefinition = {
+    clusters: [
+      {
+        name: 'big',
+        tasks: ids.map((id, i) => ({ id, service: 'pg', startedAt: new Date(Date.UTC(2026, 0, 1) + (i === 130 ? 10 : -i) * 60_000).toISOString(), containers: [{ name: 'postgres' }] })),
+      },
+    ],
+  };
+  let big: { standin: Standin; ecs: ECSClient };
+  beforeAll(async () => {
+    big = await startStandinWithClient(many);
+  });
+  afterAll(async () => {
+    big.ecs.destroy();
+    await big.standin.stop();
+  });
+
+  it('answers 100 tasks a page with a nextToken, and the rest on the next page', async () => {
+    const first = await big.ecs.send(new ListTasksCommand({ cluster: 'big', serviceName: 'pg' }));
+    expect(first.taskArns).toHaveLength(100);
+    expect(first.nextToken).toEqual(expect.any(String));
+    const second = await big.ecs.send(new ListTasksCommand({ cluster: 'big', serviceName: 'pg', nextToken: first.nextToken }));
+    expect(second.taskArns).toHaveLength(50);
+    expect(second.nextToken).toBeUndefined();
+    expect(new Set([...first.taskArns!, ...second.taskArns!]).size).toBe(150);
+  });
+
+  it('honours a smaller maxResults and refuses one over 100, a forged nextToken and DescribeTasks of 101 tasks', async () => {
+    const page = await big.ecs.send(new ListTasksCommand({ cluster: 'big', maxResults: 40 }));
+    expect(page.taskArns).toHaveLength(40);
+    expect(await errorOf(big.ecs.send(new ListTasksCommand({ cluster: 'big', maxResults: 101 })))).toEqual({ name: 'InvalidParameterException', message: 'maxResults must be between 1 and 100.' });
+    expect(await errorOf(big.ecs.send(new ListTasksCommand({ cluster: 'big', nextToken: 'forged' })))).toEqual({ name: 'InvalidParameterException', message: 'Invalid nextToken.' });
+    expect(await errorOf(big.ecs.send(new DescribeTasksCommand({ cluster: 'big', tasks: ids.slice(0, 101) })))).toEqual({ name: 'InvalidParameterException', message: 'Tasks cannot have more than 100 elements.' });
+  });
+
+  it('lets pickTask page through ListTasks and describe in batches of 100, finding the newest task on page 2', async () => {
+    const before = big.standin.calls.length;
+    expect((await pickTask(big.ecs, 'big', 'pg', 'postgres')).taskId).toBe(ids[130]);
+    expect(big.standin.calls.slice(before).map((c) => c.operation)).toEqual(['ListTasks', 'ListTasks', 'DescribeTasks', 'DescribeTasks']);
   });
 });
