@@ -77,6 +77,7 @@ export class BackupStack extends TerraformStack {
       bucketArn: bucket.bucketArn,
       keyPrefix: config.keyPrefix,
       kmsKeyArn: config.kmsKeyArn,
+      execKmsKeyArns: Object.values(config.execKmsKeys),
       fileSystemArn: accessPoint.fileSystemArn,
       accessPointArn: accessPoint.accessPointArn,
       account,
@@ -121,6 +122,11 @@ export class BackupStack extends TerraformStack {
     new TaskRoleExecPolicy(this, 'task-exec', {
       policyName: `${namePrefix}-ecs-exec`,
       taskRoleNames: config.targets.flatMap((t) => (t.taskRoleName === undefined ? [] : [t.taskRoleName])),
+      // The exec keys of clusters with a task role named (one policy serves all the task roles).
+      execKmsKeyArns: config.targets.flatMap((t) => {
+        const key = config.execKmsKeys[t.cluster];
+        return t.taskRoleName !== undefined && key !== undefined ? [key] : [];
+      }),
     });
 
     new TerraformOutput(this, 'bucket_name', { value: bucket.bucketName, description: 'Bucket the backups are uploaded to.' });

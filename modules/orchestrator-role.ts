@@ -44,6 +44,8 @@ export interface OrchestratorRoleProps {
   readonly keyPrefix: string;
   /** KMS key of the bucket. Default: none (SSE-S3), no KMS permissions. */
   readonly kmsKeyArn?: string;
+  /** ECS Exec KMS keys of the clusters whose sessions are KMS-encrypted. Default: none. */
+  readonly execKmsKeyArns?: readonly string[];
   /** ARN of the backup file system. */
   readonly fileSystemArn: string;
   /** ARN of the access point the function mounts; EFS access is limited to it. */
@@ -75,6 +77,7 @@ export class OrchestratorRole extends Construct {
     const tasksArn = (c: string) => account.arn('ecs', `task/${c}/*`);
     const clusterCondition = { test: 'ArnEquals', variable: 'ecs:cluster', values: clusters.map(clusterArn) };
     const objects = `${props.bucketArn}/${props.keyPrefix}*`;
+    const execKeys = [...new Set(props.execKmsKeyArns ?? [])].sort();
 
     const statements: DataAwsIamPolicyDocumentStatement[] = [
       {
@@ -92,7 +95,7 @@ export class OrchestratorRole extends Construct {
       },
       {
         sid: 'EcsDescribeClusters',
-        // The exec client reads the cluster's exec configuration (a KMS-encrypted session is refused up front).
+        // The exec client reads the cluster's exec configuration (a KMS key: it looks up the container's runtimeId first).
         actions: ['ecs:DescribeClusters'],
         resources: clusters.map(clusterArn),
       },
@@ -137,6 +140,23 @@ export class OrchestratorRole extends Construct {
               condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${account.region}.amazonaws.com`] }],
             },
           ]),
+      ...(execKeys.length === 0
+        ? []
+        : [
+            {
+              sid: 'KmsExecSessionDataKeys',
+              // A KMS-encrypted ECS Exec session needs a data key of the cluster's exec key; only the agent decrypts it.
+              actions: ['kms:GenerateDataKey'],
+              resources: execKeys,
+            },
+          ]),
+      {
+        sid: 'SsmTerminateExecSessions',
+        // Ends an ECS Exec session the client is done with but the service has not closed (deadline, error),
+        // so its command stops and the container's session slot frees. ECS Exec session ids: ecs-execute-command-….
+        actions: ['ssm:TerminateSession'],
+        resources: [account.arn('ssm', 'session/ecs-execute-command-*')],
+      },
       {
         sid: 'EfsThroughAccessPoint',
         actions: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite'],

@@ -17,10 +17,13 @@ export interface TaskRoleExecPolicyProps {
   readonly policyName: string;
   /** Existing IAM roles of the database tasks; each gets the policy attached. Default: none. */
   readonly taskRoleNames?: readonly string[];
+  /** ECS Exec KMS keys of those tasks' clusters: the agent decrypts each session's data key. Default: none. */
+  readonly execKmsKeyArns?: readonly string[];
 }
 
 /**
- * The `ssmmessages` policy ECS Exec needs in the database tasks, attached to their task roles.
+ * The `ssmmessages` policy ECS Exec needs in the database tasks (and kms:Decrypt on the exec keys of
+ * KMS-encrypted clusters), attached to their task roles.
  * Nothing is created when no task role is named (the roles already allow ECS Exec).
  */
 export class TaskRoleExecPolicy extends Construct {
@@ -34,8 +37,12 @@ export class TaskRoleExecPolicy extends Construct {
       this.policyArn = undefined;
       return;
     }
+    const execKeys = [...new Set(props.execKmsKeyArns ?? [])].sort();
     const document = new DataAwsIamPolicyDocument(this, 'document', {
-      statement: [{ sid: 'EcsExecDataChannel', actions: [...SSMMESSAGES_ACTIONS], resources: ['*'] }],
+      statement: [
+        { sid: 'EcsExecDataChannel', actions: [...SSMMESSAGES_ACTIONS], resources: ['*'] },
+        ...(execKeys.length === 0 ? [] : [{ sid: 'EcsExecSessionKeys', actions: ['kms:Decrypt'], resources: execKeys }]),
+      ],
     });
     const policy = new IamPolicy(this, 'policy', {
       name: props.policyName,

@@ -4,9 +4,11 @@ import { allStatements, BASE_CONFIG, onlyResource, policyStatements, readable, s
 
 const KMS = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const ECS = 'arn:aws:ecs:eu-west-1:123456789012';
+const EXEC_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/0f0e0d0c-0b0a-0908-0706-050403020100';
 const TWO_CLUSTERS = {
   ...BASE_CONFIG,
   kmsKeyArn: KMS,
+  execKmsKeys: { green: EXEC_KEY },
   keyPrefix: 'db/prod/',
   targets: [
     { name: 'a-pg', engine: 'postgres', cluster: 'blue', service: 'a-db', container: 'postgres', database: 'a', backupDir: '/backup' },
@@ -37,6 +39,8 @@ describe('orchestrator role', () => {
       'S3ObjectsUnderPrefix',
       'S3ListUnderPrefix',
       'KmsForBucketObjects',
+      'KmsExecSessionDataKeys',
+      'SsmTerminateExecSessions',
       'EfsThroughAccessPoint',
       'VpcNetworkInterfaces',
       'OwnLogGroup',
@@ -101,6 +105,8 @@ describe('orchestrator role', () => {
         condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: ['s3.eu-west-1.amazonaws.com'] }],
       },
     ],
+    ['KmsExecSessionDataKeys', { actions: ['kms:GenerateDataKey'], resources: [EXEC_KEY] }],
+    ['SsmTerminateExecSessions', { actions: ['ssm:TerminateSession'], resources: ['arn:aws:ssm:eu-west-1:123456789012:session/ecs-execute-command-*'] }],
     [
       'EfsThroughAccessPoint',
       {
@@ -123,7 +129,7 @@ describe('orchestrator role', () => {
     expect(statement).toEqual({ sid, ...expected });
   });
 
-  it.each(['KmsForBucketObjects', 'EcsRestartForRestore'])('has no %s statement unless configured', (sid) => {
+  it.each(['KmsForBucketObjects', 'KmsExecSessionDataKeys', 'EcsRestartForRestore'])('has no %s statement unless configured', (sid) => {
     expect(statements(BASE_CONFIG).has(sid)).toBe(false);
   });
 

@@ -26,6 +26,23 @@ describe('task role ECS Exec policy', () => {
     expect(resources(synth, 'aws_iam_role_policy_attachment').map((a) => a.role)).toEqual(['other-task', 'shared-task']);
   });
 
+  it('adds kms:Decrypt on the exec keys of the clusters whose targets name a task role', () => {
+    const key = (n: number) => `arn:aws:kms:eu-west-1:123456789012:key/0000000${n}-0000-0000-0000-000000000000`;
+    const synth = synthStack({
+      ...BASE_CONFIG,
+      execKmsKeys: { blue: key(1), green: key(2), plain: key(3) },
+      targets: [
+        { ...target('a', 'blue-task'), cluster: 'blue' },
+        { ...target('b', 'green-task'), cluster: 'green' },
+        { ...target('c'), cluster: 'plain' },
+      ],
+    });
+    expect(policyStatements(synth, 'task-exec')).toEqual([
+      { sid: 'EcsExecDataChannel', actions: [...SSMMESSAGES_ACTIONS], resources: ['*'] },
+      { sid: 'EcsExecSessionKeys', actions: ['kms:Decrypt'], resources: [key(1), key(2)] },
+    ]);
+  });
+
   it('creates nothing when no target names a task role', () => {
     const synth = synthStack();
     expect(resources(synth, 'aws_iam_policy')).toEqual([]);

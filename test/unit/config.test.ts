@@ -84,6 +84,21 @@ const MALFORMED: Array<[string, (c: Draft) => unknown, string[]]> = [
     ["kmsKeyArn: must be a KMS key ARN"],
   ],
   [
+    "exec KMS key not an ARN",
+    (c: Draft) => (c.execKmsKeys = { [c.targets[0].cluster]: 'alias/exec' }),
+    [`execKmsKeys.${MINIMAL.targets[0].cluster}: must be a KMS key ARN`],
+  ],
+  [
+    "exec KMS key of a cluster no target uses",
+    (c: Draft) => (c.execKmsKeys = { elsewhere: 'arn:aws:kms:eu-west-1:123456789012:key/0f0e0d0c-0b0a-0908-0706-050403020100' }),
+    ['execKmsKeys.elsewhere: names cluster "elsewhere", which no target uses'],
+  ],
+  [
+    "exec KMS key under a name that is no ECS cluster name",
+    (c: Draft) => (c.execKmsKeys = { 'bad name': 'arn:aws:kms:eu-west-1:123456789012:key/0f0e0d0c-0b0a-0908-0706-050403020100' }),
+    ['execKmsKeys.bad name: is not a cluster name: must be 1-255 letters, digits, hyphens or underscores'],
+  ],
+  [
     "vpc id malformed",
     (c: Draft) => (c.vpcId = 'vpc-XYZ'),
     ["vpcId: must be an id like \"vpc-0123456789abcdef0\""],
@@ -365,6 +380,7 @@ describe('config validation', () => {
       allowServiceRestart: false,
     });
     expect(config.kmsKeyArn).toBeUndefined();
+    expect(config.execKmsKeys).toEqual({});
     expect(config.alarmEmail).toBeUndefined();
   });
 

@@ -28,6 +28,8 @@ const targetName = pattern(
 );
 /** ECS cluster, service and container names (the ECS rules). */
 const ecsName = pattern(/^[A-Za-z0-9_-]{1,255}$/, '1-255 letters, digits, hyphens or underscores');
+/** A KMS key ARN (IAM policies need the key's ARN, not an alias). */
+const kmsKeyArn = pattern(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'a KMS key ARN');
 /** Database, user and role names: no quoting tricks needed anywhere they go. */
 const dbName = pattern(
   /^[A-Za-z0-9_][A-Za-z0-9_$-]{0,62}$/,
@@ -142,9 +144,13 @@ export const configSchema = z
       .default('ecs-db-backup/')
       .describe('Prefix of every object key.'),
     retentionDays: z.number().int().min(1).max(3650).default(35).describe('Days non-current object versions are kept.'),
-    kmsKeyArn: pattern(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'a KMS key ARN')
-      .optional()
-      .describe('Customer-managed KMS key for SSE-KMS; SSE-S3 when omitted.'),
+    kmsKeyArn: kmsKeyArn.optional().describe('Customer-managed KMS key for SSE-KMS; SSE-S3 when omitted.'),
+    execKmsKeys: z
+      .record(ecsName, kmsKeyArn, { error: (issue) => (issue.code === 'invalid_key' ? 'is not a cluster name: must be 1-255 letters, digits, hyphens or underscores' : undefined) })
+      .default({})
+      .describe(
+        "ECS Exec KMS key ARN per cluster name, for clusters whose executeCommandConfiguration has a kmsKeyId: the orchestrator's role gets kms:GenerateDataKey on it, and the task-role policy (attached to every taskRoleName) kms:Decrypt on the keys of clusters whose targets name a task role.",
+      ),
     vpcId: id('vpc').describe('VPC of the Lambda, the EFS mount targets and the endpoints.'),
     subnetIds: z.array(id('subnet')).min(1).describe('Subnets of the Lambda (and of interface endpoints).'),
     securityGroupIds: z.array(id('sg')).default([]).describe('Extra security groups for the Lambda.'),
@@ -213,6 +219,10 @@ export const configSchema = z
       if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicates target name "${t.name}"` });
       seen.add(t.name);
     });
+    const clusters = new Set(c.targets.map((t) => t.cluster));
+    for (const cluster of Object.keys(c.execKmsKeys)) {
+      if (!clusters.has(cluster)) ctx.addIssue({ code: 'custom', path: ['execKmsKeys', cluster], message: `names cluster "${cluster}", which no target uses` });
+    }
   })
   .describe('ecs-db-backup configuration');
 

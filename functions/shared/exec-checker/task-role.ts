@@ -29,15 +29,17 @@ export const taskRole: Check = async (ctx) => {
   }
   const iam = ctx.clients.iam;
   const results: CheckResult[] = [green(role.title, `${role.arn}${role.note}`)];
-  const verdict = (title: string, decisions: Decision[], what: string): CheckResult => {
+  const verdict = (title: string, decisions: Decision[], what: string, hint = ''): CheckResult => {
     const refused = denied(decisions);
     return refused.length === 0
       ? green(title, `allowed: ${unique(decisions.map((d) => d.action)).join(', ')}`)
-      : red(title, `denied: ${refused.map((d) => `${d.action} on ${d.resource} (${d.decision})`).join(', ')}`, `allow ${unique(refused.map((d) => d.action)).join(', ')} on ${what} for ${role.arn}`);
+      : red(title, `denied: ${refused.map((d) => `${d.action} on ${d.resource} (${d.decision})`).join(', ')}`, `allow ${unique(refused.map((d) => d.action)).join(', ')} on ${what} for ${role.arn}${hint}`);
   };
   results.push(verdict(`${role.title}: ssmmessages`, await simulate(iam, role.arn, SSM_MESSAGES_ACTIONS, ['*']), '*'));
   if (ctx.execKmsKeyArn !== undefined) {
-    results.push(verdict(`${role.title}: exec KMS key`, await simulate(iam, role.arn, ['kms:Decrypt'], [ctx.execKmsKeyArn]), ctx.execKmsKeyArn));
+    // Without it the agent cannot decrypt the session's data key: the handshake fails and nothing runs.
+    const hint = ' (the agent decrypts each session\'s data key with it; with taskRoleName and execKmsKeys.<cluster> in the config the stack grants it)';
+    results.push(verdict(`${role.title}: exec KMS key`, await simulate(iam, role.arn, ['kms:Decrypt'], [ctx.execKmsKeyArn]), ctx.execKmsKeyArn, hint));
   }
   const log = ctx.cluster.configuration?.executeCommandConfiguration?.logConfiguration;
   const arn = parseArn(ctx.task.taskArn ?? '');

@@ -1,13 +1,14 @@
 import { DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import type { TaskDefinition } from '@aws-sdk/client-ecs';
 import { DescribeAccessPointsCommand } from '@aws-sdk/client-efs';
+import { DescribeKeyCommand, type KeyState } from '@aws-sdk/client-kms';
 import { GetBucketEncryptionCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { backupMount } from '../../../functions/shared/exec-checker/backup-mount.js';
 import { execKms } from '../../../functions/shared/exec-checker/exec-kms.js';
 import { execLogEncryption } from '../../../functions/shared/exec-checker/exec-log-encryption.js';
 import type { CheckResult } from '../../../functions/shared/exec-checker/types.js';
-import { goodBackup, goodTaskDefinition, IDS, makeContext } from './fixtures.js';
+import { goodBackup, goodTaskDefinition, IDS, makeContext, simulateWith } from './fixtures.js';
 
 const brief = (results: CheckResult[]) => results.map((r) => [r.verdict, r.title, r.message, r.fix]);
 const TITLE = 'Backup mount (postgres)';
@@ -60,17 +61,67 @@ describe('backup-mount', () => {
 });
 
 describe('exec-kms', () => {
+  const KEY = IDS.kmsKeyArn;
+  const TITLE = 'Exec session encryption (orchestrator)';
+  const encrypted = { clusterArn: IDS.clusterArn, clusterName: 'prod', configuration: { executeCommandConfiguration: { kmsKeyId: KEY } } };
+  /** The example config's orders-pg target, with execKmsKeys set as given. */
+  const backupWith = (execKmsKeys: Record<string, string>, fn?: Parameters<typeof goodBackup>[0]) => {
+    const backup = goodBackup(fn);
+    return { ...backup, config: { ...backup.config, execKmsKeys } };
+  };
+  const context = (backup: ReturnType<typeof backupWith>, state: string | Error = 'Enabled', decision = 'allowed') => {
+    const made = makeContext({ backup, execKmsKeyArn: KEY, cluster: encrypted });
+    if (state instanceof Error) made.mocks.kms.on(DescribeKeyCommand).rejects(state);
+    else made.mocks.kms.on(DescribeKeyCommand, { KeyId: KEY }).resolves({ KeyMetadata: { KeyId: '1111-2222', Arn: KEY, KeyState: state as KeyState } });
+    simulateWith(made.mocks.iam, (action, resource) => (action === 'kms:GenerateDataKey' && resource === KEY ? decision : 'implicitDeny'));
+    return made.ctx;
+  };
+  const head = ['green', TITLE, `sessions are encrypted with ${KEY}; the orchestrator runs the KMS handshake`, undefined];
+  const stateOk = ['green', 'Exec KMS key state', `${KEY} is Enabled`, undefined];
+  const configOk = ['green', 'Exec KMS key in the config', `execKmsKeys.prod is ${KEY}`, undefined];
+  const roleOk = ['green', 'Orchestrator can make session data keys', `kms:GenerateDataKey allowed on ${KEY} for ${IDS.lambdaRoleArn}`, undefined];
+  const configFix = `set execKmsKeys.prod to "${KEY}" in the config and redeploy, so the orchestrator's role gets kms:GenerateDataKey on it`;
+
+  it('reports a cluster without a KMS key as green, with nothing more to check', async () => {
+    const { ctx } = makeContext({ backup: goodBackup() });
+    expect(brief(await execKms(ctx))).toEqual([['green', TITLE, 'no KMS key: sessions need no KMS handshake', undefined]]);
+  });
+
+  it('reports an enabled key, named in the config, that the orchestrator may use, as green', async () => {
+    expect(brief(await execKms(context(backupWith({ prod: KEY }))))).toEqual([head, stateOk, configOk, roleOk]);
+  });
+
   it.each([
-    [undefined, ['green', 'Exec session encryption (orchestrator)', 'no KMS key: the orchestrator can open sessions', undefined]],
-    [IDS.kmsKeyArn, [
+    ['disabled', 'Disabled', `enable ${KEY} (aws kms enable-key)`],
+    ['pending deletion', 'PendingDeletion', `cancel the deletion of ${KEY} (aws kms cancel-key-deletion) and enable it`],
+  ])('reports a %s key as red', async (_name, state, fix) => {
+    const results = brief(await execKms(context(backupWith({ prod: KEY }), state)));
+    expect(results[1]).toEqual(['red', 'Exec KMS key state', `${KEY} is ${state}: no session can get a data key, so every backup fails with KmsKeyDisabledError`, fix]);
+  });
+
+  it('warns when the key cannot be described', async () => {
+    const results = brief(await execKms(context(backupWith({ prod: KEY }), new Error('AccessDeniedException: not allowed'))));
+    expect(results[1]).toEqual(['yellow', 'Exec KMS key state', `kms:DescribeKey on ${KEY} failed: AccessDeniedException: not allowed`, `allow kms:DescribeKey on ${KEY} for the caller to check it`]);
+  });
+
+  it.each([
+    ['does not name the key', {}, 'execKmsKeys has no key for cluster prod'],
+    ['names another key', { prod: 'arn:aws:kms:eu-west-1:123456789012:key/3333-4444' }, `execKmsKeys.prod is arn:aws:kms:eu-west-1:123456789012:key/3333-4444, but the cluster encrypts sessions with ${KEY}`],
+  ])('reports a config that %s as red', async (_name, keys, message) => {
+    expect(brief(await execKms(context(backupWith(keys))))[2]).toEqual(['red', 'Exec KMS key in the config', message, configFix]);
+  });
+
+  it('reports an orchestrator role without kms:GenerateDataKey as red', async () => {
+    expect(brief(await execKms(context(backupWith({ prod: KEY }), 'Enabled', 'implicitDeny')))[3]).toEqual([
       'red',
-      'Exec session encryption (orchestrator)',
-      `the cluster encrypts ECS Exec sessions with ${IDS.kmsKeyArn}; the orchestrator does not support KMS-encrypted ECS Exec sessions yet`,
-      'remove kmsKeyId from the executeCommandConfiguration of cluster prod, or back this target up from another cluster',
-    ]],
-  ])('reports kmsKeyId %s', async (kmsKeyId, expected) => {
-    const { ctx } = makeContext({ backup: goodBackup(), execKmsKeyArn: kmsKeyId, cluster: { clusterArn: IDS.clusterArn, clusterName: 'prod', configuration: { executeCommandConfiguration: { kmsKeyId } } } });
-    expect(brief(await execKms(ctx))).toEqual([expected]);
+      'Orchestrator can make session data keys',
+      `kms:GenerateDataKey is implicitDeny on ${KEY} for ${IDS.lambdaRoleArn}: backups fail with KmsAccessDeniedError`,
+      `set execKmsKeys.prod to "${KEY}" in the config and redeploy; if it is set, check that the key policy lets IAM policies of the account grant access`,
+    ]);
+  });
+
+  it('leaves the role out when the orchestrator function is not found', async () => {
+    expect(brief(await execKms(context(backupWith({ prod: KEY }, { error: 'Function not found' }))))).toEqual([head, stateOk, configOk]);
   });
 
   it('is skipped without a backup target', async () => {

@@ -168,6 +168,19 @@ describe('task-role', () => {
   });
 });
 
+describe('task-role, exec KMS key', () => {
+  it('says what is missing when the task role may not kms:Decrypt the exec key', async () => {
+    const { ctx, mocks } = makeContext({ execKmsKeyArn: IDS.kmsKeyArn, cluster: { clusterArn: IDS.clusterArn, configuration: { executeCommandConfiguration: { kmsKeyId: IDS.kmsKeyArn } } } });
+    simulateWith(mocks.iam, (a) => (a === 'kms:Decrypt' ? 'implicitDeny' : 'allowed'));
+    expect(brief(await taskRole(ctx))[2]).toEqual([
+      'red',
+      'Task role: exec KMS key',
+      `denied: kms:Decrypt on ${IDS.kmsKeyArn} (implicitDeny)`,
+      `allow kms:Decrypt on ${IDS.kmsKeyArn} for ${IDS.taskRoleArn} (the agent decrypts each session's data key with it; with taskRoleName and execKmsKeys.<cluster> in the config the stack grants it)`,
+    ]);
+  });
+});
+
 describe('orchestrator-permission', () => {
   const find = ['green', 'Orchestrator can find the task', `ecs:ListTasks and ecs:DescribeTasks allowed for ${IDS.lambdaRoleArn}`, undefined];
   const fixTarget = "check that target orders-pg's cluster and container in the config match the task, then redeploy";
