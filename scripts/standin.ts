@@ -1,3 +1,4 @@
+import { KMSClient } from '@aws-sdk/client-kms';
 import { Command, InvalidArgumentError } from 'commander';
 import { errorMessage } from '../functions/shared/errors.js';
 import { loadDefinitionFile } from './standin/definition.js';
@@ -13,6 +14,7 @@ async function main(argv: string[]): Promise<number> {
     .option('--port <n>', 'port on 127.0.0.1 (default: a free one)', parsePort)
     .option('--faults <json>', 'faults to inject, as JSON (see scripts/standin/faults.ts)', parseFaults)
     .option('--real-timings', "use the real agent's 1 s initial silence", false)
+    .option('--kms-endpoint <url>', 'KMS the agent decrypts session data keys with, for clusters with a kmsKeyId (e.g. moto: http://127.0.0.1:5000)', parseUrl)
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {
@@ -22,12 +24,15 @@ async function main(argv: string[]): Promise<number> {
     const code = (error as { exitCode?: number }).exitCode;
     return code === 0 ? 0 : 2;
   }
-  const opts = program.opts<{ definition: string; port?: number; faults?: StandinFaults; realTimings: boolean }>();
+  const opts = program.opts<{ definition: string; port?: number; faults?: StandinFaults; realTimings: boolean; kmsEndpoint?: string }>();
   const definition = await loadDefinitionFile(opts.definition);
+  // The agent's KMS credentials come from the usual chain (moto accepts any).
+  const kms = opts.kmsEndpoint === undefined ? undefined : new KMSClient({ endpoint: opts.kmsEndpoint, region: definition.region ?? 'us-east-1' });
   const standin = await startStandin(definition, {
     port: opts.port,
     faults: opts.faults,
     timings: opts.realTimings ? REAL_AGENT_TIMINGS : undefined,
+    ...(kms ? { kms } : {}),
   });
   const info = {
     endpoint: standin.endpoint,
@@ -36,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
     credentials: standin.credentials,
     env: {
       AWS_ENDPOINT_URL_ECS: standin.endpoint,
+      AWS_ENDPOINT_URL_SSM: standin.endpoint,
       AWS_REGION: standin.region,
       AWS_ACCESS_KEY_ID: standin.credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: standin.credentials.secretAccessKey,
@@ -47,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGTERM', resolve);
   });
   await standin.stop();
+  kms?.destroy();
   return 0;
 }
 
@@ -54,6 +61,11 @@ function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('must be a port number 0-65535');
   return port;
+}
+
+function parseUrl(value: string): string {
+  if (!/^https?:\/\/[^/]+/.test(value)) throw new InvalidArgumentError('must be an http(s) URL');
+  return value;
 }
 
 function parseFaults(value: string): StandinFaults {

@@ -71,6 +71,8 @@ export interface LocalLambdaSetup {
   region: string;
   ecsEndpoint: string;
   s3Endpoint: string;
+  /** KMS for KMS-encrypted exec sessions (moto); default: a port nobody answers, so no call reaches AWS. */
+  kmsEndpoint?: string;
 }
 
 /** The orchestrator's environment on this machine: what the CDKTF stack sets in AWS, pointed at s3rver and the ECS stand-in. */
@@ -88,6 +90,9 @@ export function localLambdaEnv(o: LocalLambdaSetup): Record<string, string> {
     AWS_ACCESS_KEY_ID: 'S3RVER',
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
     AWS_ENDPOINT_URL_ECS: o.ecsEndpoint,
+    // The stand-in answers SSM's TerminateSession on the same endpoint.
+    AWS_ENDPOINT_URL_SSM: o.ecsEndpoint,
+    AWS_ENDPOINT_URL_KMS: o.kmsEndpoint ?? 'http://127.0.0.1:9',
     AWS_ENDPOINT_URL_S3: o.s3Endpoint,
     S3_FORCE_PATH_STYLE: '1',
     // The SDK's warning about Node 20 support is noise in the captured logs.

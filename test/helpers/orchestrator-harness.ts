@@ -1,3 +1,4 @@
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -60,15 +61,22 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+/** A cluster whose ECS Exec sessions are KMS-encrypted: its key, the KMS endpoint the Lambda calls, and the agent's KMS client. */
+export interface HarnessKms {
+  keyArn: string;
+  endpoint: string;
+  agent: KMSClient;
+}
+
 /** Starts the harness; `fastPathSeconds` defaults to 0 (the first invocation only starts the dump). */
-export async function startHarness(opts: { fastPathSeconds?: number; partSizeMb?: number } = {}): Promise<Harness> {
+export async function startHarness(opts: { fastPathSeconds?: number; partSizeMb?: number; kms?: HarnessKms } = {}): Promise<Harness> {
   const efsDir = mkdtempSync(join(tmpdir(), 'efs-'));
   chmodSync(efsDir, 0o777);
   const scratchDir = mkdtempSync(join(tmpdir(), 'orchestrator-scratch-'));
   const [bundle, s3, standin] = await Promise.all([
     buildOrchestratorBundle(),
     startS3rver(),
-    startStandin({ clusters: [{ name: CLUSTER, tasks: [] }] }),
+    startStandin({ clusters: [{ name: CLUSTER, tasks: [], ...(opts.kms ? { kmsKeyId: opts.kms.keyArn } : {}) }] }, opts.kms ? { kms: opts.kms.agent } : {}),
   ]);
   const proxy = await startFaultyProxy(s3.endpoint);
   let targetsGz = '';
@@ -82,6 +90,7 @@ export async function startHarness(opts: { fastPathSeconds?: number; partSizeMb?
       region: standin.region,
       ecsEndpoint: standin.endpoint,
       s3Endpoint: proxy.endpoint,
+      ...(opts.kms ? { kmsEndpoint: opts.kms.endpoint } : {}),
     }),
     ...(opts.partSizeMb ? { UPLOAD_PART_SIZE_MB: String(opts.partSizeMb) } : {}),
   });

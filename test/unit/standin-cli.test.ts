@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ECSClient, ListTasksCommand } from '@aws-sdk/client-ecs';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
-import { TASK_ID, oneTaskDefinition } from '../helpers/standin.js';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { EcsExec } from '../../functions/shared/exec/exec-client.js';
+import { startMotoKms } from '../helpers/moto-kms.js';
+import { NAMES, TASK_ID, oneTaskDefinition } from '../helpers/standin.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -21,7 +24,9 @@ function definitionFile(content: unknown): string {
 }
 
 function startCli(args: string[]) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/standin.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Credentials for the agent's KMS client (moto accepts any); nothing here reaches AWS.
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: 'AKIASTANDINCLI000000', AWS_SECRET_ACCESS_KEY: 'standin-cli' };
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/standin.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -60,10 +65,26 @@ describe('standin CLI', () => {
     ['a missing --definition', [], 2, /^error: required option '--definition <file>' not specified$/m],
     ['an unknown option', ['--bogus'], 2, /^error: unknown option '--bogus'$/m],
     ['a bad --port', ['--definition', 'x.json', '--port', 'http'], 2, /must be a port number/],
+    ['a bad --kms-endpoint', ['--definition', 'x.json', '--kms-endpoint', 'moto'], 2, /must be an http\(s\) URL/],
   ])('exits 2 on %s', async (_name, args, code, message) => {
     const cli = startCli(args);
     expect(await cli.exited).toBe(code);
     expect(cli.stderr()).toMatch(message);
+  });
+
+  it('runs KMS-encrypted sessions with --kms-endpoint, and prints the SSM endpoint for TerminateSession', async () => {
+    const moto = await startMotoKms();
+    onTestFinished(() => moto.stop());
+    const key = await moto.createKey();
+    const cli = startCli(['--definition', definitionFile(oneTaskDefinition({}, { kmsKeyId: key.arn })), '--kms-endpoint', moto.endpoint]);
+    const info = JSON.parse((await cli.firstLine) ?? '{}') as { endpoint: string; env: Record<string, string> };
+    expect(info.env.AWS_ENDPOINT_URL_SSM).toBe(info.endpoint);
+    const options = { endpoint: info.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'a', secretAccessKey: 'b' } };
+    const exec = new EcsExec({ ecs: new ECSClient(options), ssm: new SSMClient(options), kms: moto.client() });
+    expect(await exec.run({ cluster: NAMES.cluster, task: TASK_ID, container: NAMES.container, script: 'echo sealed' })).toMatchObject({ output: 'sealed\n', exitCode: 0 });
+    expect(moto.operations).toEqual(['GenerateDataKey', 'Decrypt']);
+    cli.child.kill('SIGTERM');
+    expect(await cli.exited).toBe(0);
   });
 
   it('exits 1 naming the bad field of an invalid definition', async () => {
