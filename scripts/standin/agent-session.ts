@@ -118,8 +118,10 @@ export class AgentSession {
     } else if (faults.errorChannelClosed !== undefined) {
       this.failure = faults.errorChannelClosed;
     } else if (kms) {
-      // With a KMS key the agent handshakes first and runs nothing until the client completes it.
+      // With a KMS key the agent handshakes first and runs nothing until the client completes it; its
+      // 15 s run from the session's start, client or not (the request waits in the outgoing buffer).
       this.handshakeDone = false;
+      this.startHandshake(kms);
     } else {
       this.startCommand(command, container);
     }
@@ -225,9 +227,7 @@ export class AgentSession {
     this.resendTimer = setInterval(() => this.resend(), Retransmission.resendIntervalMs);
     if (this.failure !== undefined) {
       this.later(() => this.close(this.failure), this.options.timings.initialSilenceMs);
-    } else if (!this.handshakeDone) {
-      this.startHandshake();
-    } else {
+    } else if (this.handshakeDone) {
       this.maybeClose();
     }
   }
@@ -317,8 +317,7 @@ export class AgentSession {
     }
   }
 
-  private startHandshake(): void {
-    const kms = this.options.kms!;
+  private startHandshake(kms: AgentKms): void {
     this.handshake = new AgentHandshake({
       kms: kms.client,
       keyId: kms.keyId,

@@ -106,6 +106,17 @@ describe('stand-in agent, KMS-encrypted session', () => {
     expect(standin!.activeSessions()).toBe(0);
   });
 
+  it('gives up on a session no client connects to once the handshake wait is over: the command never runs', async () => {
+    const started = await startStandinWithClient(oneTaskDefinition({}, { kmsKeyId: keyArn }), { kms: moto.client(), timings: { handshakeTimeoutMs: 400 } });
+    standin = started.standin;
+    await execute(started.ecs, marking('unattended'));
+    started.ecs.destroy();
+    expect(standin.activeSessions()).toBe(1);
+    await new Promise((r) => setTimeout(r, 700));
+    expect(standin.activeSessions()).toBe(0);
+    expect(existsSync(join(dir, 'unattended'))).toBe(false);
+  });
+
   it('accepts a client that does not acknowledge the random challenge when the agent does not require it', async () => {
     // The data key's context then has no aws:ssm:RandomChallenge; the agent decrypts with the same context.
     expect((await run(sh('echo fine'), { kms: { acknowledge: false } })).text).toBe('fine\r\n');
