@@ -26,8 +26,8 @@ import { execClientsFor, execute, ssmClientFor, startStandinWithClient, unreacha
 
 const TASK = '7'.repeat(32);
 const dir = mkdtempSync(join(tmpdir(), 'kms-faults-'));
-/** The agent's handshake wait, shortened (15 s in AWS). */
-const AGENT_HANDSHAKE_MS = 2000;
+/** The agent's handshake wait, shortened (15 s in AWS), but long enough for a data key on a busy machine. */
+const AGENT_HANDSHAKE_MS = 5000;
 
 let moto: MotoKms;
 let standin: Standin;

@@ -263,7 +263,7 @@ describe('data channel, KMS-encrypted session', () => {
   });
 
   it('seals its Ctrl-C on the deadline with the client half of the key', async () => {
-    const { connection, result } = await startSession({}, { kms, deadline: Date.now() + 1500 });
+    const { connection, result } = await startSession({}, { kms, deadline: Date.now() + 3000 });
     const { cipher } = await serveKmsHandshake(connection, KEY, dataKey);
     await expect(result).rejects.toThrow(ExecDeadlineError);
     await connection.waitUntil(() => connection.inputFrames().some((f) => f.payloadType === PayloadType.Output), 'Ctrl-C');

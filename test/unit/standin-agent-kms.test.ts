@@ -93,13 +93,14 @@ describe('stand-in agent, KMS-encrypted session', () => {
   });
 
   it.each([
-    ['skips the handshake', { kms: false } as KmsRun, /^Handshake timed out/],
+    // Only the client that never answers waits out the (shortened) handshake wait; the others are refused at once.
+    ['skips the handshake', { kms: false, timings: { handshakeTimeoutMs: 600 } } as KmsRun, /^Handshake timed out/],
     ['refuses KMS encryption', { kms: false, client: { answerHandshake: true } } as KmsRun, /KMSEncryption failed on client with status 2/],
     ['answers the encryption challenge wrongly', { kms: { challenge: 'wrong' } } as KmsRun, /Encryption challenge does not match!/],
     ['does not acknowledge the random challenge when the agent requires it', { kms: { acknowledge: false }, requireKmsChallengeResponse: true } as KmsRun, /did not acknowledge the random challenge/],
   ])('refuses a client that %s: the command never runs', async (_name, options, message) => {
     const file = `refused-${Math.random().toString(36).slice(2)}`;
-    const result = await run(marking(file), { timings: { handshakeTimeoutMs: 600 }, ...options });
+    const result = await run(marking(file), options);
     expect(result.channelClosed?.Output).toMatch(message);
     expect(result.text).toBe('');
     expect(existsSync(join(dir, file))).toBe(false);
@@ -112,7 +113,7 @@ describe('stand-in agent, KMS-encrypted session', () => {
     await execute(started.ecs, marking('unattended'));
     started.ecs.destroy();
     expect(standin.activeSessions()).toBe(1);
-    await new Promise((r) => setTimeout(r, 700));
+    for (let i = 0; i < 100 && standin.activeSessions() > 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(standin.activeSessions()).toBe(0);
     expect(existsSync(join(dir, 'unattended'))).toBe(false);
   });
@@ -123,7 +124,8 @@ describe('stand-in agent, KMS-encrypted session', () => {
   });
 
   it('with the key halves the wrong way round, seals a challenge the client cannot open: nothing runs', async () => {
-    const result = await run(marking('swapped'), { faults: { kmsWrongKeyHalves: true }, timings: { handshakeTimeoutMs: 600 } });
+    // The wait runs from the session's start: long enough for the data key even on a busy machine.
+    const result = await run(marking('swapped'), { faults: { kmsWrongKeyHalves: true }, timings: { handshakeTimeoutMs: 4000 } });
     expect(result.undecryptable).toBe(1);
     expect(result.channelClosed?.Output).toBe('Timed out waiting for encryption challenge.');
     expect(existsSync(join(dir, 'swapped'))).toBe(false);
