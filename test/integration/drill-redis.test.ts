@@ -20,7 +20,7 @@ let manifest: Record<string, unknown>;
 
 const CACHE = { name: 'cache', engine: 'redis', service: 'redis', container: 'redis', passwordEnv: 'REDIS_PASSWORD', drill: { schedule: '0 3 * * 0' } };
 // Long enough to be in the backup however slow the machine is today, short enough to be gone before the drill.
-const SHORT_MS = 6000;
+const SHORT_MS = 15_000;
 
 beforeAll(async () => {
   [w, redis] = await startAll([startRestoreHarness(), startRedis({ password: 'redis-secret' })]);
