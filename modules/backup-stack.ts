@@ -1,11 +1,13 @@
 import type { Construct } from 'constructs';
 import { LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
+import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { encodeTargets, TARGETS_ENV } from '../functions/shared/config/load.js';
 import type { BackupConfig } from '../functions/shared/config/schema.js';
 import { AccountContext } from './account-context.js';
 import { BackupAlarms, METRICS_NAMESPACE, METRICS_SERVICE } from './alarms.js';
 import { BackupBucket } from './backup-bucket.js';
+import { BackupDashboard } from './dashboard.js';
 import { BackupAccessPoint } from './efs-access-point.js';
 import { Network } from './network.js';
 import { EFS_MOUNT_PATH, OrchestratorFunction } from './orchestrator-function.js';
@@ -119,6 +121,18 @@ export class BackupStack extends TerraformStack {
       targets: config.targets.map((t) => ({ name: t.name, drill: t.drill !== undefined })),
       alarmEmail: config.alarmEmail,
     });
+    const dashboard = new BackupDashboard(this, 'dashboard', {
+      dashboardName: namePrefix,
+      region: config.region,
+      namespace: METRICS_NAMESPACE,
+      service: METRICS_SERVICE,
+      targets: config.targets.map((t) => t.name),
+      logGroupName: fn.logGroupName,
+      // Every alarm of the stack, found in the tree: ARNs from names, so a plan shows the whole body.
+      alarms: alarms.node.findAll().flatMap((c) =>
+        c instanceof CloudwatchMetricAlarm ? [{ arn: account.arn('cloudwatch', `alarm:${c.alarmNameInput}`), target: c.dimensionsInput?.target ?? null }] : [],
+      ),
+    });
     new TaskRoleExecPolicy(this, 'task-exec', {
       policyName: `${namePrefix}-ecs-exec`,
       taskRoleNames: config.targets.flatMap((t) => (t.taskRoleName === undefined ? [] : [t.taskRoleName])),
@@ -132,6 +146,7 @@ export class BackupStack extends TerraformStack {
     new TerraformOutput(this, 'bucket_name', { value: bucket.bucketName, description: 'Bucket the backups are uploaded to.' });
     new TerraformOutput(this, 'function_name', { value: fn.functionName, description: 'Name of the orchestrator Lambda.' });
     new TerraformOutput(this, 'function_arn', { value: fn.functionArn, description: 'ARN of the orchestrator Lambda.' });
+    new TerraformOutput(this, 'dashboard_name', { value: dashboard.dashboardName, description: 'CloudWatch dashboard of every target\'s backups and alarms.' });
     new TerraformOutput(this, 'alarm_topic_arn', { value: alarms.topicArn, description: 'SNS topic the alarms notify.' });
     new TerraformOutput(this, 'access_point_id', {
       value: accessPoint.accessPointId,

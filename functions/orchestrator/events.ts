@@ -17,12 +17,15 @@ const probeSchema = z.strictObject({
   file: z.string().regex(/^\.probe-[A-Za-z0-9_-]{1,64}$/, { message: 'must be a probe file name like ".probe-1a2b3c"' }),
   expect: z.string().optional(),
 });
+/** Report every target's run state on the backup EFS (read-only: `npm run status`). */
+const statusSchema = z.strictObject({ action: z.literal('status') });
 
 /** A parsed invocation request. */
 export type Request =
   | { action: 'scheduled' }
   | z.infer<typeof backupSchema>
   | z.infer<typeof probeSchema>
+  | z.infer<typeof statusSchema>
   | RestoreRequest
   | DrillRequest;
 
@@ -30,10 +33,10 @@ export type Request =
 export function parseEvent(event: unknown): Request {
   if (scheduledSchema.safeParse(event).success) return { action: 'scheduled' };
   const action = (event as { action?: unknown } | null)?.action;
-  const schema = action === 'backup' ? backupSchema : action === 'probe' ? probeSchema : action === 'restore' ? restoreRequestSchema : action === 'drill' ? drillRequestSchema : null;
+  const schema = action === 'backup' ? backupSchema : action === 'probe' ? probeSchema : action === 'status' ? statusSchema : action === 'restore' ? restoreRequestSchema : action === 'drill' ? drillRequestSchema : null;
   if (schema === null) {
     throw new EventError(
-      'unknown event: expected an EventBridge "Scheduled Event" or {"action": "backup" | "probe" | "restore" | "drill", ...}',
+      'unknown event: expected an EventBridge "Scheduled Event" or {"action": "backup" | "probe" | "status" | "restore" | "drill", ...}',
     );
   }
   const parsed = schema.safeParse(event);

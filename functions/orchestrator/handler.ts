@@ -12,6 +12,7 @@ import { readEnv, type OrchestratorEnv } from './env.js';
 import { parseEvent } from './events.js';
 import type { JobOutcome } from './restore/restore-state.js';
 import { runRestore } from './restore/restore-workflow.js';
+import { readRunStatus, type TargetRunStatus } from './run-status.js';
 import { Semaphore } from './semaphore.js';
 
 /** Time kept back from the Lambda's remaining time: no new work (part, poll, launch) starts within it. */
@@ -31,6 +32,7 @@ export interface LambdaContext {
 export type HandlerResult =
   | { action: 'scheduled' | 'backup'; results: TargetOutcome[] }
   | { action: 'probe'; ok: boolean; found: boolean; content: string | null }
+  | { action: 'status'; targets: TargetRunStatus[] }
   | { action: 'restore' | 'drill'; result: JobOutcome };
 
 const telemetry = createTelemetry();
@@ -80,6 +82,8 @@ export async function handler(event: unknown, context: LambdaContext): Promise<H
       const ok = found && (request.expect === undefined || content.trim() === request.expect.trim());
       return { action: 'probe', ok, found, content };
     }
+    case 'status':
+      return { action: 'status', targets: await readRunStatus(deps.state, env.targets, deps.now()) };
     case 'restore':
       return { action: 'restore', result: await runRestore(deps, targetNamed(env, request.target), request) };
     case 'drill':

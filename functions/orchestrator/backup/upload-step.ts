@@ -129,6 +129,9 @@ async function uploadAndRecord(
     deps.telemetry.logger.info('dump uploaded', { ...log, size: result.size, sha256: result.sha256, resumed: result.resumed, parts: result.parts });
   }
   const uploaded = run.uploaded!;
+  // The container stamps endedAt to the millisecond where its date can (busybox: to the second), the orchestrator its startedAt to the millisecond: clamp at 0.
+  const dumpSeconds = Math.max(0, (Date.parse(marker.endedAt) - Date.parse(marker.startedAt)) / 1000);
+  const uploadSeconds = run.uploadMs / 1000;
   const manifest: Manifest = {
     version: 1,
     target: target.name,
@@ -147,19 +150,19 @@ async function uploadAndRecord(
     checks: marker.steps.map((s) => ({ name: s.name, status: s.status })),
     counts: marker.counts,
     objectVersionId: uploaded.versionId,
+    ...(Number.isFinite(dumpSeconds) ? { dumpSeconds } : {}),
+    uploadSeconds,
   };
   try {
     await putManifest(deps.s3, deps.env.bucket, deps.env.keyPrefix, manifest, deps.env.kmsKeyArn ? { kmsKeyId: deps.env.kmsKeyArn } : {});
   } catch (error) {
     return retryLater(error, `writing the manifest of ${key}`);
   }
-  // The container stamps endedAt to the millisecond where its date can (busybox: to the second), the orchestrator its startedAt to the millisecond: clamp at 0.
-  const dumpSeconds = Math.max(0, (Date.parse(marker.endedAt) - Date.parse(marker.startedAt)) / 1000);
   deps.telemetry.emit(target.name, {
     BackupSuccess: 1,
     BackupBytes: uploaded.size,
     DumpSeconds: Number.isFinite(dumpSeconds) ? dumpSeconds : undefined,
-    UploadSeconds: run.uploadMs / 1000,
+    UploadSeconds: uploadSeconds,
   });
   deps.telemetry.logger.info('backup succeeded', { ...log, size: uploaded.size, sha256: uploaded.sha256, versionId: uploaded.versionId });
   await deps.state.removeRun(target.name, run.runId);

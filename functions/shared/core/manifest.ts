@@ -41,6 +41,9 @@ export const manifestSchema = z.object({
   checks: z.array(z.object({ name: z.string().min(1), status: z.number().int() })),
   counts: countsSchema,
   objectVersionId: z.string().min(1).nullable(),
+  /** Seconds the dump ran in the container and the upload took (summed over invocations); absent in older manifests. */
+  dumpSeconds: z.number().nonnegative().optional(),
+  uploadSeconds: z.number().nonnegative().optional(),
 });
 
 /** A validated manifest. */
