@@ -21,6 +21,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 command -v terraform >/dev/null || { echo "error: terraform is not installed (expected terraform 1.11 on PATH)" >&2; exit 1; }
+python3 -c 'import moto.server' 2>/dev/null || { echo "error: moto's server is not installed (python3 -m moto.server is the tests' S3)" >&2; exit 1; }
 [ -d /opt/tf-plugins/registry.terraform.io/hashicorp/aws ] || { echo "error: the AWS provider mirror /opt/tf-plugins is missing" >&2; exit 1; }
 
 stamp=node_modules/.setup-lock-hash

@@ -3,6 +3,7 @@ import type { Target } from '../../functions/shared/config/schema.js';
 import type { Manifest } from '../../functions/shared/core/manifest.js';
 import { isDue, nextSlot } from '../../functions/shared/core/schedule.js';
 import type { CurrentRun, TargetRunStatus } from '../../functions/orchestrator/run-status.js';
+import { formatBytes, formatUtc } from './units.js';
 
 /**
  * The pure part of `npm run status`: from what S3 lists (every kept dump and its manifest) and what the
@@ -208,14 +209,14 @@ function healthReasons(s: Omit<TargetStatus, 'health' | 'healthy' | 'reasons'>, 
   const last = s.lastBackup;
   const backupRunning = s.run !== undefined && s.run !== null && 'kind' in s.run && s.run.kind === 'backup';
   if (s.lastFailure && (!last || ms(s.lastFailure.at) > ms(last.uploadedAt))) {
-    found.push({ word: 'failed', reason: `the last run failed at ${s.lastFailure.at}: ${s.lastFailure.reason}` });
+    found.push({ word: 'failed', reason: `the last run failed at ${formatUtc(s.lastFailure.at)}: ${s.lastFailure.reason}` });
   }
   if (last) {
     // The first scheduled time after the last success's start is the one whose backup is missing.
     const missed = nextSlot(s.schedule, s.timeZone, new Date(last.startedAt));
     const graceHours = HEALTH_RULES.staleGraceHours + (backupRunning ? facts.target.dumpTimeoutMinutes / 60 : 0);
     if (missed && now.getTime() - missed.getTime() > graceHours * 3600_000) {
-      found.push({ word: 'stale', reason: `no backup since the one due at ${missed.toISOString()} (${s.timeZone} schedule "${s.schedule}"); the last is from ${last.uploadedAt}` });
+      found.push({ word: 'stale', reason: `no backup since the one due at ${formatUtc(missed.toISOString())} (schedule "${s.schedule}" in ${s.timeZone}); the last is from ${formatUtc(last.uploadedAt)}` });
     }
   } else {
     found.push({ word: 'never', reason: `no verified backup in S3 yet${backupRunning ? ' (the first one is running)' : ''}` });
@@ -223,10 +224,10 @@ function healthReasons(s: Omit<TargetStatus, 'health' | 'healthy' | 'reasons'>, 
   const prev = s.previousBackup;
   if (last && prev && prev.size >= HEALTH_RULES.shrinkMinBytes && last.size < prev.size * (1 - HEALTH_RULES.shrinkPercent / 100)) {
     const drop = Math.round(((prev.size - last.size) / prev.size) * 100);
-    found.push({ word: 'shrank', reason: `the last backup (${last.size} bytes) is ${drop}% smaller than the one before it (${prev.size} bytes)` });
+    found.push({ word: 'shrank', reason: `the last backup (${formatBytes(last.size)}) is ${drop}% smaller than the one before it (${formatBytes(prev.size)})` });
   }
   if (s.lastDrill?.outcome === 'failed') {
-    found.push({ word: 'drill failed', reason: `the last restore drill (${s.lastDrill.finishedAt}) failed: ${s.lastDrill.detail}` });
+    found.push({ word: 'drill failed', reason: `the last restore drill (${formatUtc(s.lastDrill.finishedAt)}) failed: ${s.lastDrill.detail}` });
   }
   if (facts.runState === null) {
     found.push({ word: 'unknown', reason: `the orchestrator's run state could not be read: ${facts.runStateError ?? 'no answer'}` });

@@ -38,10 +38,13 @@ export const SCHEDULED_EVENT = {
   detail: {},
 } as const;
 
+/** What the harness needs of an S3 server: s3rver (the default) or moto (test/helpers/moto.ts). */
+export type S3Server = Pick<S3rverHandle, 'endpoint' | 'bucket' | 'client' | 'stop'>;
+
 /** A running harness. */
-export interface Harness {
+export interface Harness<S extends S3Server = S3rverHandle> {
   efsDir: string;
-  s3: S3rverHandle;
+  s3: S;
   proxy: FaultyProxy;
   standin: Standin;
   /** Adds a stand-in task `<service>-task` for service `service` with one container named `service`. */
@@ -68,14 +71,16 @@ export interface HarnessKms {
   agent: KMSClient;
 }
 
-/** Starts the harness; `fastPathSeconds` defaults to 0 (the first invocation only starts the dump). */
-export async function startHarness(opts: { fastPathSeconds?: number; partSizeMb?: number; kms?: HarnessKms } = {}): Promise<Harness> {
+/** Starts the harness; `fastPathSeconds` defaults to 0 (the first invocation only starts the dump); `startS3` defaults to s3rver. */
+export async function startHarness<S extends S3Server = S3rverHandle>(
+  opts: { fastPathSeconds?: number; partSizeMb?: number; kms?: HarnessKms; startS3?: () => Promise<S> } = {},
+): Promise<Harness<S>> {
   const efsDir = mkdtempSync(join(tmpdir(), 'efs-'));
   chmodSync(efsDir, 0o777);
   const scratchDir = mkdtempSync(join(tmpdir(), 'orchestrator-scratch-'));
   const [bundle, s3, standin] = await Promise.all([
     buildOrchestratorBundle(),
-    startS3rver(),
+    (opts.startS3 ?? (startS3rver as unknown as () => Promise<S>))(),
     startStandin({ clusters: [{ name: CLUSTER, tasks: [], ...(opts.kms ? { kmsKeyId: opts.kms.keyArn } : {}) }] }, opts.kms ? { kms: opts.kms.agent } : {}),
   ]);
   const proxy = await startFaultyProxy(s3.endpoint);

@@ -70,7 +70,7 @@ describe('alarms', () => {
 
   it('describes every output', () => {
     const outputs = synthStack().output ?? {};
-    expect(Object.keys(outputs).sort()).toEqual(['access_point_id', 'alarm_topic_arn', 'bucket_name', 'function_arn', 'function_name', 'lambda_security_group_id']);
+    expect(Object.keys(outputs).sort()).toEqual(['access_point_id', 'alarm_topic_arn', 'bucket_name', 'dashboard_name', 'function_arn', 'function_name', 'lambda_security_group_id']);
     for (const [name, output] of Object.entries(outputs)) expect(output.description, name).toMatch(/\.$/);
   });
 });

@@ -40,10 +40,10 @@ const facts = (listings: BackupListing[], state: TargetRunStatus | null = runSta
 describe('health', () => {
   it.each<[string, TargetFacts, string, RegExp | null]>([
     ['a backup after the latest slot is ok', facts([backup(13.9, 10 * MiB), backup(37.9, 10 * MiB, { current: true })]), 'ok', null],
-    ['a slot missed by more than the grace is stale', facts([backup(40, 10 * MiB)]), 'stale', /no backup since the one due at 2026-11-21T00:00:00.000Z/],
+    ['a slot missed by more than the grace is stale', facts([backup(40, 10 * MiB)]), 'stale', /no backup since the one due at 2026-11-21 00:00Z \(schedule "0 0 \* \* \*" in UTC\); the last is from 2026-11-20 22:00Z/],
     ['a slot missed by less than the grace is not stale yet', facts([backup(24 + 1, 10 * MiB)], runState(), targetSchema.parse({ ...target, schedule: '0 13 * * *' })), 'ok', null],
     ['no backup at all is never', facts([]), 'never', /no verified backup in S3 yet/],
-    ['a failure after the last success is failed', facts([backup(13.9, MiB)], runState({ lastFailure: { runId: 'r', slot: null, at: hoursAgo(1), reason: 'pg_dump exited 1' } })), 'failed', /failed at .*: pg_dump exited 1/],
+    ['a failure after the last success is failed', facts([backup(13.9, MiB)], runState({ lastFailure: { runId: 'r', slot: null, at: hoursAgo(1), reason: 'pg_dump exited 1' } })), 'failed', /failed at 2026-11-22 13:00Z: pg_dump exited 1/],
     ['a failure before the last success is history', facts([backup(1, MiB)], runState({ lastFailure: { runId: 'r', slot: null, at: hoursAgo(5), reason: 'x' } })), 'ok', null],
     ['half the size of the one before is shrank', facts([backup(13.9, 4 * MiB), backup(37.9, 10 * MiB)]), 'shrank', /60% smaller than the one before it/],
     ['a small previous backup is not compared', facts([backup(13.9, 1000), backup(37.9, HEALTH_RULES.shrinkMinBytes - 1)]), 'ok', null],
