@@ -2,21 +2,20 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { putManifest } from '../../functions/shared/adapters/s3-backups.js';
 import { backupKey, weekdayOf } from '../../functions/shared/core/s3-keys.js';
-import { startLambdaApi, type LambdaApi } from '../../scripts/standin/lambda-api.js';
 import { main, type StatusIo } from '../../scripts/status.js';
 import type { TargetStatus } from '../../scripts/status/assess.js';
 import { startMotoS3, type MotoS3 } from '../helpers/moto.js';
-import { CLUSTER, CONTAINER_BACKUP_DIR, containerEnv, KEY_PREFIX, readRunJson, startHarness, waitFor, type Harness } from '../helpers/orchestrator-harness.js';
+import { containerEnv, KEY_PREFIX, readRunJson, waitFor } from '../helpers/orchestrator-harness.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { startRestoreHarness, type RestoreHarness } from '../helpers/restore-harness.js';
 import { startAll } from '../helpers/start-all.js';
 
 /**
@@ -28,13 +27,10 @@ import { startAll } from '../helpers/start-all.js';
  */
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const FUNCTION = 'ecs-db-backup-orchestrator';
-let h: Harness<MotoS3>;
+let w: RestoreHarness<MotoS3>;
 let pg: PostgresServer;
-let lambda: LambdaApi;
 let configPath: string;
 let runningDir = '';
-const dir = mkdtempSync(join(tmpdir(), 'status-it-'));
 
 const pgTarget = (name: string, service: string, extra: Record<string, unknown> = {}) => ({
   name, engine: 'postgres', service, container: service, database: 'app', user: 'postgres', passwordEnv: 'DB_PASSWORD', ...extra,
@@ -46,24 +42,24 @@ async function seedBackup(target: string, hoursAgo: number, size: number): Promi
   const weekday = weekdayOf(started, 'UTC');
   const key = backupKey(KEY_PREFIX, target, weekday, 'pgdump');
   const body = randomBytes(size);
-  const put = await h.s3.client.send(new PutObjectCommand({ Bucket: h.s3.bucket, Key: key, Body: body }));
+  const put = await w.h.s3.client.send(new PutObjectCommand({ Bucket: w.h.s3.bucket, Key: key, Body: body }));
   const at = (s: number) => new Date(started.getTime() + s * 1000).toISOString();
-  await putManifest(h.s3.client, h.s3.bucket, KEY_PREFIX, {
+  await putManifest(w.h.s3.client, w.h.s3.bucket, KEY_PREFIX, {
     version: 1, target, engine: 'postgres', key, weekday, size, sha256: createHash('sha256').update(body).digest('hex'),
     toolVersion: 'pg_dump (PostgreSQL) 15', runId: '20260101T000000Z-5eed00', sourceTask: 'seed', startedAt: at(0), dumpEndedAt: at(10),
     uploadedAt: at(12), checks: [], counts: null, objectVersionId: put.VersionId ?? null, dumpSeconds: 10, uploadSeconds: 2,
   });
 }
 
-type Outcome = { outcome: string; runId?: string; reason?: string; key?: string };
-const outcomeOf = (r: { result: unknown }) => (r.result as { results?: Outcome[]; result?: Outcome }).results?.[0] ?? (r.result as { result: Outcome }).result;
+type Outcome = { outcome: string; runId?: string };
+const outcomeOf = (r: { result: unknown }) => (r.result as { results: Outcome[] }).results[0]!;
 
-/** Invokes `event` until its run ends (a manual request carries its own run on). */
-async function untilEnded(event: Record<string, unknown>): Promise<Outcome> {
-  let outcome = outcomeOf(await h.run(event));
+/** Invokes a manual backup until its run ends (the same request carries its run on). */
+async function backupUntilEnded(target: string): Promise<Outcome> {
+  let outcome = outcomeOf(await w.run({ action: 'backup', target }));
   for (let i = 0; i < 60 && !['succeeded', 'failed'].includes(outcome.outcome); i++) {
     await new Promise((r) => setTimeout(r, 500));
-    outcome = outcomeOf(await h.run(outcome.runId && event.action === 'drill' ? { ...event, runId: outcome.runId } : event));
+    outcome = outcomeOf(await w.run({ action: 'backup', target }));
   }
   return outcome;
 }
@@ -74,14 +70,14 @@ function io(isTerminal = false): StatusIo & { stdout: string; stderr: string } {
 }
 
 const cliClients = (region: string) => ({
-  s3: new S3Client({ region, endpoint: h.s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'MOTO', secretAccessKey: 'MOTO' } }),
-  lambda: new LambdaClient({ region, endpoint: lambda.endpoint, credentials: { accessKeyId: 'MOTO', secretAccessKey: 'MOTO' } }),
+  s3: new S3Client({ region, endpoint: w.h.s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'MOTO', secretAccessKey: 'MOTO' } }),
+  lambda: new LambdaClient({ region, endpoint: w.lambda.endpoint, credentials: { accessKeyId: 'MOTO', secretAccessKey: 'MOTO' } }),
 });
 
 const cliEnv = () => ({
   PATH: process.env.PATH ?? '/usr/bin:/bin',
-  AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
-  AWS_ENDPOINT_URL_S3: h.s3.endpoint,
+  AWS_ENDPOINT_URL_LAMBDA: w.lambda.endpoint,
+  AWS_ENDPOINT_URL_S3: w.h.s3.endpoint,
   S3_FORCE_PATH_STYLE: '1',
   AWS_ACCESS_KEY_ID: 'MOTO',
   AWS_SECRET_ACCESS_KEY: 'MOTO',
@@ -89,21 +85,13 @@ const cliEnv = () => ({
 });
 
 beforeAll(async () => {
-  [h, pg] = await startAll([startHarness({ fastPathSeconds: 30, startS3: startMotoS3 }), startPostgres()]);
-  lambda = await startLambdaApi({
-    functions: [FUNCTION],
-    invoke: async (_name, event) => {
-      const r = await h.run(event);
-      return r.ok ? { ok: true, result: r.result } : { ok: false, error: r.error ?? { name: 'Error', message: r.stderr.slice(-500) } };
-    },
-  });
+  [w, pg] = await startAll([startRestoreHarness({ startS3: startMotoS3 }), startPostgres()]);
   await pg.createDatabase('app');
   await pg.psql('app', 'CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 2000) g;');
-  const env = containerEnv({ DB_PASSWORD: pg.password });
-  h.addService('postgres', { env });
-  h.addService('failing', { env: containerEnv({ DB_PASSWORD: pg.password }, h.fakePgDump('echo "could not connect to server: Connection refused" >&2; exit 1')) });
+  w.h.addService('postgres', { env: containerEnv({ DB_PASSWORD: pg.password }) });
+  w.h.addService('failing', { env: containerEnv({ DB_PASSWORD: pg.password }, w.h.fakePgDump('echo "could not connect to server: Connection refused" >&2; exit 1')) });
   // 300 kB of a dump, then nothing until the test releases it.
-  h.addService('slow', { env: containerEnv({ DB_PASSWORD: pg.password }, h.fakePgDump('head -c 300000 /dev/urandom\nwhile [ ! -e release ]; do sleep 0.2; done\nexit 3')) });
+  w.h.addService('slow', { env: containerEnv({ DB_PASSWORD: pg.password }, w.h.fakePgDump('head -c 300000 /dev/urandom\nwhile [ ! -e release ]; do sleep 0.2; done\nexit 3')) });
   const targets = [
     pgTarget('healthy', 'postgres', { port: pg.port, timeZone: 'Europe/Dublin' }),
     pgTarget('stale', 'postgres', { port: pg.port }),
@@ -111,29 +99,21 @@ beforeAll(async () => {
     pgTarget('running', 'slow', { port: pg.port }),
     pgTarget('never', 'postgres', { port: pg.port }),
   ];
-  h.setTargets(targets);
-  configPath = join(dir, 'backup.config.json');
-  writeFileSync(configPath, JSON.stringify({
-    region: h.standin.region, bucket: { name: h.s3.bucket, existing: true }, keyPrefix: KEY_PREFIX, vpcId: 'vpc-0a1b2c3d4e5f60718',
-    subnetIds: ['subnet-0a1b2c3d4e5f60711'], efs: { fileSystemId: 'fs-0a1b2c3d4e5f60733', mountTargetSecurityGroupId: 'sg-0a1b2c3d4e5f60744' },
-    targets: targets.map((t) => ({ cluster: CLUSTER, backupDir: CONTAINER_BACKUP_DIR, ...t })),
-  }));
+  w.h.setTargets(targets);
+  configPath = w.writeConfig(targets);
 
   // healthy: two real backups (the second one of more data, so the first is its non-current version) and a drill
-  expect(await untilEnded({ action: 'backup', target: 'healthy' })).toMatchObject({ outcome: 'succeeded' });
+  await w.backup('healthy');
   await pg.psql('app', 'INSERT INTO items SELECT g, repeat(md5(g::text), 4) FROM generate_series(2001, 4000) g;');
-  expect(await untilEnded({ action: 'backup', target: 'healthy' })).toMatchObject({ outcome: 'succeeded' });
-  expect(await untilEnded({ action: 'drill', target: 'healthy' })).toMatchObject({ outcome: 'succeeded' });
+  await w.backup('healthy');
+  expect(await w.untilDone({ action: 'drill', target: 'healthy' })).toMatchObject({ outcome: 'succeeded' });
   // stale: three days old; failed and running: a good backup an hour ago, then a failed run or one in progress
   await Promise.all([seedBackup('stale', 72, 2000), seedBackup('failed', 1, 2000), seedBackup('running', 1, 1_000_000)]);
-  expect(await untilEnded({ action: 'backup', target: 'failed' })).toMatchObject({ outcome: 'failed' });
-  const started = outcomeOf(await h.run({ action: 'backup', target: 'running' }, { env: { FAST_PATH_SECONDS: '0' } }));
+  expect(await backupUntilEnded('failed')).toMatchObject({ outcome: 'failed' });
+  const started = outcomeOf(await w.run({ action: 'backup', target: 'running' }, { FAST_PATH_SECONDS: '0' }));
   expect(started).toMatchObject({ outcome: 'started' });
-  runningDir = join(h.efsDir, 'running', started.runId!);
-  await waitFor('300 kB of the running dump', async () => {
-    const { stat } = await import('node:fs/promises');
-    return ((await stat(join(runningDir, 'dump.pgdump.tmp')).catch(() => null))?.size ?? 0) >= 300_000;
-  });
+  runningDir = join(w.h.efsDir, 'running', started.runId!);
+  await waitFor('300 kB of the running dump', async () => ((await stat(join(runningDir, 'dump.pgdump.tmp')).catch(() => null))?.size ?? 0) >= 300_000);
 }, 240_000);
 
 afterAll(async () => {
@@ -141,9 +121,7 @@ afterAll(async () => {
     await writeFile(join(runningDir, 'release'), '').catch(() => undefined);
     await waitFor('the released job to end', async () => existsSync(join(runningDir, 'done.gz')) || !existsSync(runningDir), 30_000).catch(() => undefined);
   }
-  await lambda?.stop();
-  await Promise.allSettled([h?.stop(), pg?.stop()]);
-  rmSync(dir, { recursive: true, force: true });
+  await Promise.allSettled([w?.stop(), pg?.stop()]);
 });
 
 describe('npm run status', () => {
@@ -185,7 +163,7 @@ describe('npm run status', () => {
 
   it('shows the running dump with its phase and an estimate against the last size', async () => {
     const s = statuses.get('running')!;
-    const record = await readRunJson(h.efsDir, 'running');
+    const record = await readRunJson(w.h.efsDir, 'running');
     expect(s).toMatchObject({ health: 'ok', run: { kind: 'backup', phase: 'running', runId: record!.runId, activity: 'dump running', estimated: true } });
     const run = s.run as { percent: number; bytes: number };
     expect(run.bytes).toBeGreaterThanOrEqual(300_000);

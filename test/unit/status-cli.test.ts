@@ -8,24 +8,15 @@ import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TargetRunStatus } from '../../functions/orchestrator/run-status.js';
 import { main, type StatusIo } from '../../scripts/status.js';
 import { colourWanted } from '../../scripts/status/render.js';
+import { BASE_CONFIG } from '../helpers/synth.js';
 import { formatBytes, formatDuration, formatInZone } from '../../scripts/status/units.js';
 
 /** The command line and its exit codes, with the SDK mocked (the integration test runs it against moto and the bundle). */
 
 const dir = mkdtempSync(join(tmpdir(), 'status-cli-unit-'));
 const config = join(dir, 'backup.config.json');
-writeFileSync(
-  config,
-  JSON.stringify({
-    region: 'eu-west-1',
-    bucket: { name: 'acme-db-backups' },
-    keyPrefix: 'b/',
-    vpcId: 'vpc-0a1b2c3d4e5f60718',
-    subnetIds: ['subnet-0a1b2c3d4e5f60711'],
-    efs: { fileSystemId: 'fs-0a1b2c3d4e5f60733', mountTargetSecurityGroupId: 'sg-0a1b2c3d4e5f60744' },
-    targets: [{ name: 'pg', engine: 'postgres', cluster: 'c', service: 's', container: 'k', database: 'app', backupDir: '/backup', timeZone: 'Europe/Dublin' }],
-  }),
-);
+const pg = { ...BASE_CONFIG.targets[0], name: 'pg', timeZone: 'Europe/Dublin' };
+writeFileSync(config, JSON.stringify({ ...BASE_CONFIG, keyPrefix: 'b/', targets: [pg] }));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const NOW = new Date('2026-11-22T14:00:00Z');
