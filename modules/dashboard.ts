@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard/index.js';
 import type { MetricName } from '../functions/shared/adapters/telemetry.js';
+import { BackupError } from '../functions/shared/errors.js';
 
 /** One alarm the dashboard shows, with the target it watches (null: the whole deployment). */
 export interface DashboardAlarm {
@@ -101,7 +102,7 @@ export function dashboardBody(props: BackupDashboardProps): { start: string; wid
  */
 function hclSafe<T>(value: T): T {
   const walk = (v: unknown): void => {
-    if (typeof v === 'string' && /["\\]/.test(v)) throw new Error(`dashboard text must not contain quotes or backslashes: ${v}`);
+    if (typeof v === 'string' && /["\\]/.test(v)) throw new BackupError(`dashboard text must not contain quotes or backslashes: ${v}`);
     if (Array.isArray(v)) v.forEach(walk);
     else if (v !== null && typeof v === 'object') Object.values(v).forEach(walk);
   };

@@ -177,13 +177,18 @@ function nextDue(target: Target, last: BackupSummary | null, facts: TargetFacts,
   return next ? { now: false, at: next.toISOString() } : null;
 }
 
+function runOf(state: TargetRunStatus | null, last: BackupSummary | null, now: Date): TargetStatus['run'] {
+  if (state === null) return undefined;
+  if (state.run === null) return null;
+  return 'unreadable' in state.run ? state.run : runSummary(state.run, last, now);
+}
+
 /** The status of one target at `now`. */
 export function assessTarget(facts: TargetFacts, now: Date): TargetStatus {
   const { target, runState } = facts;
   const backups = verifiedBackups(facts.listings).map((l) => summarize(l, now));
   const [last = null, previous = null] = backups;
-  const current = runState?.run;
-  const run = runState === null ? undefined : current === null || current === undefined ? null : 'unreadable' in current ? current : runSummary(current, last, now);
+  const run = runOf(runState, last, now);
   const failure = runState?.lastFailure ?? null;
   const status: Omit<TargetStatus, 'health' | 'healthy' | 'reasons'> = {
     target: target.name,

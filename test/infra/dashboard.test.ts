@@ -1,5 +1,7 @@
+import { Testing } from 'cdktf';
 import { describe, expect, it, vi } from 'vitest';
 import { createTelemetry, METRICS, type MetricName } from '../../functions/shared/adapters/telemetry.js';
+import { BackupDashboard } from '../../modules/dashboard.js';
 import { BASE_CONFIG, onlyResource, resources, synthStack, type SynthJson } from '../helpers/synth.js';
 
 /**
@@ -123,5 +125,11 @@ describe('dashboard', () => {
         }
       }
     }
+  });
+
+  it('refuses text that would break the HCL output (cdktf does not escape quotes in jsonencode)', () => {
+    const props = { dashboardName: 'd', region: 'eu-west-1', namespace: 'N', service: 's', logGroupName: '/aws/lambda/f', alarms: [] };
+    expect(() => Testing.synthScope((scope) => void new BackupDashboard(scope, 'd', { ...props, targets: ['a"b'] }))).toThrow(/must not contain quotes or backslashes: a"b: /);
+    expect(() => Testing.synthScope((scope) => void new BackupDashboard(scope, 'd', { ...props, targets: ['ab'] }))).not.toThrow();
   });
 });
