@@ -146,7 +146,7 @@ export class BackupStack extends TerraformStack {
     new TerraformOutput(this, 'bucket_name', { value: bucket.bucketName, description: 'Bucket the backups are uploaded to.' });
     new TerraformOutput(this, 'function_name', { value: fn.functionName, description: 'Name of the orchestrator Lambda.' });
     new TerraformOutput(this, 'function_arn', { value: fn.functionArn, description: 'ARN of the orchestrator Lambda.' });
-    new TerraformOutput(this, 'dashboard_name', { value: dashboard.dashboardName, description: 'CloudWatch dashboard of every target\'s backups and alarms.' });
+    new TerraformOutput(this, 'dashboard_name', { value: dashboard.dashboardName, description: "CloudWatch dashboard of every target's backups and alarms." });
     new TerraformOutput(this, 'alarm_topic_arn', { value: alarms.topicArn, description: 'SNS topic the alarms notify.' });
     new TerraformOutput(this, 'access_point_id', {
       value: accessPoint.accessPointId,
