@@ -25,6 +25,7 @@ import {
   type UploadProgress,
 } from '../../functions/shared/adapters/s3-transfer.js';
 import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
+import { slowEfs } from '../helpers/slow-efs.js';
 
 const MiB = 1024 * 1024;
 const PART = 5 * MiB;
@@ -42,6 +43,12 @@ afterAll(async () => {
 });
 
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+/** The per-chunk sha256s the job computes (hash_stream in core/scripts/common.ts). */
+const chunksOf = (data: Buffer, chunkBytes = PART) => ({
+  chunkBytes,
+  sha256: Array.from({ length: Math.ceil(data.length / chunkBytes) }, (_, i) => sha(data.subarray(i * chunkBytes, (i + 1) * chunkBytes))),
+});
+const exactly = (path: string) => new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
 const fresh = (name: string) => `${name}-${++seq}`;
 
 async function makeFile(size: number): Promise<{ path: string; data: Buffer }> {
@@ -112,10 +119,10 @@ const upload = (client: S3Client, key: string, path: string, extra: Partial<Para
   uploadFileResumable({ s3: client, bucket: s3.bucket, key, filePath: path, progressPath: `${path}.upload.json`, partSizeBytes: PART, ...extra });
 
 /** Uploads one part at a time and aborts after `parts` parts; returns the upload id recorded beside the file. */
-async function uploadInterrupted(key: string, path: string, parts: number): Promise<string> {
+async function uploadInterrupted(key: string, path: string, parts: number, extra: Partial<Parameters<typeof uploadFileResumable>[0]> = {}): Promise<string> {
   const controller = new AbortController();
   const first = spyClient({ after: (command, n) => command === 'UploadPart' && n === parts && controller.abort() });
-  await upload(first.client, key, path, { concurrency: 1, signal: controller.signal });
+  await upload(first.client, key, path, { concurrency: 1, signal: controller.signal, ...extra });
   return (JSON.parse(await readFile(`${path}.upload.json`, 'utf8')) as UploadProgress).uploadId;
 }
 
@@ -506,5 +513,143 @@ describe('uploadFileResumable on a growing file', () => {
     expect(final).toMatchObject({ status: 'complete', resumed: false, parts: 2 });
     expect(spy.attempts.AbortMultipartUpload).toBe(1);
     expect(sha((await objectBytes(spy.client, key))!)).toBe(sha(data));
+  });
+});
+
+describe('uploadFileResumable with the job\'s chunk hashes', () => {
+  it('makes progress in every call while re-reading the parts already sent would outlast a call', async () => {
+    const { path, data } = await makeFile(6 * PART);
+    const key = fresh('stall/dump.bin');
+    const chunks = chunksOf(data);
+    await uploadInterrupted(key, path, 4, { chunks, expectedSha256: sha(data) });
+    // From now on reading the four parts in S3 takes longer than a call has: the stall of issue #12 item 4.
+    const slow = await slowEfs({ match: exactly(path), belowBytes: 4 * PART, delayMs: 3000 });
+    const spy = spyClient();
+    const results = [];
+    try {
+      for (let call = 0; call < 3 && results.at(-1)?.status !== 'complete'; call++) {
+        results.push(await upload(spy.client, key, path, { chunks, expectedSha256: sha(data), deadline: Date.now() + 2000 }));
+      }
+    } finally {
+      slow.off();
+    }
+
+    expect(results.at(-1)).toMatchObject({ status: 'complete', sha256: sha(data), parts: 6, resumed: true });
+    expect(slow.reads().filter((r) => r.position < 4 * PART)).toEqual([]);
+    expect(spy.inputs.filter((i) => i.command === 'UploadPart').map((i) => i.input.PartNumber)).toEqual([5, 6]);
+    expect((await objectBytes(s3.client, key))?.equals(data)).toBe(true);
+  });
+
+  it('fails before sending a part whose bytes are not the ones the job hashed, keeping the previous object', async () => {
+    const key = fresh('chunks/changed.bin');
+    const old = randomBytes(100);
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: old }));
+    const { path, data } = await makeFile(3 * PART);
+    const chunks = chunksOf(data);
+    const changed = Buffer.from(data);
+    changed[PART + 7] = changed[PART + 7]! ^ 1;
+    await writeFile(path, changed);
+    const spy = spyClient();
+
+    await expect(upload(spy.client, key, path, { chunks, expectedSha256: sha(data), concurrency: 1 })).rejects.toThrow(
+      new ChecksumMismatchError(
+        `bytes ${PART}-${2 * PART - 1} of ${path} have sha256 ${sha(changed.subarray(PART, 2 * PART))} but the job's chunk list says ${chunks.sha256[1]}: ` +
+          `the dump changed after its marker was written; the upload was aborted and s3://${s3.bucket}/${key} keeps its previous object`,
+      ),
+    );
+    expect(spy.inputs.filter((i) => i.command === 'UploadPart').map((i) => i.input.PartNumber)).toEqual([1]);
+    expect(await objectBytes(s3.client, key)).toEqual(old);
+    expect(await s3.openUploads(key)).toEqual([]);
+    expect(existsSync(`${path}.upload.json`)).toBe(false);
+  });
+
+  it.each([
+    { name: 'has one hash too few', change: (c: string[]) => c.slice(1) },
+    { name: 'has a hash too many', change: (c: string[]) => [...c, c[0]!] },
+  ])('refuses a chunk list that $name for the file, before uploading anything', async ({ change }) => {
+    const { path, data } = await makeFile(2 * PART + 1);
+    const spy = spyClient();
+    const chunks = chunksOf(data);
+    const wrong = { ...chunks, sha256: change(chunks.sha256) };
+
+    await expect(upload(spy.client, fresh('chunks/count.bin'), path, { chunks: wrong, expectedSha256: sha(data) })).rejects.toThrow(
+      new ChecksumMismatchError(
+        `the job's chunk list has ${wrong.sha256.length} sha256s but ${path} (${2 * PART + 1} bytes) has 3 chunks of ${PART} bytes: the dump changed after its marker was written`,
+      ),
+    );
+    expect(spy.inputs).toEqual([]);
+  });
+
+  it('trusts early parts the job hashed alike without reading them again, and re-sends the one that changed', async () => {
+    const data = randomBytes(4 * PART + 10);
+    const path = join(dir, fresh('early'));
+    const key = fresh('chunks/early.bin');
+    const spy = spyClient();
+    await writeFile(path, data.subarray(0, 3 * PART + 5));
+    expect(await upload(spy.client, key, path, { growing: true, chunkBytes: PART })).toEqual({ status: 'paused', partsDone: 3, partsTotal: 3 });
+    // The writer rewrote part 2 after it was sent (no dump tool here does; the check must still hold).
+    const final = Buffer.from(data);
+    final[PART] = final[PART]! ^ 0xff;
+    await writeFile(path, final);
+    const slow = await slowEfs({ match: exactly(path), belowBytes: Infinity, delayMs: 0 });
+
+    const done = await upload(spy.client, key, path, { chunks: chunksOf(final), expectedSha256: sha(final) });
+    slow.off();
+
+    expect(done).toMatchObject({ status: 'complete', sha256: sha(final), parts: 5, resumed: true });
+    expect(slow.reads().map((r) => r.position)).toEqual([PART, 3 * PART, 4 * PART]);
+    expect(spy.inputs.filter((i) => i.command === 'UploadPart').map((i) => i.input.PartNumber)).toEqual([1, 2, 3, 2, 4, 5]);
+    expect((await objectBytes(s3.client, key))?.equals(final)).toBe(true);
+  });
+
+  it('plans parts as a whole number of chunks', () => {
+    expect(planPartSize(1, 5 * MiB, 8 * MiB)).toBe(8 * MiB);
+    expect(planPartSize(1024 * 1024 * MiB, 8 * MiB, 8 * MiB)).toBe(112 * MiB);
+  });
+});
+
+describe('downloadFileResumable without reading the file back', () => {
+  async function halfDownloaded(size: number) {
+    const { path, data } = await makeFile(size);
+    const key = fresh('down/hash-state.bin');
+    await upload(s3.client, key, path);
+    const target = join(dir, fresh('restored'));
+    const controller = new AbortController();
+    const first = spyClient({ after: (command, n) => command === 'GetObject' && n === 2 && controller.abort() });
+    const opts = { bucket: s3.bucket, key, filePath: target, progressPath: `${target}.json`, expectedSha256: sha(data), chunkSizeBytes: 5 * MiB };
+    expect(await downloadFileResumable({ ...opts, s3: first.client, signal: controller.signal })).toMatchObject({ status: 'paused', bytes: 5 * MiB });
+    return { data, target, opts };
+  }
+
+  it('verifies the whole file without reading it back, even when that would outlast a call', async () => {
+    const { data, target, opts } = await halfDownloaded(12 * MiB);
+    // Reading the downloaded bytes back takes longer than a call has: the final hash of issue #12 item 4.
+    const slow = await slowEfs({ match: exactly(`${target}.part`), belowBytes: Infinity, delayMs: 3000 });
+    let done;
+    try {
+      done = await downloadFileResumable({ ...opts, s3: s3.client, deadline: Date.now() + 2000 });
+    } finally {
+      slow.off();
+    }
+
+    expect(done).toEqual({ status: 'complete', sha256: sha(data), size: data.length });
+    expect(slow.reads()).toEqual([]);
+    expect((await readFile(target)).equals(data)).toBe(true);
+  });
+
+  it('drops bytes a call appended without recording them and fetches them again, reading nothing back', async () => {
+    const { data, target, opts } = await halfDownloaded(12 * MiB);
+    // A call that appended most of the next range and died before recording it.
+    await writeFile(`${target}.part`, data.subarray(0, 9 * MiB));
+    const slow = await slowEfs({ match: exactly(`${target}.part`), belowBytes: Infinity, delayMs: 0 });
+    const spy = spyClient();
+
+    const done = await downloadFileResumable({ ...opts, s3: spy.client });
+    slow.off();
+
+    expect(done).toEqual({ status: 'complete', sha256: sha(data), size: data.length });
+    expect(slow.reads()).toEqual([]);
+    expect(spy.inputs.filter((i) => i.command === 'GetObject').map((i) => i.input.Range)).toEqual([`bytes=${5 * MiB}-${10 * MiB - 1}`, `bytes=${10 * MiB}-${12 * MiB - 1}`]);
+    expect((await readFile(target)).equals(data)).toBe(true);
   });
 });

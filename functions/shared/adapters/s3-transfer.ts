@@ -8,10 +8,11 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { createSHA256, type IHasher } from 'hash-wasm';
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { open, readFile, rename, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
+import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BackupError, errorMessage } from '../errors.js';
 import { writeJsonAtomic } from './atomic-json.js';
@@ -44,13 +45,31 @@ export const MULTIPART = {
   downloadChunkSize: 64 * MiB,
 } as const;
 
+/** Per-chunk sha256s of a finished file, from the job that wrote it (hash_stream in core/scripts/common.ts). */
+export interface ChunkHashes {
+  /** Bytes per chunk; every part is a whole number of chunks, and only the file's last chunk may be shorter. */
+  chunkBytes: number;
+  /** Lowercase hex sha256 of each chunk, in file order. */
+  sha256: readonly string[];
+}
+
+/** One part S3 holds for an upload, as recorded on EFS. */
+export interface UploadedPart {
+  PartNumber: number;
+  ETag: string;
+  size: number;
+  checksumCRC32?: string;
+  /** sha256 of each chunk of a part sent while the file grew; the final call compares them with the job's chunk list. */
+  chunks?: string[];
+}
+
 /** Upload state kept on EFS between invocations (the file at `progressPath`). */
 export interface UploadProgress {
   key: string;
   uploadId: string;
   partSize: number;
   fileSize: number;
-  parts: { PartNumber: number; ETag: string; size: number; checksumCRC32?: string; sha256?: string }[];
+  parts: UploadedPart[];
   bucket?: string;
   /** Parts were sent while the file was still being written (`growing`); the final call checks each against the file. */
   growing?: boolean;
@@ -70,6 +89,14 @@ export interface UploadOptions {
   progressPath: string;
   /** Default 8 MiB; at least 5 MiB; grown so a file never needs more than 10 000 parts. */
   partSizeBytes?: number;
+  /** Parts are a whole number of chunks of this size (default `chunks.chunkBytes`, else 1 MiB); growing parts record their chunks' sha256s. */
+  chunkBytes?: number;
+  /**
+   * The job's per-chunk hashes of the finished file (needs expectedSha256): every part read is checked against them before
+   * it is sent, and parts already in S3 are never read again, so every call makes progress however large the file is.
+   * Without them every call re-reads the parts already sent to hash the whole file.
+   */
+  chunks?: ChunkHashes;
   /** Most parts in flight at once (default 4), lowered so (concurrency + 1) part buffers fit MULTIPART.bufferBudget. */
   concurrency?: number;
   /** From the marker: a mismatch aborts the upload, and the key keeps its previous object. */
@@ -83,7 +110,7 @@ export interface UploadOptions {
   signal?: AbortSignal;
   /**
    * The file is still being written (appended to): send only its whole parts and return `paused` without completing.
-   * A later call on the finished file resumes from them, after checking each part's sha256 against the file.
+   * A later call on the finished file resumes from them, after checking each part's chunk hashes against the file's.
    */
   growing?: boolean;
 }
@@ -102,13 +129,14 @@ export function planConcurrency(partSize: number, requested: number = MULTIPART.
   return Math.max(1, Math.min(requested, Math.floor(MULTIPART.bufferBudget / partSize) - 1));
 }
 
-/** The part size for a file: the requested size, grown (in whole MiB) until the file fits in 10 000 parts. */
-export function planPartSize(fileSize: number, requested: number = MULTIPART.defaultPartSize): number {
+/** The part size for a file: the requested size, grown (in whole chunks, default 1 MiB) until the file fits in 10 000 parts. */
+export function planPartSize(fileSize: number, requested: number = MULTIPART.defaultPartSize, chunkBytes: number = MiB): number {
   if (!Number.isInteger(requested) || requested < MULTIPART.minPartSize) {
     throw new S3TransferError(`part size ${requested} is below S3's minimum of 5 MiB (${MULTIPART.minPartSize} bytes)`);
   }
-  const needed = Math.ceil(Math.ceil(fileSize / MULTIPART.maxParts) / MiB) * MiB;
-  const size = Math.max(requested, needed);
+  if (!Number.isInteger(chunkBytes) || chunkBytes < 1) throw new S3TransferError(`chunk size must be a positive integer, got ${chunkBytes}`);
+  const whole = (bytes: number) => Math.ceil(bytes / chunkBytes) * chunkBytes;
+  const size = Math.max(whole(requested), whole(Math.ceil(fileSize / MULTIPART.maxParts)));
   if (size > MULTIPART.maxPartSize) {
     throw new S3TransferError(`a file of ${fileSize} bytes exceeds S3's maximum object size of 5 TiB`);
   }
@@ -119,6 +147,8 @@ const isCode = (error: unknown, ...codes: string[]) =>
   error instanceof Error && (codes.includes(error.name) || codes.includes((error as { Code?: string }).Code ?? ''));
 const httpStatus = (error: unknown) => (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
 const unquote = (etag: string | undefined) => (etag ?? '').replace(/"/g, '');
+const sha256Hex = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
+const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((h, i) => h === b[i]);
 
 async function readJson<T>(path: string): Promise<T | null> {
   try {
@@ -127,13 +157,6 @@ async function readJson<T>(path: string): Promise<T | null> {
     // A missing file is a fresh start; an unreadable one too (the orphaned upload is expired by the bucket's lifecycle rule).
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' || error instanceof SyntaxError) return null;
     throw error;
-  }
-}
-
-async function hashRange(path: string, start: number, length: number, hash: Hash): Promise<void> {
-  if (length === 0) return;
-  for await (const chunk of createReadStream(path, { start, end: start + length - 1, highWaterMark: MiB })) {
-    hash.update(chunk as Buffer);
   }
 }
 
@@ -191,6 +214,129 @@ export async function abortUpload(s3: S3Client, bucket: string, progressPath: st
   await rm(progressPath, { force: true });
 }
 
+/** How one call cuts the file into parts. */
+interface PartPlan {
+  fileSize: number;
+  mtimeMs: number;
+  partSize: number;
+  chunkBytes: number;
+  partsTotal: number;
+  lengthOf(n: number): number;
+}
+
+function planParts(opts: UploadOptions, fileSize: number, mtimeMs: number): PartPlan {
+  const chunkBytes = opts.chunks?.chunkBytes ?? opts.chunkBytes ?? MiB;
+  // A growing file's final size is unknown: its parts have the requested size (files above ~80 GiB restart at the end).
+  const partSize = planPartSize(opts.growing ? 0 : fileSize, opts.partSizeBytes, chunkBytes);
+  // Of a growing file only whole parts are final; the rest may still change length.
+  const partsTotal = opts.growing ? Math.floor(fileSize / partSize) : Math.ceil(fileSize / partSize);
+  return { fileSize, mtimeMs, partSize, chunkBytes, partsTotal, lengthOf: (n) => Math.min(partSize, fileSize - (n - 1) * partSize) };
+}
+
+/** Throws unless the job's chunk list describes a file of this size, one sha256 per chunk. */
+function checkChunkList(opts: UploadOptions, plan: PartPlan): void {
+  const { chunks } = opts;
+  if (!chunks) return;
+  if (!opts.expectedSha256) throw new S3TransferError('a chunk list needs the sha256 of the whole file (expectedSha256)');
+  const count = Math.ceil(plan.fileSize / chunks.chunkBytes);
+  if (chunks.sha256.length !== count) {
+    throw new ChecksumMismatchError(
+      `the job's chunk list has ${chunks.sha256.length} sha256s but ${opts.filePath} (${plan.fileSize} bytes) has ${count} chunks of ` +
+        `${chunks.chunkBytes} bytes: the dump changed after its marker was written`,
+    );
+  }
+}
+
+/**
+ * The recorded upload this call carries on, or a new one; `result` when the recorded upload had already completed.
+ * A recorded upload of another key, part size or file is aborted.
+ */
+async function resumeOrCreate(
+  opts: UploadOptions,
+  plan: PartPlan,
+): Promise<{ state: UploadProgress; resumed: boolean } | { result: UploadResult }> {
+  const { s3, bucket, key, progressPath } = opts;
+  let progress = await readJson<UploadProgress>(progressPath);
+  // Parts sent while the file grew are kept if the file only grew since; their bytes are checked before completing.
+  const sameFile =
+    progress &&
+    progress.key === key &&
+    (progress.bucket ?? bucket) === bucket &&
+    progress.partSize === plan.partSize &&
+    (progress.growing
+      ? progress.fileSize <= plan.fileSize
+      : progress.fileSize === plan.fileSize && (progress.fileMtimeMs === undefined || progress.fileMtimeMs === plan.mtimeMs));
+  if (progress && !sameFile) {
+    await abortQuietly(s3, progress.bucket ?? bucket, progress.key, progress.uploadId);
+    progress = null;
+  }
+  let resumed = false;
+  // A growing file's progress is this run's own, recorded moments ago: its parts are listed once, by the final call.
+  if (progress && !opts.growing) {
+    const listed = await listUploadedParts(s3, bucket, key, progress.uploadId);
+    if (listed === null && progress.completing) {
+      const result = await completedBefore(opts, plan, progress);
+      if (result) return { result };
+    }
+    if (listed === null) {
+      progress = null;
+    } else {
+      resumed = true;
+      // Trust a recorded part only if S3 still has it with the same ETag and size; anything else is re-sent. A part an
+      // earlier version recorded with one sha256 for the whole part (not per chunk) is re-sent too.
+      progress.parts = progress.parts.filter((p) => {
+        const held = listed.get(p.PartNumber);
+        return held !== undefined && held.ETag === unquote(p.ETag) && held.Size === p.size && p.size === plan.lengthOf(p.PartNumber) && !('sha256' in p);
+      });
+    }
+  }
+  if (!progress) {
+    progress = await createUpload(opts, plan);
+    await writeJsonAtomic(progressPath, progress);
+  }
+  // What this call saw: a growing file's new length; once finished, the file as it must stay until completed.
+  progress.fileSize = plan.fileSize;
+  if (!opts.growing) {
+    delete progress.growing;
+    progress.fileMtimeMs = plan.mtimeMs;
+  }
+  return { state: progress, resumed };
+}
+
+/** The result of an upload the previous call completed before dying (its progress says `completing`), or null. */
+async function completedBefore(opts: UploadOptions, plan: PartPlan, progress: UploadProgress): Promise<UploadResult | null> {
+  const { s3, bucket, key, progressPath } = opts;
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch(() => null);
+  const etag = unquote(head?.ETag);
+  // S3's multipart ETag is derived from the part ETags; an emulator without it (s3rver) is judged by size and by
+  // the metadata this upload set (a previous object of the same size must not pass for the new one).
+  const sameMetadata = Object.entries(opts.metadata ?? {}).every(([k, v]) => head?.Metadata?.[k.toLowerCase()] === v);
+  const ours = etag.includes('-') ? etag === multipartEtag(progress.parts) : sameMetadata;
+  if (!(head?.ContentLength === plan.fileSize && progress.parts.length === plan.partsTotal && ours)) return null;
+  await rm(progressPath, { force: true });
+  const sha256 = progress.completing!.sha256;
+  return { status: 'complete', sha256, size: plan.fileSize, etag, versionId: head.VersionId ?? null, parts: plan.partsTotal, resumed: true };
+}
+
+async function createUpload(opts: UploadOptions, plan: PartPlan): Promise<UploadProgress> {
+  const { s3, bucket, key } = opts;
+  const kms = opts.serverSideEncryption;
+  const created = await s3.send(
+    new CreateMultipartUploadCommand({
+      Bucket: bucket,
+      Key: key,
+      ContentType: opts.contentType ?? 'application/octet-stream',
+      Metadata: opts.metadata,
+      ChecksumAlgorithm: 'CRC32',
+      ...(kms ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: kms.kmsKeyId } : {}),
+    }),
+  );
+  if (!created.UploadId) throw new S3TransferError(`S3 returned no upload id for s3://${bucket}/${key}`);
+  const progress: UploadProgress = { key, bucket, uploadId: created.UploadId, partSize: plan.partSize, fileSize: plan.fileSize, parts: [] };
+  if (opts.growing) progress.growing = true;
+  return progress;
+}
+
 /** Streams a file to S3 as a multipart upload that a later call resumes from progressPath; see UploadOptions. */
 export async function uploadFileResumable(opts: UploadOptions): Promise<UploadResult> {
   const { s3, bucket, key, filePath, progressPath } = opts;
@@ -198,194 +344,35 @@ export async function uploadFileResumable(opts: UploadOptions): Promise<UploadRe
     throw new S3TransferError(`cannot read ${filePath}: ${errorMessage(error)}`, { cause: error });
   });
   if (info.size === 0 && !opts.growing) throw new EmptyFileError(`${filePath} is empty: a 0-byte dump is not a backup; check the dump log`);
-  const fileSize = info.size;
-  // A growing file's final size is unknown: its parts have the requested size (files above ~80 GiB restart at the end).
-  const partSize = planPartSize(opts.growing ? 0 : fileSize, opts.partSizeBytes);
-  const concurrency = planConcurrency(partSize, opts.concurrency);
-  // Of a growing file only whole parts are final; the rest may still change length.
-  const partsTotal = opts.growing ? Math.floor(fileSize / partSize) : Math.ceil(fileSize / partSize);
-  const lengthOf = (n: number) => Math.min(partSize, fileSize - (n - 1) * partSize);
-  if (partsTotal === 0) return { status: 'paused', partsDone: 0, partsTotal: 0 };
+  const plan = planParts(opts, info.size, info.mtimeMs);
+  checkChunkList(opts, plan);
+  if (plan.partsTotal === 0) return { status: 'paused', partsDone: 0, partsTotal: 0 };
+  const begun = await resumeOrCreate(opts, plan);
+  if ('result' in begun) return begun.result;
+  const { state, resumed } = begun;
 
-  let progress = await readJson<UploadProgress>(progressPath);
-  let resumed = false;
-  // Parts sent while the file grew are kept if the file only grew since; their bytes are checked when hashed below.
-  const sameFile =
-    progress &&
-    progress.key === key &&
-    (progress.bucket ?? bucket) === bucket &&
-    progress.partSize === partSize &&
-    (progress.growing
-      ? progress.fileSize <= fileSize
-      : progress.fileSize === fileSize && (progress.fileMtimeMs === undefined || progress.fileMtimeMs === info.mtimeMs));
-  if (progress && !sameFile) {
-    await abortQuietly(s3, progress.bucket ?? bucket, progress.key, progress.uploadId);
-    progress = null;
-  }
-  // A growing file's progress is this run's own, recorded moments ago: its parts are listed once, by the final call.
-  if (progress && !opts.growing) {
-    const listed = await listUploadedParts(s3, bucket, key, progress.uploadId);
-    if (listed === null && progress.completing) {
-      // The previous call sent CompleteMultipartUpload and died before deleting its progress.
-      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch(() => null);
-      const etag = unquote(head?.ETag);
-      // S3's multipart ETag is derived from the part ETags; an emulator without it (s3rver) is judged by size and by
-      // the metadata this upload set (a previous object of the same size must not pass for the new one).
-      const sameMetadata = Object.entries(opts.metadata ?? {}).every(([k, v]) => head?.Metadata?.[k.toLowerCase()] === v);
-      const ours = etag.includes('-') ? etag === multipartEtag(progress.parts) : sameMetadata;
-      if (head?.ContentLength === fileSize && progress.parts.length === partsTotal && ours) {
-        await rm(progressPath, { force: true });
-        const { sha256 } = progress.completing;
-        return { status: 'complete', sha256, size: fileSize, etag, versionId: head.VersionId ?? null, parts: partsTotal, resumed: true };
-      }
-    }
-    if (listed === null) {
-      progress = null;
-    } else {
-      resumed = true;
-      // Trust a recorded part only if S3 still has it with the same ETag and size; anything else is re-sent.
-      progress.parts = progress.parts.filter((p) => {
-        const held = listed.get(p.PartNumber);
-        return held !== undefined && held.ETag === unquote(p.ETag) && held.Size === p.size && p.size === lengthOf(p.PartNumber);
-      });
-    }
-  }
-  if (!progress) {
-    const kms = opts.serverSideEncryption;
-    const created = await s3.send(
-      new CreateMultipartUploadCommand({
-        Bucket: bucket,
-        Key: key,
-        ContentType: opts.contentType ?? 'application/octet-stream',
-        Metadata: opts.metadata,
-        ChecksumAlgorithm: 'CRC32',
-        ...(kms ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: kms.kmsKeyId } : {}),
-      }),
-    );
-    if (!created.UploadId) throw new S3TransferError(`S3 returned no upload id for s3://${bucket}/${key}`);
-    progress = { key, bucket, uploadId: created.UploadId, partSize, fileSize, parts: [] };
-    if (opts.growing) progress.growing = true;
-    else progress.fileMtimeMs = info.mtimeMs;
-    await writeJsonAtomic(progressPath, progress);
-  }
-  const state = progress;
-  // What this call saw: a growing file's new length; once finished, the file as it must stay until completed.
-  state.fileSize = fileSize;
-  if (!opts.growing) {
-    delete state.growing;
-    state.fileMtimeMs = info.mtimeMs;
-  }
-  const done = new Set(state.parts.map((p) => p.PartNumber));
-
-  const hash = createHash('sha256');
-  const buffers: Buffer[] = [];
-  const inFlight = new Set<Promise<void>>();
-  let failure = null as { part: number; error: unknown } | null;
-  let stopped = false;
-  // Progress goes to EFS beside the parts, not between them: an fsync'ed write per part held each part's buffer (and so
-  // a slot) until the disk answered. Writes are coalesced: only the newest state matters, and the last one is awaited.
-  let latest: UploadProgress | null = null;
-  let writing: Promise<void> | null = null;
-  const saveProgress = (snapshot: UploadProgress, part: number) => {
-    latest = snapshot;
-    writing ??= (async () => {
-      try {
-        while (latest) {
-          const next = latest;
-          latest = null;
-          await writeJsonAtomic(progressPath, next);
-        }
-      } finally {
-        writing = null;
-      }
-    })().catch((error: unknown) => {
-      failure ??= { part, error };
-    });
-  };
-  const shouldStop = () => opts.signal?.aborted === true || (opts.deadline !== undefined && Date.now() >= opts.deadline);
-
-  const fh = await open(filePath, 'r');
-  try {
-    for (let n = 1; n <= partsTotal; n++) {
-      const start = (n - 1) * partSize;
-      const length = lengthOf(n);
-      // While the file grows nothing is hashed whole: parts already sent are not read again until the final call.
-      if (opts.growing && done.has(n)) continue;
-      // Read and hash the next part while `concurrency` parts are in flight: a pool of at most
-      // concurrency + 1 part buffers keeps memory independent of the file size.
-      const full = buffers.pop() ?? Buffer.allocUnsafe(partSize);
-      const buffer = full.subarray(0, length);
-      await readFully(fh, buffer, start);
-      hash.update(buffer);
-      const partSha = opts.growing || done.has(n) ? createHash('sha256').update(buffer).digest('hex') : undefined;
-      if (done.has(n)) {
-        // Already in S3: re-read only to hash (EFS reads are cheap, re-uploading is not). A part sent while the file
-        // grew is trusted only if the file still holds its bytes.
-        const recorded = state.parts.find((p) => p.PartNumber === n)?.sha256;
-        if (recorded === undefined || recorded === partSha) {
-          buffers.push(full);
-          continue;
-        }
-        state.parts = state.parts.filter((p) => p.PartNumber !== n);
-      }
-      if (failure || shouldStop()) {
-        stopped = !failure;
-        buffers.push(full);
-        break;
-      }
-      while (inFlight.size >= concurrency && !failure) await Promise.race(inFlight);
-      if (failure) break;
-      if (shouldStop()) {
-        stopped = true;
-        break;
-      }
-      const task: Promise<void> = s3
-        .send(
-          new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: state.uploadId, PartNumber: n, Body: buffer, ContentLength: length, ChecksumAlgorithm: 'CRC32' }),
-          { abortSignal: opts.signal },
-        )
-        .then((res) => {
-          if (!res.ETag) throw new S3TransferError(`S3 returned no ETag for part ${n}`);
-          state.parts.push({
-            PartNumber: n,
-            ETag: unquote(res.ETag),
-            size: length,
-            ...(res.ChecksumCRC32 ? { checksumCRC32: res.ChecksumCRC32 } : {}),
-            ...(partSha && opts.growing ? { sha256: partSha } : {}),
-          });
-          state.parts.sort((a, b) => a.PartNumber - b.PartNumber);
-          saveProgress(structuredClone(state), n);
-        })
-        .catch((error: unknown) => {
-          failure ??= { part: n, error };
-        })
-        .finally(() => {
-          buffers.push(full);
-          inFlight.delete(task);
-        });
-      inFlight.add(task);
-    }
-    await Promise.all(inFlight);
-    // A failed progress write (a full EFS, say) fails the upload and is reported with the part that caused it.
-    while (writing) await writing;
-  } finally {
-    await fh.close();
-  }
-
+  const sent = await sendParts(opts, plan, state);
   const partsDone = state.parts.length;
-  if (failure || stopped) {
-    if (stopped || opts.signal?.aborted) return { status: 'paused', partsDone, partsTotal };
-    const { part, error } = failure!;
+  const { partsTotal } = plan;
+  if (sent.mismatch) {
+    await abortQuietly(s3, bucket, key, state.uploadId);
+    await rm(progressPath, { force: true });
+    throw sent.mismatch;
+  }
+  if (sent.failure) {
+    if (opts.signal?.aborted) return { status: 'paused', partsDone, partsTotal };
+    const { part, error } = sent.failure;
     throw new S3TransferError(
       `uploading part ${part}/${partsTotal} of s3://${bucket}/${key} failed: ${errorMessage(error)}; ` +
         `${partsDone} of ${partsTotal} parts are recorded in ${progressPath} and the next call resumes from there`,
       { cause: error },
     );
   }
+  if (sent.stopped || opts.growing) return { status: 'paused', partsDone, partsTotal };
   if (partsDone !== partsTotal) throw new S3TransferError(`internal error: ${partsDone} of ${partsTotal} parts uploaded`);
-  if (opts.growing) return { status: 'paused', partsDone, partsTotal };
 
-  const sha256 = hash.digest('hex');
+  // With the job's chunk list every byte sent was checked against it, and the whole file's sha256 is the job's.
+  const sha256 = opts.chunks ? opts.expectedSha256! : sent.sha256;
   if (opts.expectedSha256 && opts.expectedSha256 !== sha256) {
     await abortQuietly(s3, bucket, key, state.uploadId);
     await rm(progressPath, { force: true });
@@ -394,6 +381,11 @@ export async function uploadFileResumable(opts: UploadOptions): Promise<UploadRe
         `the upload was aborted and s3://${bucket}/${key} keeps its previous object`,
     );
   }
+  return completeUpload(opts, plan, state, sha256, resumed);
+}
+
+async function completeUpload(opts: UploadOptions, plan: PartPlan, state: UploadProgress, sha256: string, resumed: boolean): Promise<UploadResult> {
+  const { s3, bucket, key, progressPath } = opts;
   await writeJsonAtomic(progressPath, { ...state, completing: { sha256 } } satisfies UploadProgress);
   let completed;
   try {
@@ -414,16 +406,168 @@ export async function uploadFileResumable(opts: UploadOptions): Promise<UploadRe
     );
   }
   await rm(progressPath, { force: true });
-  return { status: 'complete', sha256, size: fileSize, etag: unquote(completed.ETag), versionId: completed.VersionId ?? null, parts: partsTotal, resumed };
+  return { status: 'complete', sha256, size: plan.fileSize, etag: unquote(completed.ETag), versionId: completed.VersionId ?? null, parts: plan.partsTotal, resumed };
 }
 
-/** Download state kept next to the `.part` file: which object (version) the bytes come from. */
+/** sha256 of each chunk of a part. */
+function chunkSha256s(buffer: Buffer, chunkBytes: number): string[] {
+  const hashes: string[] = [];
+  for (let offset = 0; offset < buffer.length; offset += chunkBytes) hashes.push(sha256Hex(buffer.subarray(offset, offset + chunkBytes)));
+  return hashes;
+}
+
+/** What sendParts ended with: the whole file's sha256 (when it read all of it), or why it stopped. */
+interface SendOutcome {
+  sha256: string;
+  stopped: boolean;
+  failure: { part: number; error: unknown } | null;
+  mismatch: ChecksumMismatchError | null;
+}
+
+/**
+ * Sends the parts S3 does not hold yet, `concurrency` at a time, recording each in `state` and on EFS. With the job's
+ * chunk list, parts already in S3 are skipped unread (a part sent while the file grew, when its chunks hash alike);
+ * without it they are read again for the whole file's sha256, and re-sent if their bytes changed since.
+ */
+async function sendParts(opts: UploadOptions, plan: PartPlan, state: UploadProgress): Promise<SendOutcome> {
+  const { partSize, chunkBytes, partsTotal } = plan;
+  const list = opts.chunks?.sha256;
+  const perPart = partSize / chunkBytes;
+  const listed = (n: number) => list!.slice((n - 1) * perPart, n * perPart);
+  const recorded = new Map(state.parts.map((p) => [p.PartNumber, p]));
+  const hash = createHash('sha256');
+  const out: SendOutcome = { sha256: '', stopped: false, failure: null, mismatch: null };
+  const pool = partPool(opts, plan, state, out);
+  const fh = await open(opts.filePath, 'r');
+  try {
+    for (let n = 1; n <= partsTotal && !out.failure; n++) {
+      const done = recorded.get(n);
+      // Never read again: a growing file's parts sent already, and parts the job's chunk list vouches for.
+      if (done && (opts.growing || (list && (done.chunks === undefined || sameList(done.chunks, listed(n)))))) continue;
+      const buffer = await pool.buffer(n);
+      await readFully(fh, buffer, (n - 1) * partSize);
+      const chunks = opts.growing || list || done?.chunks ? chunkSha256s(buffer, chunkBytes) : [];
+      if (list) {
+        const bad = chunks.findIndex((h, i) => h !== listed(n)[i]);
+        if (bad >= 0) {
+          out.mismatch = chunkMismatch(opts, plan, (n - 1) * perPart + bad, chunks[bad]!, listed(n)[bad]!);
+          pool.release(buffer);
+          break;
+        }
+      } else if (!opts.growing) {
+        hash.update(buffer);
+      }
+      // Already in S3, read again only to hash (EFS reads are cheap, re-uploading is not): kept while the file holds its bytes.
+      if (done && !list && (done.chunks === undefined || sameList(done.chunks, chunks))) {
+        pool.release(buffer);
+        continue;
+      }
+      if (done) state.parts = state.parts.filter((p) => p.PartNumber !== n);
+      if (!(await pool.send(n, buffer, opts.growing ? chunks : undefined))) break;
+    }
+    await pool.drain();
+  } finally {
+    await fh.close();
+  }
+  out.sha256 = hash.digest('hex');
+  return out;
+}
+
+function chunkMismatch(opts: UploadOptions, plan: PartPlan, chunk: number, actual: string, expected: string): ChecksumMismatchError {
+  const start = chunk * plan.chunkBytes;
+  const end = Math.min(start + plan.chunkBytes, plan.fileSize) - 1;
+  return new ChecksumMismatchError(
+    `bytes ${start}-${end} of ${opts.filePath} have sha256 ${actual} but the job's chunk list says ${expected}: ` +
+      `the dump changed after its marker was written; the upload was aborted and s3://${opts.bucket}/${opts.key} keeps its previous object`,
+  );
+}
+
+/**
+ * The parts in flight: at most `concurrency`, from a pool of concurrency + 1 part buffers, so memory is independent
+ * of the file size. Each finished part is recorded in `state`, and the progress written to EFS beside the parts, not
+ * between them (an fsync'ed write per part held each part's buffer, and so a slot, until the disk answered): writes
+ * are coalesced, only the newest state matters, and drain awaits the last one.
+ */
+function partPool(opts: UploadOptions, plan: PartPlan, state: UploadProgress, out: SendOutcome) {
+  const concurrency = planConcurrency(plan.partSize, opts.concurrency);
+  const buffers: Buffer[] = [];
+  const inFlight = new Set<Promise<void>>();
+  let latest: UploadProgress | null = null;
+  let writing: Promise<void> | null = null;
+  const saveProgress = (snapshot: UploadProgress, part: number) => {
+    latest = snapshot;
+    writing ??= (async () => {
+      try {
+        while (latest) {
+          const next = latest;
+          latest = null;
+          await writeJsonAtomic(opts.progressPath, next);
+        }
+      } finally {
+        writing = null;
+      }
+    })().catch((error: unknown) => {
+      // A failed progress write (a full EFS, say) fails the upload and is reported with the part that caused it.
+      out.failure ??= { part, error };
+    });
+  };
+  const shouldStop = () => opts.signal?.aborted === true || (opts.deadline !== undefined && Date.now() >= opts.deadline);
+  const release = (buffer: Buffer) => buffers.push(Buffer.from(buffer.buffer, buffer.byteOffset, plan.partSize));
+  return {
+    buffer: async (n: number) => (buffers.pop() ?? Buffer.allocUnsafe(plan.partSize)).subarray(0, plan.lengthOf(n)),
+    release,
+    /** Starts sending part n; false when the call must stop instead (deadline, abort, a failed part). */
+    async send(n: number, buffer: Buffer, chunks: string[] | undefined): Promise<boolean> {
+      while (inFlight.size >= concurrency && !out.failure) await Promise.race(inFlight);
+      if (out.failure || shouldStop()) {
+        out.stopped = !out.failure;
+        release(buffer);
+        return false;
+      }
+      const length = buffer.length;
+      const task: Promise<void> = opts.s3
+        .send(
+          new UploadPartCommand({ Bucket: opts.bucket, Key: opts.key, UploadId: state.uploadId, PartNumber: n, Body: buffer, ContentLength: length, ChecksumAlgorithm: 'CRC32' }),
+          { abortSignal: opts.signal },
+        )
+        .then((res) => {
+          if (!res.ETag) throw new S3TransferError(`S3 returned no ETag for part ${n}`);
+          state.parts.push({
+            PartNumber: n,
+            ETag: unquote(res.ETag),
+            size: length,
+            ...(res.ChecksumCRC32 ? { checksumCRC32: res.ChecksumCRC32 } : {}),
+            ...(chunks ? { chunks } : {}),
+          });
+          state.parts.sort((a, b) => a.PartNumber - b.PartNumber);
+          saveProgress(structuredClone(state), n);
+        })
+        .catch((error: unknown) => {
+          out.failure ??= { part: n, error };
+        })
+        .finally(() => {
+          release(buffer);
+          inFlight.delete(task);
+        });
+      inFlight.add(task);
+      return true;
+    },
+    async drain(): Promise<void> {
+      await Promise.all(inFlight);
+      while (writing) await writing;
+    },
+  };
+}
+
+/** Download state kept next to the `.part` file: which object (version) the bytes come from, and their sha256 so far. */
 interface DownloadProgress {
   bucket: string;
   key: string;
   versionId: string | null;
   etag: string | null;
   size: number;
+  /** The sha256 state (hash-wasm's save(), base64) after the first `bytes` bytes of the `.part` file. */
+  hashed?: { bytes: number; state: string };
 }
 
 /** Inputs of downloadFileResumable. */
@@ -446,45 +590,61 @@ export interface DownloadOptions {
 /** Outcome of downloadFileResumable. */
 export type DownloadResult = { status: 'complete'; sha256: string; size: number } | { status: 'paused'; bytes: number };
 
-async function hashFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  const { size } = await stat(path);
-  await hashRange(path, 0, size, hash);
-  return hash.digest('hex');
+/** The object version a download is pinned to: the one recorded at progressPath, or the one S3 has now (recorded). */
+async function pinDownload(opts: DownloadOptions, partPath: string): Promise<DownloadProgress> {
+  const { s3, bucket, key, progressPath } = opts;
+  const progress = await readJson<DownloadProgress>(progressPath);
+  if (progress && progress.bucket === bucket && progress.key === key && (opts.versionId === undefined || progress.versionId === opts.versionId)) {
+    return progress;
+  }
+  let head;
+  try {
+    head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: opts.versionId }), { abortSignal: opts.signal });
+  } catch (error) {
+    const what = `s3://${bucket}/${key}${opts.versionId ? ` version ${opts.versionId}` : ''}`;
+    throw new S3TransferError(
+      httpStatus(error) === 404 ? `${what} does not exist: list the backups and pick one that does` : `cannot read ${what}: ${errorMessage(error)}`,
+      { cause: error },
+    );
+  }
+  const pinned = { bucket, key, versionId: head.VersionId ?? opts.versionId ?? null, etag: head.ETag ?? null, size: head.ContentLength ?? 0 };
+  await rm(partPath, { force: true });
+  await writeJsonAtomic(progressPath, pinned);
+  return pinned;
 }
 
 /**
- * Downloads an object with range requests appended to `<filePath>.part`, pinned to one version (or,
- * in an unversioned bucket, to its ETag) so the object cannot change under a resume; checks the
- * sha256 at the end (a mismatch deletes the bytes and throws) and renames the file into place.
+ * The sha256 of the `.part` file's first bytes, carried on from the recorded state, and how many bytes that is. Bytes
+ * written after the state was recorded (a call that died in between) are cut off and fetched again: nothing is read back.
+ */
+async function resumeHash(pinned: DownloadProgress, partPath: string): Promise<{ hasher: IHasher; bytes: number }> {
+  const hasher = await createSHA256();
+  const onDisk = (await stat(partPath).catch(() => null))?.size ?? 0;
+  const { hashed } = pinned;
+  if (hashed && hashed.bytes <= onDisk && hashed.bytes <= pinned.size) {
+    hasher.load(Buffer.from(hashed.state, 'base64'));
+    if (onDisk > hashed.bytes) await truncate(partPath, hashed.bytes);
+    return { hasher, bytes: hashed.bytes };
+  }
+  // Bytes without a hash state (an earlier version's download) are fetched again.
+  hasher.init();
+  await rm(partPath, { force: true });
+  return { hasher, bytes: 0 };
+}
+
+/**
+ * Downloads an object with range requests appended to `<filePath>.part`, pinned to one version (or, in an
+ * unversioned bucket, to its ETag) so the object cannot change under a resume. The bytes are hashed as they arrive
+ * and the hash state is recorded with each range, so no call reads the file back: the sha256 is checked at the end
+ * (a mismatch deletes the bytes and throws) and the file renamed into place.
  */
 export async function downloadFileResumable(opts: DownloadOptions): Promise<DownloadResult> {
   const { s3, bucket, key, filePath, progressPath } = opts;
   const partPath = `${filePath}.part`;
   const chunk = opts.chunkSizeBytes ?? MULTIPART.downloadChunkSize;
-  let progress = await readJson<DownloadProgress>(progressPath);
-  if (!progress || progress.bucket !== bucket || progress.key !== key || (opts.versionId !== undefined && progress.versionId !== opts.versionId)) {
-    let head;
-    try {
-      head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, VersionId: opts.versionId }), { abortSignal: opts.signal });
-    } catch (error) {
-      const what = `s3://${bucket}/${key}${opts.versionId ? ` version ${opts.versionId}` : ''}`;
-      throw new S3TransferError(
-        httpStatus(error) === 404 ? `${what} does not exist: list the backups and pick one that does` : `cannot read ${what}: ${errorMessage(error)}`,
-        { cause: error },
-      );
-    }
-    progress = { bucket, key, versionId: head.VersionId ?? opts.versionId ?? null, etag: head.ETag ?? null, size: head.ContentLength ?? 0 };
-    await rm(partPath, { force: true });
-    await writeJsonAtomic(progressPath, progress);
-  }
-  const pinned = progress;
+  const pinned = await pinDownload(opts, partPath);
   const shouldStop = () => opts.signal?.aborted === true || (opts.deadline !== undefined && Date.now() >= opts.deadline);
-  let bytes = (await stat(partPath).catch(() => null))?.size ?? 0;
-  if (bytes > pinned.size) {
-    await rm(partPath, { force: true });
-    bytes = 0;
-  }
+  let { hasher, bytes } = await resumeHash(pinned, partPath);
   while (bytes < pinned.size) {
     if (shouldStop()) return { status: 'paused', bytes };
     const end = Math.min(bytes + chunk, pinned.size) - 1;
@@ -498,9 +658,15 @@ export async function downloadFileResumable(opts: DownloadOptions): Promise<Down
         }),
         { abortSignal: opts.signal },
       );
-      await pipeline(res.Body as Readable, createWriteStream(partPath, { flags: 'a' }), { signal: opts.signal });
+      const tap = new Transform({
+        transform(data: Buffer, _encoding, done) {
+          hasher.update(data);
+          done(null, data);
+        },
+      });
+      await pipeline(res.Body as Readable, tap, createWriteStream(partPath, { flags: 'a' }), { signal: opts.signal });
     } catch (error) {
-      if (opts.signal?.aborted) return { status: 'paused', bytes: (await stat(partPath).catch(() => null))?.size ?? 0 };
+      if (opts.signal?.aborted) return { status: 'paused', bytes };
       if (httpStatus(error) === 412 || isCode(error, 'PreconditionFailed')) {
         await rm(partPath, { force: true });
         await rm(progressPath, { force: true });
@@ -508,10 +674,16 @@ export async function downloadFileResumable(opts: DownloadOptions): Promise<Down
       }
       throw new S3TransferError(`downloading s3://${bucket}/${key} failed at byte ${bytes}: ${errorMessage(error)}; the next call resumes`, { cause: error });
     }
-    bytes = (await stat(partPath)).size;
+    const written = (await stat(partPath)).size;
+    if (written !== end + 1) {
+      throw new S3TransferError(`downloading s3://${bucket}/${key}: the range ending at byte ${end} left ${written} bytes on disk; the next call resumes`);
+    }
+    bytes = written;
+    pinned.hashed = { bytes, state: Buffer.from(hasher.save()).toString('base64') };
+    await writeJsonAtomic(progressPath, pinned);
   }
   if (pinned.size === 0) await (await open(partPath, 'a')).close();
-  const sha256 = await hashFile(partPath);
+  const sha256 = hasher.digest('hex');
   if (sha256 !== opts.expectedSha256) {
     await rm(partPath, { force: true });
     await rm(progressPath, { force: true });
