@@ -18,7 +18,7 @@ export interface Shell {
 /** Applets that stand in for coreutils/gawk/sed in an Alpine-like PATH. */
 const BUSYBOX_APPLETS = [
   'awk', 'sed', 'tr', 'od', 'gzip', 'gunzip', 'zcat', 'tail', 'head', 'cut', 'wc', 'sha256sum', 'date', 'cp', 'mv', 'rm',
-  'mkdir', 'cat', 'sleep', 'mktemp', 'tee', 'mkfifo', 'nproc', 'setsid', 'grep', 'printf', 'kill', 'sort', 'tr', 'ls',
+  'mkdir', 'cat', 'sleep', 'mktemp', 'tee', 'mkfifo', 'nproc', 'setsid', 'grep', 'printf', 'kill', 'sort', 'tr', 'ls', 'dd',
 ];
 
 /** A directory of busybox applet symlinks (one shared copy for all test files). */

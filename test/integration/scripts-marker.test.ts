@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { targetSchema } from '../../functions/shared/config/schema.js';
+import { CHUNK_BYTES, parseChunkList } from '../../functions/shared/core/marker.js';
 import { assembleJob } from '../../functions/shared/core/scripts/common.js';
 import { readMarker } from '../helpers/job-run.js';
 import { busyboxBinDir, runJob, shells } from '../helpers/shells.js';
@@ -125,4 +127,52 @@ lost() { { exit 0; echo $? >.s1; } | { cat >/dev/null; echo $? >.s2; }; first_fa
 
 it('uses busybox applets on the busybox PATH', () => {
   expect(existsSync(join(busyboxBinDir(), 'awk'))).toBe(true);
+  expect(existsSync(join(busyboxBinDir(), 'dd'))).toBe(true);
+});
+
+const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+const chunkHashes = (data: Buffer) =>
+  Array.from({ length: Math.ceil(data.length / CHUNK_BYTES) }, (_, i) => sha(data.subarray(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES)));
+
+describe.each(shells())('the dump\'s sha256 and chunk list under $name', (shell) => {
+  it.each([
+    { name: 'read from the file by promote', size: 2 * CHUNK_BYTES + 5, main: 'step promote promote data.tmp data.bin' },
+    { name: 'of a whole number of chunks', size: 2 * CHUNK_BYTES, main: 'step promote promote data.tmp data.bin' },
+    // cat writes the pipe in small pieces: each chunk must still be exactly CHUNK_BYTES of the stream.
+    { name: 'hashed from a pipe while it is written', size: CHUNK_BYTES + 3, main: 'step stream streamed\nstep promote promote data.tmp data.bin' },
+  ])('are written $name', async ({ size, main }) => {
+    const runDir = join(tempDir('chunks'), 'r');
+    mkdirSync(runDir, { recursive: true });
+    const data = randomBytes(size);
+    writeFileSync(join(runDir, 'data.tmp'), data);
+    const functions = 'streamed() { cat data.tmp | hash_stream >.sha; STREAM_SHA=$(cut -d " " -f 1 .sha); rm -f .sha; }';
+
+    const result = await runJob(shell, runDir, job(runDir, functions, main));
+
+    const m = readMarker(runDir);
+    expect(result.code, result.log).toBe(0);
+    expect(m.sha256).toBe(sha(data));
+    expect(m.chunks).toMatchObject({ file: 'data.bin.chunks', chunkBytes: CHUNK_BYTES, count: Math.ceil(size / CHUNK_BYTES) });
+    expect(parseChunkList(readFileSync(join(runDir, 'data.bin.chunks')), m.chunks!, size)).toEqual(chunkHashes(data));
+    expect(readdirSync(runDir).sort()).toEqual(['data.bin', 'data.bin.chunks', 'done.gz', 'job.sh', 'log']);
+  });
+
+  it('leaves the chunk list out, never a wrong one, when dd fails, and still records the sha256', async () => {
+    const runDir = join(tempDir('chunks'), 'r');
+    const bin = join(tempDir('chunks'), 'bin');
+    mkdirSync(runDir, { recursive: true });
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'dd'), '#!/bin/sh\necho "dd: unknown operand iflag=fullblock" >&2\nexit 1\n', { mode: 0o755 });
+    const data = randomBytes(CHUNK_BYTES + 1);
+    writeFileSync(join(runDir, 'data.tmp'), data);
+
+    const result = await runJob(shell, runDir, job(runDir, '', 'step promote promote data.tmp data.bin'), { path: [bin] });
+
+    const m = readMarker(runDir);
+    expect(result.code, result.log).toBe(0);
+    expect(m.sha256).toBe(sha(data));
+    expect(m.chunks).toBeNull();
+    expect(result.log).toMatch(/error: dd failed \(status 1\): dd: unknown operand iflag=fullblock[\s\S]*warning: no chunk list/);
+    expect(existsSync(join(runDir, 'data.bin.chunks'))).toBe(false);
+  });
 });

@@ -39,6 +39,17 @@ describe('decideRun', () => {
     { name: 'fails when the dump file size differs from the marker', o: { marker: present({}, 999) }, expected: { action: 'fail', reason: 'dump file is 999 bytes but the marker says 1000' } },
     { name: 'fails an empty dump', o: { marker: present({ bytes: 0 }, 0) }, expected: { action: 'fail', reason: 'dump is empty' } },
     { name: 'fails after the upload attempts are used up', o: { run: record({ phase: 'uploading', uploadAttempts: 3, lastError: 'InternalError' }), marker: present() }, expected: { action: 'fail', reason: 'upload failed 3 times, last: InternalError' } },
+    { name: 'resumes an upload that got further in its last invocation', o: { run: record({ phase: 'uploading', transfer: { startedAt: '2026-11-22T04:10:00.000Z', done: 40, idleInvocations: 2 } }), marker: present() }, expected: { action: 'upload' } },
+    {
+      name: 'fails an upload that made no progress over three invocations, freeing the target',
+      o: { run: record({ phase: 'uploading', transfer: { startedAt: '2026-11-22T04:10:00.000Z', done: 40, idleInvocations: 3 } }), marker: present() },
+      expected: { action: 'fail', kill: false, reason: 'the upload made no progress over 3 invocations (40 done): it is stuck' },
+    },
+    {
+      name: 'fails an upload past its time limit, even while it gets further',
+      o: { run: record({ phase: 'uploading', transfer: { startedAt: '2026-11-20T04:59:00.000Z', done: 40, idleInvocations: 0 } }), marker: present() },
+      expected: { action: 'fail', kill: false, reason: 'the upload is not finished after 48 hours (40 done)' },
+    },
     { name: 'fails an upload whose marker disappeared', o: { run: record({ phase: 'uploading' }) }, expected: { action: 'fail' } },
     { name: 'fails and kills a dump past its time limit', o: { dumpTimeoutMinutes: 30 }, expected: { action: 'fail', kill: true } },
     { name: 'asks for the task first when there is no marker', o: {}, expected: { action: 'check-task' } },

@@ -1,12 +1,20 @@
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EfsFullError, UPLOAD_PROGRESS_FILE } from '../../shared/adapters/efs-state.js';
 import { putManifest } from '../../shared/adapters/s3-backups.js';
-import { ChecksumMismatchError, EmptyFileError, MULTIPART, uploadFileResumable, type UploadOptions } from '../../shared/adapters/s3-transfer.js';
+import {
+  ChecksumMismatchError,
+  EmptyFileError,
+  planPartSize,
+  uploadFileResumable,
+  type ChunkHashes,
+  type UploadOptions,
+} from '../../shared/adapters/s3-transfer.js';
 import type { Target } from '../../shared/config/schema.js';
 import type { Manifest } from '../../shared/core/manifest.js';
-import { extensionFor, type Marker } from '../../shared/core/marker.js';
+import { CHUNK_BYTES, extensionFor, MarkerError, parseChunkList, type Marker } from '../../shared/core/marker.js';
 import type { RunRecord } from '../../shared/core/run-record.js';
+import { transferBegins, transferProgressed } from '../../shared/core/transfer-progress.js';
 import { backupKey, weekdayOf, type Weekday } from '../../shared/core/s3-keys.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { Deps, TargetOutcome } from '../deps.js';
@@ -15,8 +23,8 @@ import { failRun } from './fail-run.js';
 /** Invocations that may hit S3 errors before the run fails (about this many hours of retries). */
 export const MAX_UPLOAD_ATTEMPTS = 3;
 
-/** Errors no retry can fix: the bytes on EFS are not the bytes the marker vouched for, or EFS is full. */
-const PERMANENT = [ChecksumMismatchError, EmptyFileError, EfsFullError];
+/** Errors no retry can fix: the bytes on EFS are not the bytes the marker vouched for (or its chunk list), or EFS is full. */
+const PERMANENT = [ChecksumMismatchError, EmptyFileError, EfsFullError, MarkerError];
 
 /**
  * Uploads (or resumes uploading) a verified dump to its weekday key, then writes the manifest, emits
@@ -50,6 +58,8 @@ function transferOptions(deps: Deps, target: Target, run: RunRecord, key: string
     progressPath: join(deps.state.runDir(target.name, run.runId), UPLOAD_PROGRESS_FILE),
     deadline: deps.deadline,
     partSizeBytes: deps.env.partSizeBytes,
+    // Parts are whole chunks of the job's chunk list, also those sent while the dump is still written.
+    chunkBytes: CHUNK_BYTES,
     metadata: { 'run-id': run.runId, target: target.name },
     ...(deps.env.kmsKeyArn ? { serverSideEncryption: { kmsKeyId: deps.env.kmsKeyArn } } : {}),
   };
@@ -67,22 +77,23 @@ export async function uploadEarlyParts(deps: Deps, target: Target, run: RunRecor
   const filePath = join(runDir, `dump.${extensionFor(target.engine)}.tmp`);
   const size = (await stat(filePath).catch(() => null))?.size ?? 0;
   // Only when another part became whole since the last look: each call costs S3 requests and an EFS write.
-  const whole = Math.floor(size / (deps.env.partSizeBytes ?? MULTIPART.defaultPartSize));
+  const whole = Math.floor(size / planPartSize(0, deps.env.partSizeBytes, CHUNK_BYTES));
   if (whole <= wholeBefore) return wholeBefore;
+  const log = { target: target.name, runId: run.runId, key };
   try {
     const result = await deps.uploadSlots.tryUse(() =>
       uploadFileResumable({ ...transferOptions(deps, target, run, key, filePath), growing: true }),
     );
     if (result?.status === 'paused' && result.partsDone > 0) {
-      deps.telemetry.logger.info('parts of the growing dump sent early', { target: target.name, runId: run.runId, key, parts: result.partsDone });
+      deps.telemetry.logger.info('parts of the growing dump sent early', { ...log, parts: result.partsDone });
     }
   } catch (error) {
-    deps.telemetry.logger.warn('sending parts of the growing dump failed; the upload after done.gz sends them', {
-      target: target.name,
-      runId: run.runId,
-      key,
-      error: errorMessage(error),
-    });
+    // The job renames its finished dump (or removes a failed one) whenever it is done: then the file is gone, as expected.
+    if (isMissingFile(error)) {
+      deps.telemetry.logger.debug('the growing dump was renamed or removed by its job; the upload after done.gz sends the rest', log);
+    } else {
+      deps.telemetry.logger.warn('sending parts of the growing dump failed; the upload after done.gz sends them', { ...log, error: errorMessage(error) });
+    }
   }
   return whole;
 }
@@ -109,14 +120,23 @@ async function uploadAndRecord(
   };
 
   if (run.uploaded === null) {
+    // Recorded before the work, so an invocation the Lambda timeout kills counts too (decideRun ends a stuck upload).
+    const transfer = transferBegins(run.transfer, deps.now());
+    run = { ...run, transfer };
+    await deps.state.writeRun(run);
     let result;
     try {
-      result = await uploadFileResumable({ ...transferOptions(deps, target, run, key, join(runDir, marker.file ?? '')), expectedSha256: marker.sha256 });
+      const chunks = await readChunkList(runDir, marker);
+      result = await uploadFileResumable({
+        ...transferOptions(deps, target, run, key, join(runDir, marker.file ?? '')),
+        expectedSha256: marker.sha256,
+        ...(chunks ? { chunks } : {}),
+      });
     } catch (error) {
       return retryLater(error, `upload to ${key}`);
     }
     if (result.status === 'paused') {
-      await deps.state.writeRun({ ...run, uploadMs: run.uploadMs + (Date.now() - t0) });
+      await deps.state.writeRun({ ...run, transfer: transferProgressed(transfer, result.partsDone), uploadMs: run.uploadMs + (Date.now() - t0) });
       deps.telemetry.logger.info('upload paused at the invocation deadline', { ...log, partsDone: result.partsDone, partsTotal: result.partsTotal });
       return { target: target.name, outcome: 'uploading', runId: run.runId, key, reason: `${result.partsDone}/${result.partsTotal} parts` };
     }
@@ -126,7 +146,7 @@ async function uploadAndRecord(
       uploadMs: run.uploadMs + (Date.now() - t0),
     };
     await deps.state.writeRun(run);
-    deps.telemetry.logger.info('dump uploaded', { ...log, size: result.size, sha256: result.sha256, resumed: result.resumed, parts: result.parts });
+    deps.telemetry.logger.info('dump uploaded', { ...log, size: result.size, sha256: result.sha256, resumed: result.resumed, parts: result.parts, chunkList: marker.chunks != null });
   }
   const uploaded = run.uploaded!;
   // The container stamps endedAt to the millisecond where its date can (busybox: to the second), the orchestrator its startedAt to the millisecond: clamp at 0.
@@ -167,6 +187,32 @@ async function uploadAndRecord(
   deps.telemetry.logger.info('backup succeeded', { ...log, size: uploaded.size, sha256: uploaded.sha256, versionId: uploaded.versionId });
   await deps.state.removeRun(target.name, run.runId);
   return { target: target.name, outcome: 'succeeded', runId: run.runId, key };
+}
+
+/** Whether an error (or the error it wraps) is a file that does not exist. */
+function isMissingFile(error: unknown): boolean {
+  const code = (e: unknown) => (e as NodeJS.ErrnoException | undefined)?.code;
+  return code(error) === 'ENOENT' || code((error as { cause?: unknown } | undefined)?.cause) === 'ENOENT';
+}
+
+/** Upper bound of a chunk list file: 5 TiB of 8 MiB chunks; a larger one is not read (it cannot be the job's). */
+const MAX_CHUNK_LIST_BYTES = Math.ceil((5 * 1024 ** 4) / CHUNK_BYTES) * 65;
+
+/** The job's per-chunk sha256s of the dump, read from the file its marker names and checked against the marker; null without one. */
+async function readChunkList(runDir: string, marker: Marker): Promise<ChunkHashes | null> {
+  const entry = marker.chunks;
+  if (!entry) return null;
+  const fh = await open(join(runDir, entry.file), 'r').catch((error: unknown) => {
+    if (isMissingFile(error)) throw new MarkerError(`chunk list ${entry.file}, named by the marker, is missing from the run directory`, { cause: error });
+    throw error;
+  });
+  try {
+    const { size } = await fh.stat();
+    if (size > MAX_CHUNK_LIST_BYTES) throw new MarkerError(`chunk list ${entry.file} is ${size} bytes, more than a 5 TiB dump needs`);
+    return { chunkBytes: entry.chunkBytes, sha256: parseChunkList(await fh.readFile(), entry, marker.bytes ?? 0) };
+  } finally {
+    await fh.close();
+  }
 }
 
 function isoOr(value: string, fallback: Date): string {

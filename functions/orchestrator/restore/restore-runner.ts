@@ -5,6 +5,7 @@ import type { Target } from '../../shared/config/schema.js';
 import { decideRun } from '../../shared/core/decide.js';
 import type { Marker } from '../../shared/core/marker.js';
 import type { RunRecord } from '../../shared/core/run-record.js';
+import { transferBegins, transferProblem, transferProgressed } from '../../shared/core/transfer-progress.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { Deps } from '../deps.js';
 import { isJobAlive, isTaskRunning, launchJob, observeMarker } from '../jobs/exec-job-runner.js';
@@ -80,6 +81,12 @@ async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, bui
     if (now.state !== 'ok' || now.record.runId !== run.runId || now.record.phase !== 'starting') {
       return { state: 'busy', reason: `run ${run.runId} was moved on by another invocation` };
     }
+    const stuck = transferProblem(run.transfer, deps.now(), 'download');
+    if (stuck !== null) return { state: 'failed', run, reason: stuck, kill: false };
+    // Recorded before the work, so an invocation the Lambda timeout kills counts too.
+    const transfer = transferBegins(run.transfer, deps.now());
+    run = { ...run, transfer };
+    await deps.state.writeRun(run);
     let result;
     try {
       result = await downloadFileResumable({
@@ -104,7 +111,7 @@ async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, bui
       return { state: 'downloading', run, reason };
     }
     if (result.status === 'paused') {
-      run = { ...run, params: { ...params, bytesDownloaded: result.bytes } };
+      run = { ...run, transfer: transferProgressed(transfer, result.bytes), params: { ...params, bytesDownloaded: result.bytes } };
       await deps.state.writeRun(run);
       deps.telemetry.logger.info('download paused; the next invocation resumes it', { ...log, bytes: result.bytes, size: params.source.size });
       return { state: 'downloading', run };

@@ -1,4 +1,5 @@
 import type { RunRecord } from './run-record.js';
+import { transferProblem } from './transfer-progress.js';
 
 /**
  * The workflow decision for a target that has a run record: observed state + clock → next action.
@@ -87,6 +88,8 @@ export function decideRun(o: RunObservation): RunAction {
     if (run.uploadAttempts >= o.maxUploadAttempts) {
       return { action: 'fail', reason: `upload failed ${run.uploadAttempts} times, last: ${run.lastError ?? 'unknown'}`, kill: false };
     }
+    const stuck = transferProblem(run.transfer, now, 'upload');
+    if (stuck !== null) return { action: 'fail', reason: stuck, kill: false };
     return { action: 'upload' };
   }
   if (run.phase === 'uploading') return { action: 'fail', reason: 'marker disappeared during the upload', kill: false };

@@ -27,6 +27,19 @@ export const runTaskSchema = z.object({
   container: z.string().min(1),
 });
 
+/** Progress of a run's transfer (a backup's upload, a restore's or drill's download) over invocations. */
+export const transferSchema = z.object({
+  /** When the transfer began. */
+  startedAt: isoTime,
+  /** Parts (upload) or bytes (download) done at the last look. */
+  done: z.number().int().nonnegative(),
+  /** Invocations since the last one that got further; counted before each works on it, so one killed mid-way counts. */
+  idleInvocations: z.number().int().nonnegative(),
+});
+
+/** A run's transfer progress. */
+export type Transfer = z.infer<typeof transferSchema>;
+
 /** Schema of run.json, version 1. */
 export const runRecordSchema = z
   .object({
@@ -54,6 +67,8 @@ export const runRecordSchema = z
       .object({ key: z.string(), size: z.number().int().positive(), sha256: z.string(), versionId: z.string().nullable() })
       .nullable()
       .default(null),
+    /** The upload's (or download's) progress, so one that stops getting anywhere ends the run (core/transfer-progress.ts). */
+    transfer: transferSchema.nullable().default(null),
     /** Free-form parameters of restores and drills; unused by backups. */
     params: z.record(z.string(), z.unknown()).optional(),
   })
@@ -112,6 +127,7 @@ export function startingRecord(args: {
     lastError: null,
     uploadMs: 0,
     uploaded: null,
+    transfer: null,
     ...(args.params ? { params: args.params } : {}),
   };
 }

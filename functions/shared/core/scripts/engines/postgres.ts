@@ -94,7 +94,7 @@ pg_stream_dump() {
   rm -f .sha .sha.fifo
   set -- dump.pgdump.tmp
   if command -v sha256sum >/dev/null 2>&1 && mkfifo .sha.fifo 2>/dev/null; then
-    sha256sum <.sha.fifo >.sha &
+    hash_stream <.sha.fifo >.sha &
     _sha_pid=$!
     set -- "$@" .sha.fifo
   else
