@@ -2,10 +2,12 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHUNK_BYTES } from '../../functions/shared/core/marker.js';
 import { s3Operation } from '../helpers/faulty-proxy.js';
 import { metricSum, type LambdaRun } from '../helpers/lambda-runner.js';
 import { containerEnv, KEY_PREFIX, readRunJson, SCHEDULED_EVENT, startHarness, waitFor, type Harness } from '../helpers/orchestrator-harness.js';
 import { PG_BIN, startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { slowEfsEnv } from '../helpers/slow-efs.js';
 import { startAll } from '../helpers/start-all.js';
 
 /**
@@ -15,14 +17,16 @@ import { startAll } from '../helpers/start-all.js';
 
 let h: Harness;
 let pg: PostgresServer;
+/** The product's part size: one chunk of the job's chunk list. */
+const PART = CHUNK_BYTES;
 
 beforeAll(async () => {
-  [h, pg] = await startAll([startHarness({ partSizeMb: 5 }), startPostgres()]);
+  [h, pg] = await startAll([startHarness(), startPostgres()]);
   await pg.createDatabase('app');
   await pg.psql('app', `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 1000) g;`);
-  // About 20 MiB after pg_dump -Z1: random hex compresses to roughly half.
+  // About 50 MiB after pg_dump -Z1 (random hex compresses to roughly half): more parts than are in flight at once.
   await pg.createDatabase('big');
-  await pg.psql('big', `CREATE TABLE blob (id int, v text); INSERT INTO blob SELECT g, md5(random()::text) || md5(random()::text) FROM generate_series(1, 600000) g;`);
+  await pg.psql('big', `CREATE TABLE blob (id int, v text); INSERT INTO blob SELECT g, md5(random()::text) || md5(random()::text) FROM generate_series(1, 1500000) g;`);
 }, 180_000);
 
 afterAll(async () => {
@@ -82,16 +86,16 @@ describe('overlapping invocations', () => {
 describe('a dump still being written', () => {
   it('has its whole parts sent by the invocations that find it running, and only the rest after done.gz', async () => {
     const name = 'u-early';
-    // The real pg_dump, whose output stops after 12 MiB (two whole 5 MiB parts) until the test releases it.
+    // The real pg_dump, whose output stops after 17 MiB (two whole 8 MiB parts) until the test releases it.
     const slowPgDump = h.fakePgDump(
-      `f=.full-dump; "${PG_BIN}/pg_dump" "$@" >"$f" || exit $?\nhead -c 12582912 "$f"\n` +
-        `while [ ! -e release ]; do sleep 0.2; done\ntail -c +12582913 "$f"; rm -f "$f"`,
+      `f=.full-dump; "${PG_BIN}/pg_dump" "$@" >"$f" || exit $?\nhead -c 17825792 "$f"\n` +
+        `while [ ! -e release ]; do sleep 0.2; done\ntail -c +17825793 "$f"; rm -f "$f"`,
     );
     h.addService(name, { env: containerEnv({ DB_PASSWORD: pg.password }, slowPgDump) });
     h.setTargets([{ name, engine: 'postgres', service: name, container: name, database: 'big', user: 'postgres', passwordEnv: 'DB_PASSWORD', port: pg.port }]);
     const started = outcomeOf(await h.run(SCHEDULED_EVENT));
     const runDir = join(h.efsDir, name, started.runId!);
-    await waitFor('12 MiB of the dump', async () => ((await readFile(join(runDir, 'dump.pgdump.tmp')).catch(() => null))?.length ?? 0) >= 12582912, 60_000);
+    await waitFor('17 MiB of the dump', async () => ((await readFile(join(runDir, 'dump.pgdump.tmp')).catch(() => null))?.length ?? 0) >= 17825792, 60_000);
 
     const during = await h.run(SCHEDULED_EVENT);
     await writeFile(join(runDir, 'release'), '');
@@ -103,8 +107,8 @@ describe('a dump still being written', () => {
     expect(during.logs.find((l) => l.message === 'parts of the growing dump sent early')).toMatchObject({ parts: 2 });
     const done = outcomeOf(after);
     expect(done).toMatchObject({ outcome: 'succeeded', runId: started.runId });
-    expect(after.logs.find((l) => l.message === 'dump uploaded')).toMatchObject({ resumed: true, parts: Math.ceil(dump.length / (5 * 1024 * 1024)) });
-    expect(opsFor(done.key!, 'UploadPart')).toBe(Math.ceil(dump.length / (5 * 1024 * 1024)));
+    expect(after.logs.find((l) => l.message === 'dump uploaded')).toMatchObject({ resumed: true, parts: Math.ceil(dump.length / PART), chunkList: true });
+    expect(opsFor(done.key!, 'UploadPart')).toBe(Math.ceil(dump.length / PART));
     expect(opsFor(done.key!, 'CreateMultipartUpload')).toBe(1);
     expect((await h.getObject(done.key!))!.equals(dump)).toBe(true);
   });
@@ -113,13 +117,13 @@ describe('a dump still being written', () => {
 describe('a dump that fails after parts of it were sent', () => {
   it('aborts the upload and leaves the earlier backup at the weekday key', async () => {
     const name = 'u-early-fail';
-    const failingPgDump = h.fakePgDump(`head -c 11534336 /dev/urandom\nwhile [ ! -e release ]; do sleep 0.2; done\nexit 3`);
+    const failingPgDump = h.fakePgDump(`head -c 17825792 /dev/urandom\nwhile [ ! -e release ]; do sleep 0.2; done\nexit 3`);
     h.addService(name, { env: containerEnv({ DB_PASSWORD: pg.password }, failingPgDump) });
     h.setTargets([{ name, engine: 'postgres', service: name, container: name, database: 'big', user: 'postgres', passwordEnv: 'DB_PASSWORD', port: pg.port }]);
     const seeded = await h.seedWeek(name, 'pgdump');
     const started = outcomeOf(await h.run(SCHEDULED_EVENT));
     const runDir = join(h.efsDir, name, started.runId!);
-    await waitFor('11 MiB of the dump', async () => ((await readFile(join(runDir, 'dump.pgdump.tmp')).catch(() => null))?.length ?? 0) >= 11534336, 60_000);
+    await waitFor('17 MiB of the dump', async () => ((await readFile(join(runDir, 'dump.pgdump.tmp')).catch(() => null))?.length ?? 0) >= 17825792, 60_000);
     const during = await h.run(SCHEDULED_EVENT);
     const key = `${KEY_PREFIX}${name}/`;
     await writeFile(join(runDir, 'release'), '');
@@ -142,7 +146,7 @@ describe('a Lambda killed mid-upload', () => {
     const seeded = await pgTarget('u-resume', 'big');
     const { runId, dumpPath } = await dumpReady('u-resume');
     const dump = await readFile(dumpPath);
-    expect(dump.length).toBeGreaterThan(3 * 5 * 1024 * 1024);
+    expect(dump.length).toBeGreaterThan(3 * PART);
     h.proxy.setRule((req) => (s3Operation(req) === 'UploadPart' ? { delayMs: 1500 } : 'pass'));
     const running = h.invoke(SCHEDULED_EVENT);
     const progress = join(h.efsDir, 'u-resume', runId, 'upload.json');
@@ -189,13 +193,72 @@ describe('the invocation deadline', () => {
     const finished = await h.run(SCHEDULED_EVENT);
     const outcome = outcomeOf(finished);
     expect(outcome).toMatchObject({ outcome: 'succeeded', runId });
-    const partsTotal = Math.ceil(dump.length / (5 * 1024 * 1024));
+    const partsTotal = Math.ceil(dump.length / PART);
     const partsSent = h.proxy.seen.filter((s) => opOf(s) === 'UploadPart' && s.url.includes('u-pause')).length;
     expect(partsSent).toBe(partsTotal);
     expect(partsBefore).toBeLessThan(partsTotal);
     expect((await h.getObject(outcome.key!))!.equals(dump)).toBe(true);
     await expectUntouched(seeded, [outcome.key!, outcome.key!.replace(/\.pgdump$/, '.json')]);
   });
+});
+
+/** Lets the next invocation work on a run whose Lambda was killed (its lease would hold until its time ran out). */
+const expireLease = (name: string, runId: string) =>
+  writeFile(join(h.efsDir, name, 'lease.json'), JSON.stringify({ runId, until: new Date(Date.now() - 1000).toISOString() }));
+
+describe('an upload whose sent parts take longer to read again than an invocation has (issue #12 item 4)', () => {
+  it('gets further in every invocation, never reading a sent part again, and finishes', async () => {
+    const seeded = await pgTarget('u-stall', 'big');
+    const { runId, dumpPath } = await dumpReady('u-stall');
+    const dump = await readFile(dumpPath);
+    const partsTotal = Math.ceil(dump.length / PART);
+    // The first invocation sends the parts that fit in its time; they are slow to arrive, so it pauses before the rest.
+    h.proxy.setRule((req) => (s3Operation(req) === 'UploadPart' ? { delayMs: 3000 } : 'pass'));
+    const first = outcomeOf(await h.run(SCHEDULED_EVENT, { remainingMs: 45_000 + 1500 }));
+    h.proxy.setRule(() => 'pass');
+    const progress = JSON.parse(await readFile(join(h.efsDir, 'u-stall', runId, 'upload.json'), 'utf8')) as { parts: { PartNumber: number }[] };
+    const sent = progress.parts.length;
+    expect(first).toMatchObject({ outcome: 'uploading', reason: `${sent}/${partsTotal} parts` });
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThan(partsTotal);
+    // From now on each read of the parts already sent takes longer than an invocation has (a throttled EFS).
+    const env = slowEfsEnv({ match: /\/u-stall\/.*\/dump\.pgdump$/, belowBytes: sent * PART, delayMs: 6000 });
+
+    const later: Outcome[] = [];
+    while (later.length < 2 && later.at(-1)?.outcome !== 'succeeded') later.push(outcomeOf(await h.run(SCHEDULED_EVENT, { env, remainingMs: 45_000 + 4000 })));
+
+    expect(later.at(-1)).toMatchObject({ outcome: 'succeeded', runId });
+    expect(h.proxy.seen.filter((r) => opOf(r) === 'UploadPart' && r.url.includes('u-stall')).length).toBe(partsTotal);
+    expect((await h.getObject(later.at(-1)!.key!))!.equals(dump)).toBe(true);
+    await expectUntouched(seeded, [later.at(-1)!.key!, later.at(-1)!.key!.replace(/\.pgdump$/, '.json')]);
+  }, 120_000);
+
+  it('fails loudly and frees the target once three invocations in a row got nowhere', async () => {
+    const seeded = await pgTarget('u-stuck', 'big');
+    const { runId } = await dumpReady('u-stuck');
+    // Every read of the dump outlasts the invocation, which the Lambda timeout kills: no part ever gets through.
+    const env = slowEfsEnv({ match: /\/u-stuck\/.*\/dump\.pgdump$/, belowBytes: Infinity, delayMs: 600_000 });
+    for (let i = 1; i <= 3; i++) {
+      const running = h.invoke(SCHEDULED_EVENT, { env });
+      // At work: counted, and (from the first on) the multipart upload recorded, so the kill leaves no unknown upload.
+      await waitFor(`invocation ${i} at work`, async () => {
+        const transfer = (await readRunJson(h.efsDir, 'u-stuck'))?.transfer as { idleInvocations?: number } | null;
+        return transfer?.idleInvocations === i && existsSync(join(h.efsDir, 'u-stuck', runId, 'upload.json'));
+      });
+      running.child.kill('SIGKILL');
+      await running.done;
+      await expireLease('u-stuck', runId);
+    }
+
+    const last = await h.run(SCHEDULED_EVENT);
+
+    expect(outcomeOf(last)).toMatchObject({ outcome: 'failed', runId, reason: 'the upload made no progress over 3 invocations (0 done): it is stuck' });
+    expect(last.logs.find((l) => l.level === 'ERROR')).toMatchObject({ message: 'backup failed: the upload made no progress over 3 invocations (0 done): it is stuck' });
+    expect(metricSum(last, 'BackupFailure', 'u-stuck')).toBe(1);
+    expect(await readRunJson(h.efsDir, 'u-stuck')).toBeNull();
+    expect(await h.s3.openUploads()).toEqual([]);
+    await expectUntouched(seeded);
+  }, 120_000);
 });
 
 describe('S3 errors', () => {
