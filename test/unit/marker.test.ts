@@ -1,6 +1,7 @@
+import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { extensionFor, MAX_MARKER_BYTES, MarkerError, parseMarker, type Marker } from '../../functions/shared/core/marker.js';
+import { extensionFor, MAX_MARKER_BYTES, MarkerError, parseChunkList, parseMarker, type ChunkListEntry, type Marker } from '../../functions/shared/core/marker.js';
 import { BackupError } from '../../functions/shared/errors.js';
 
 const good: Marker = {
@@ -67,5 +68,30 @@ describe('extensionFor', () => {
     ['mongodb', 'archive.gz'],
   ] as const)('gives %s dumps the extension %s', (engine, ext) => {
     expect(extensionFor(engine)).toBe(ext);
+  });
+});
+
+describe('parseChunkList', () => {
+  const hashes = ['1'.repeat(64), '2'.repeat(64), '3'.repeat(64)];
+  const text = Buffer.from(hashes.map((h) => `${h}\n`).join(''));
+  const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+  const entry: ChunkListEntry = { file: 'dump.pgdump.chunks', chunkBytes: 100, count: 3, sha256: sha(text) };
+
+  it('returns the sha256 of each chunk of a list that fits its marker entry and the dump', () => {
+    expect(parseChunkList(text, entry, 201)).toEqual(hashes);
+  });
+
+  it.each([
+    { name: 'a dump of another size', data: text, e: entry, bytes: 301, message: "the marker's chunk list has 3 chunks but a 301-byte dump has 4 of 100 bytes" },
+    { name: 'a list of another length', data: text.subarray(0, 130), e: { ...entry, sha256: sha(text.subarray(0, 130)) }, bytes: 201, message: 'chunk list dump.pgdump.chunks is 130 bytes but 3 sha256 lines are 195' },
+    { name: 'another sha256', data: text, e: { ...entry, sha256: 'f'.repeat(64) }, bytes: 201, message: `chunk list dump.pgdump.chunks has sha256 ${sha(text)} but the marker says ${'f'.repeat(64)}` },
+    { name: 'a line that is no sha256', data: Buffer.from(text.toString().replace('2'.repeat(64), 'Z'.repeat(64))), e: undefined, bytes: 201, message: 'line 2 of chunk list dump.pgdump.chunks is not a lowercase hex sha256' },
+  ])('refuses $name', ({ data, e, bytes, message }) => {
+    expect(() => parseChunkList(data, e ?? { ...entry, sha256: sha(data) }, bytes)).toThrow(new MarkerError(message));
+  });
+
+  it('accepts a marker without a chunk list (earlier jobs) and refuses a list name with a path', () => {
+    expect(parseMarker(gz(good)).chunks).toBeUndefined();
+    expect(() => parseMarker(gz({ ...good, chunks: { ...entry, file: '../other/dump.chunks' } }))).toThrow(/chunks\.file: must be a plain file name in the run directory/);
   });
 });

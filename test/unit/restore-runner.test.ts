@@ -91,3 +91,40 @@ describe('continueRestore', () => {
     expect(await state.readRun('pg', NOW)).toEqual({ state: 'none' });
   });
 });
+
+describe('advanceJob on a download', () => {
+  const params = {
+    source: { key: 'p/pg/monday.pgdump', versionId: 'v1', weekday: 'monday', size: 10, sha256: 'a'.repeat(64), backupRunId: 'r', uploadedAt: NOW.toISOString(), counts: null },
+    file: 'restore.pgdump',
+  };
+  function downloading(transfer: RunRecord['transfer']): RunRecord {
+    return { ...startingRecord({ kind: 'restore', runId: '20261122T045000Z-abcdef', target: 'pg', now: new Date(NOW.getTime() - 60_000), slot: null, params }), transfer };
+  }
+
+  it('ends a download that got nowhere over three invocations, before asking S3 for anything', async () => {
+    const run = downloading({ startedAt: '2026-11-22T02:00:00.000Z', done: 4096, idleInvocations: 3 });
+    await state.createRun(run);
+    const s3 = { send: () => Promise.reject(new Error('S3 must not be called')) };
+
+    const step = await advanceJob({ ...deps(), s3, env: { bucket: 'b' } } as unknown as Deps, target, run, () => 'true', { downloadUntil: Date.now() + 60_000, waitUntil: 0 });
+
+    expect(step).toMatchObject({ state: 'failed', kill: false, reason: 'the download made no progress over 3 invocations (4096 done): it is stuck' });
+  });
+
+  it('counts an invocation as idle before it downloads, so one killed mid-way counts too', async () => {
+    const run = downloading({ startedAt: '2026-11-22T02:00:00.000Z', done: 4096, idleInvocations: 1 });
+    await state.createRun(run);
+    let seen: RunRecord['transfer'] = null;
+    const s3 = {
+      send: async () => {
+        const file = await state.readRun('pg', NOW);
+        seen = file.state === 'ok' ? file.record.transfer : null;
+        throw new Error('the Lambda timed out');
+      },
+    };
+
+    await advanceJob({ ...deps(), s3, env: { bucket: 'b' } } as unknown as Deps, target, run, () => 'true', { downloadUntil: Date.now() + 60_000, waitUntil: 0 });
+
+    expect(seen).toEqual({ startedAt: '2026-11-22T02:00:00.000Z', done: 4096, idleInvocations: 2 });
+  });
+});
