@@ -1,12 +1,40 @@
-import { rmSync, statSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { CHUNK_BYTES } from '../../functions/shared/core/marker.js';
 import { buildBackupJob } from '../../functions/shared/core/scripts/backup-job.js';
+import { HASH_STREAM } from '../../functions/shared/core/scripts/common.js';
 import { PG_BIN } from '../../test/helpers/postgres.js';
 import { timedJob } from './job.js';
 import type { BenchPostgres } from './pg-database.js';
 import type { DumpResult } from './results.js';
 import { runPlans, type Plan } from './runner.js';
 import { timed } from './timed.js';
+
+/** The job's hash functions for a bash script (the job runs them under dash or busybox sh; they are POSIX). */
+const hashFunctions = `CHUNK_BYTES=${CHUNK_BYTES}\nlog() { printf '%s\\n' "$*" >&2; }\n${HASH_STREAM}`;
+/** A finished dump in the work directory, hashed by the rows of what promote does after the dump for the other engines. */
+const HASHED_DUMP = 'hashed.pgdump';
+
+/**
+ * What promote costs the engines that do not hash while they dump (redis, mysql, mongodb): one read of the finished
+ * file, before with `sha256sum`, now with `hash_file` (the chunk list too).
+ */
+function finishedDumpPlans(work: string, functions: string): Plan[] {
+  const dir = join(work, 'hash-rows');
+  const read = (label: string, command: string): Plan => ({
+    label,
+    async run() {
+      mkdirSync(dir, { recursive: true });
+      const t = await timed(label, ['dash', '-c', `${functions}\n${command} >/dev/null`], { cwd: dir });
+      rmSync(dir, { recursive: true, force: true });
+      return { ...t, bytes: statSync(join(work, HASHED_DUMP)).size };
+    },
+  });
+  return [
+    read('promote of a finished dump: `sha256sum file` (before)', `sha256sum ${join(work, HASHED_DUMP)}`),
+    read('promote of a finished dump: `hash_file file` (now: sha256 and chunk list side by side)', `hash_file ${join(work, HASHED_DUMP)}`),
+  ];
+}
 
 /** Options of the PostgreSQL dump benchmark. */
 export interface DumpBenchOptions {
@@ -86,15 +114,18 @@ export async function benchDump(db: BenchPostgres, opts: DumpBenchOptions): Prom
       return { ...t, bytes };
     },
   });
+  const stream = (consumer: string) =>
+    `d=$(mktemp -d) && mkfifo $d/f && { ${consumer} <$d/f >/dev/null & } && pg_dump -Fc -Z1 | tee ${partFile} $d/f >/dev/null && wait && rm -r $d`;
   plans.push(
     part('job part: `pg_dump -Fc -Z1 -f file` (its compression alone)', `pg_dump -Fc -Z1 -f ${partFile}`),
-    part(
-      'job part: `pg_dump -Fc -Z1 | tee file fifo` + `sha256sum` (its stream without decompressing and counting rows)',
-      `d=$(mktemp -d) && mkfifo $d/f && { sha256sum <$d/f >/dev/null & } && pg_dump -Fc -Z1 | tee ${partFile} $d/f >/dev/null && wait && rm -r $d`,
-    ),
+    part('job part: `pg_dump -Fc -Z1 | tee file fifo` + `sha256sum` (its stream without decompressing and counting rows)', stream('sha256sum')),
+    part('job part: the same stream + `hash_stream` (sha256 and every 8 MiB chunk\'s, as the job hashes now)', `${hashFunctions}\n${stream('(cd $d && hash_stream)')}`),
+    ...finishedDumpPlans(opts.work, hashFunctions),
   );
   opts.log('dump: warming the page cache with one untimed floor run...');
   await plans[0]!.run();
+  await timed('pg_dump for the hash rows', ['bash', '-o', 'pipefail', '-c', `pg_dump -Fc -Z1 -f ${join(opts.work, HASHED_DUMP)}`], { env: { ...db.env, PATH: `${PG_BIN}:/usr/bin:/bin` } });
   const [floor, naive, job, ...parts] = await runPlans(plans, opts.repeats, db.postmasterPid, opts.log);
+  rmSync(join(opts.work, HASHED_DUMP), { force: true });
   return { result: { database: db.database, floor: floor!, naive: naive!, job: job!, parts }, jobDump: last! };
 }

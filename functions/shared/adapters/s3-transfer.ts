@@ -8,7 +8,8 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { createSHA256, type IHasher } from 'hash-wasm';
+import type { IHasher } from 'hash-wasm';
+import hashWasm from 'hash-wasm/dist/sha256.umd.min.js';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { open, readFile, rename, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
@@ -618,7 +619,7 @@ async function pinDownload(opts: DownloadOptions, partPath: string): Promise<Dow
  * written after the state was recorded (a call that died in between) are cut off and fetched again: nothing is read back.
  */
 async function resumeHash(pinned: DownloadProgress, partPath: string): Promise<{ hasher: IHasher; bytes: number }> {
-  const hasher = await createSHA256();
+  const hasher = await hashWasm.createSHA256();
   const onDisk = (await stat(partPath).catch(() => null))?.size ?? 0;
   const { hashed } = pinned;
   if (hashed && hashed.bytes <= onDisk && hashed.bytes <= pinned.size) {
