@@ -2,7 +2,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHUNK_BYTES } from '../../functions/shared/core/marker.js';
 import { buildBackupJob } from '../../functions/shared/core/scripts/backup-job.js';
-import { HASH_STREAM } from '../../functions/shared/core/scripts/common.js';
+import { HASH_FUNCTIONS } from '../../functions/shared/core/scripts/common.js';
 import { PG_BIN } from '../../test/helpers/postgres.js';
 import { timedJob } from './job.js';
 import type { BenchPostgres } from './pg-database.js';
@@ -11,7 +11,7 @@ import { runPlans, type Plan } from './runner.js';
 import { timed } from './timed.js';
 
 /** The job's hash functions for a bash script (the job runs them under dash or busybox sh; they are POSIX). */
-const hashFunctions = `CHUNK_BYTES=${CHUNK_BYTES}\nlog() { printf '%s\\n' "$*" >&2; }\n${HASH_STREAM}`;
+const hashFunctions = `CHUNK_BYTES=${CHUNK_BYTES}\nlog() { printf '%s\\n' "$*" >&2; }\n${HASH_FUNCTIONS}`;
 /** A finished dump in the work directory, hashed by the rows of what promote does after the dump for the other engines. */
 const HASHED_DUMP = 'hashed.pgdump';
 

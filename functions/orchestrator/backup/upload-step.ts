@@ -68,8 +68,9 @@ function transferOptions(deps: Deps, target: Target, run: RunRecord, key: string
 /**
  * While the job still writes its dump (append-only: every job writes `dump.<ext>.tmp` front to back), sends the parts
  * already whole, so that after done.gz only the tail is left to upload. Nothing is completed here, and nothing fails
- * the run: uploadRun checks every early part against the finished file and sends again what differs. Runs only when an
- * upload slot is free, so early parts never add to the Lambda's memory. Returns the whole parts seen, for the next call.
+ * the run: uploadRun compares every early part's chunk hashes with the job's chunk list (without one, with the finished
+ * file) and sends again what differs. Runs only when an upload slot is free, so early parts never add to the Lambda's
+ * memory. Returns the whole parts seen, for the next call.
  */
 export async function uploadEarlyParts(deps: Deps, target: Target, run: RunRecord, wholeBefore: number): Promise<number> {
   const { key } = destination(deps, target, run);

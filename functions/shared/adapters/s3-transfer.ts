@@ -335,6 +335,7 @@ async function createUpload(opts: UploadOptions, plan: PartPlan): Promise<Upload
   if (!created.UploadId) throw new S3TransferError(`S3 returned no upload id for s3://${bucket}/${key}`);
   const progress: UploadProgress = { key, bucket, uploadId: created.UploadId, partSize: plan.partSize, fileSize: plan.fileSize, parts: [] };
   if (opts.growing) progress.growing = true;
+  else progress.fileMtimeMs = plan.mtimeMs;
   return progress;
 }
 

@@ -46,7 +46,7 @@ export const AWK_JNAME = `${AWK_ESC}function jname(s) {
  * sh functions hash_stream and hash_file (need CHUNK_BYTES and log): the sha256 of a stream or a file and of each of
  * its chunks, for promote, the engines that hash while they dump, and the bench.
  */
-export const HASH_STREAM = `# hash_chunks: the sha256 of each CHUNK_BYTES bytes of stdin, one per line (the last chunk may be shorter). dd with
+export const HASH_FUNCTIONS = `# hash_chunks: the sha256 of each CHUNK_BYTES bytes of stdin, one per line (the last chunk may be shorter). dd with
 # iflag=fullblock reads exactly one chunk from a pipe, under dash and busybox alike (busybox head -c reads ahead);
 # 128 KiB blocks cost less than one chunk-sized buffer per dd (measured: a third less system time).
 hash_chunks() {
@@ -227,7 +227,7 @@ load_secret() {
   eval "$SECRET_VAR=\\$SECRET; export $SECRET_VAR"
   unset SECRET
 }
-${HASH_STREAM}# chunk_list FINAL: moves .chunks beside FINAL and names it in the marker, if it has one line per chunk of FINAL.
+${HASH_FUNCTIONS}# chunk_list FINAL: moves .chunks beside FINAL and names it in the marker, if it has one line per chunk of FINAL.
 chunk_list() {
   [ -f .chunks ] || return 0
   _cn=$(wc -l <.chunks | tr -d ' ')
