@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { listBackups, type BackupListing } from '../functions/shared/adapters/s3-backups.js';
 import { loadConfigFile, resolveConfigPath } from '../functions/shared/config/load.js';
 import type { BackupConfig, Target } from '../functions/shared/config/schema.js';
+import { mayBeSameDatabase } from '../functions/shared/core/same-database.js';
 import { WEEKDAYS } from '../functions/shared/core/s3-keys.js';
 import { BackupError, errorMessage } from '../functions/shared/errors.js';
 import type { BackupSelector, RestoreRequest } from '../functions/orchestrator/restore/restore-request.js';
@@ -13,7 +14,7 @@ import type { JobOutcome } from '../functions/orchestrator/restore/restore-state
 
 /**
  * `npm run restore -- --target NAME [--list] [--backup monday|latest | --version-id V] [--into DB]
- * [--overwrite] [--yes] [--function NAME] [--config PATH]`: lists a target's backups from S3, or
+ * [--overwrite] [--yes] [--verify] [--function NAME] [--config PATH]`: lists a target's backups from S3, or
  * restores one by invoking the orchestrator Lambda and polling it until the restore ends. Replacing a
  * live database needs --overwrite and a typed confirmation (or --yes for automation).
  */
@@ -36,6 +37,7 @@ export interface RestoreCliOptions {
   versionId?: string;
   into?: string;
   overwrite: boolean;
+  verify: boolean;
   yes: boolean;
   function: string;
   config?: string;
@@ -69,6 +71,7 @@ function program(io: CliIo): Command {
     .addOption(new Option('--into <database>', "restore into this database instead of the target's own"))
     .option('--overwrite', "allow replacing the data of the database restored into (the target's own by default)", false)
     .option('--yes', 'confirm --overwrite without asking (automation)', false)
+    .option('--verify', "compare the restored tables' content with the backup's (SQL engines; reads the data once more)", false)
     .addOption(new Option('--function <name>', 'orchestrator Lambda').default(DEFAULT_FUNCTION))
     .addOption(new Option('--config <path>', 'backup config file (default $BACKUP_CONFIG, then ./backup.config.json)'))
     .addOption(new Option('--poll-seconds <n>', 'seconds between progress polls').default('5'))
@@ -86,8 +89,8 @@ export function parseArgs(argv: readonly string[], io: CliIo): RestoreCliOptions
   if (o.backup !== undefined && !([...WEEKDAYS, 'latest'] as string[]).includes(o.backup)) {
     throw new UsageError(`--backup must be a weekday (${WEEKDAYS.join(', ')}) or "latest", got "${o.backup}"`);
   }
-  if (o.list && (o.backup !== undefined || o.versionId !== undefined || o.into !== undefined || o.overwrite)) {
-    throw new UsageError('--list only lists: drop --backup, --version-id, --into and --overwrite');
+  if (o.list && (o.backup !== undefined || o.versionId !== undefined || o.into !== undefined || o.overwrite || o.verify)) {
+    throw new UsageError('--list only lists: drop --backup, --version-id, --into, --overwrite and --verify');
   }
   return { ...o, pollSeconds };
 }
@@ -101,7 +104,7 @@ export function selectorOf(o: Pick<RestoreCliOptions, 'backup' | 'versionId'>): 
 /** What a restore replaces: null when it only creates new data; otherwise the name the user must type to confirm. */
 export function overwrittenName(target: Target, o: Pick<RestoreCliOptions, 'into' | 'overwrite'>): string | null {
   if (target.engine === 'redis') return o.overwrite ? target.name : null;
-  const live = o.into === undefined || o.into === target.database;
+  const live = o.into === undefined || (target.database !== undefined && mayBeSameDatabase(target.engine, o.into, target.database));
   if (!live && !o.overwrite) return null;
   return o.into ?? target.database ?? target.name;
 }
@@ -111,9 +114,8 @@ export async function confirmRestore(target: Target, o: RestoreCliOptions, io: C
   const name = overwrittenName(target, o);
   if (name === null) return;
   if (!o.overwrite) {
-    throw new UsageError(
-      `restoring into the live database "${name}" of target "${target.name}" would replace its data: restore into another database with --into NAME, or pass --overwrite`,
-    );
+    const same = name === target.database ? `the live database "${name}"` : `"${name}", which the ${target.engine} server may take for the live database "${target.database}",`;
+    throw new UsageError(`restoring into ${same} of target "${target.name}" would replace its data: restore into another database with --into NAME, or pass --overwrite`);
   }
   if (o.yes) return;
   if (!io.interactive) {
@@ -178,6 +180,7 @@ export async function restoreAndWait(lambda: LambdaClient, o: RestoreCliOptions,
     backup: selectorOf(o),
     ...(o.into !== undefined ? { intoDatabase: o.into } : {}),
     overwrite: o.overwrite,
+    verify: o.verify,
   };
   let outcome = await invoke(lambda, o.function, request);
   if (outcome.outcome === 'busy') throw new RestoreCliError(`target "${o.target}" is busy: ${outcome.reason ?? 'another run holds its lock'}; try again later`);

@@ -86,7 +86,7 @@ function bundleTable(b: BundleResult): string {
 /** The whole report as Markdown: the targets, then one table per section that ran. */
 export function formatReport(r: BenchResults): string {
   const s = r.sections;
-  const db = s.dump?.database ?? s.e2e?.database ?? s.restore?.database;
+  const db = s.dump?.database ?? s.e2e?.database ?? s.restore?.database ?? s.drill?.database;
   const parts = [
     `## npm run bench, ${r.startedAt}: ${r.machine.cpus} CPUs, node ${r.machine.node}, median of ${r.options.repeats} round-robin runs`,
     `### Targets\n\n${targetsTable(r.targets)}`,
@@ -99,6 +99,13 @@ export function formatReport(r: BenchResults): string {
   if (s.restore) {
     const x = s.restore;
     parts.push(`### Restore of the product's dump (${fixed(x.dumpBytes / MiB, 1)} MiB) into a fresh database\n\n${rowsTable([x.pgRestore, x.pgRestoreJ2, x.job], x.pgRestore, 'pg_restore')}`);
+  }
+  if (s.drill) {
+    const x = s.drill;
+    parts.push(
+      `### Content check (PostgreSQL)\n\nDrill vs the restore alone:\n\n${rowsTable([x.restore, x.drill], x.restore, 'restore alone')}\n\n` +
+        `Backup job with per-table row digests vs counting rows only:\n\n${rowsTable([x.backupCountsOnly, x.backupDigests], x.backupCountsOnly, 'counts only')}`,
+    );
   }
   if (s.upload) {
     const u = s.upload;

@@ -1,7 +1,7 @@
 import type { Row } from './runner.js';
 
 /** The sections `npm run bench` measures, in the order a full run measures them. */
-export const SECTIONS = ['bundle', 'upload', 'redis', 'dump', 'e2e', 'restore'] as const;
+export const SECTIONS = ['bundle', 'upload', 'redis', 'dump', 'e2e', 'restore', 'drill'] as const;
 
 /** One section of the benchmark. */
 export type Section = (typeof SECTIONS)[number];
@@ -93,6 +93,15 @@ export interface E2eResult {
   runs: E2eRun[];
 }
 
+/** Content check: the drill job vs the restore job alone; the backup job with row digests vs counting rows only. */
+export interface DrillResult {
+  database: PgDatabase;
+  restore: Row;
+  drill: Row;
+  backupCountsOnly: Row;
+  backupDigests: Row;
+}
+
 /** Restore: the product's restore job against `pg_restore` and `pg_restore -j 2`, each into a fresh database. */
 export interface RestoreResult {
   database: PgDatabase;
@@ -142,6 +151,7 @@ export interface BenchResults {
     dump?: DumpResult;
     e2e?: E2eResult;
     restore?: RestoreResult;
+    drill?: DrillResult;
   };
   targets: TargetResult[];
   /** Sections that failed, with the error; the CLI exits 1 when there is any. */

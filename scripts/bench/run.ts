@@ -8,6 +8,7 @@ import { benchRedis } from './dump-redis.js';
 import { benchE2e } from './e2e.js';
 import { withBenchPostgres } from './pg-database.js';
 import { benchRestore } from './restore.js';
+import { benchDrill } from './drill.js';
 import type { BenchOptions, BenchResults, Section } from './results.js';
 import { evaluateTargets } from './targets.js';
 import { benchUpload } from './upload.js';
@@ -38,7 +39,7 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void):
     await attempt('bundle', async () => void (sections.bundle = await benchBundle({ work, log })));
     await attempt('upload', async () => void (sections.upload = await benchUpload({ sizesMiB: opts.uploadSizesMiB, repeats, work, log })));
     await attempt('redis', async () => void (sections.redis = await benchRedis({ keys: opts.redisKeys, repeats, work, log })));
-    const pgSections = (['dump', 'e2e', 'restore'] as const).filter(wanted);
+    const pgSections = (['dump', 'e2e', 'restore', 'drill'] as const).filter(wanted);
     if (pgSections.length === 0) return;
     try {
       await withBenchPostgres(opts.pgSizeMb, log, async (db) => {
@@ -50,6 +51,7 @@ export async function runBench(opts: BenchOptions, log: (line: string) => void):
         });
         await attempt('e2e', async () => void (sections.e2e = await benchE2e(db, { repeats, log })));
         await attempt('restore', async () => void (sections.restore = await benchRestore(db, { repeats, work, log, ...(jobDump ? { dump: jobDump } : {}) })));
+        await attempt('drill', async () => void (sections.drill = await benchDrill(db, { repeats, work, log, ...(jobDump ? { dump: jobDump } : {}) })));
       });
     } catch (error) {
       // The database could not be generated: every PostgreSQL section failed with it.

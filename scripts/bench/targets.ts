@@ -6,6 +6,8 @@ export const LIMITS = {
   uploadVsAws: 1.0,
   uploadRssMiB: 128,
   e2eVsFloor: 1.4,
+  drillVsRestore: 2.5,
+  digestsVsCounts: 1.1,
 } as const;
 
 function target(t: Omit<TargetResult, 'met'>): TargetResult {
@@ -18,7 +20,7 @@ function target(t: Omit<TargetResult, 'met'>): TargetResult {
  * `met: null`. Upload targets are per size: the configured sizes, or the measured ones.
  */
 export function evaluateTargets(sections: BenchResults['sections'], uploadSizesMiB: readonly number[]): TargetResult[] {
-  const { dump, upload, e2e } = sections;
+  const { dump, upload, e2e, drill } = sections;
   const targets: TargetResult[] = [
     target({
       id: 'dump-vs-floor',
@@ -58,6 +60,22 @@ export function evaluateTargets(sections: BenchResults['sections'], uploadSizesM
       measured: e2e ? e2e.median.wallSeconds / e2e.floor.wallSeconds : null,
       comparison: '<=',
       limit: LIMITS.e2eVsFloor,
+      unit: 'x',
+    }),
+    target({
+      id: 'drill-vs-restore',
+      description: 'PostgreSQL content drill (restore + re-dump + archive, digested) vs the restore job alone',
+      measured: drill ? drill.drill.wallSeconds / drill.restore.wallSeconds : null,
+      comparison: '<=',
+      limit: LIMITS.drillVsRestore,
+      unit: 'x',
+    }),
+    target({
+      id: 'backup-digests-vs-counts',
+      description: 'PostgreSQL backup job with per-table row digests vs counting rows only',
+      measured: drill ? drill.backupDigests.wallSeconds / drill.backupCountsOnly.wallSeconds : null,
+      comparison: '<=',
+      limit: LIMITS.digestsVsCounts,
       unit: 'x',
     }),
   );

@@ -29,8 +29,8 @@ export interface MariadbServer {
   stop(): Promise<void>;
 }
 
-/** Starts a MariaDB server in a fresh data directory. */
-export async function startMariadb(): Promise<MariadbServer> {
+/** Starts a MariaDB server in a fresh data directory; `lowerCaseTableNames` 1 makes it fold database and table names to lowercase. */
+export async function startMariadb(opts: { lowerCaseTableNames?: 0 | 1 } = {}): Promise<MariadbServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'mariadb-test-'));
   // Its own temporary directory: bootstraps of concurrent test files sharing /tmp failed now and then on their temp tables.
   const tmpDir = mkdtempSync(join(tmpdir(), 'mariadb-tmp-'));
@@ -44,6 +44,7 @@ export async function startMariadb(): Promise<MariadbServer> {
       '--no-defaults', `--datadir=${dataDir}`, `--tmpdir=${tmpDir}`, `--socket=${socket}`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root',
       `--pid-file=${join(dataDir, 'mariadbd.pid')}`, `--log-error=${join(dataDir, 'error.log')}`, '--skip-name-resolve',
       '--innodb-buffer-pool-size=32M', '--innodb-log-file-size=16M', '--innodb-flush-log-at-trx-commit=0',
+      ...(opts.lowerCaseTableNames !== undefined ? [`--lower-case-table-names=${opts.lowerCaseTableNames}`] : []),
     ],
     { stdio: 'ignore', env: base },
   );

@@ -55,6 +55,8 @@ describe('npm run bench on a tiny dataset', () => {
       'upload-throughput-32mib',
       'upload-rss-32mib',
       'e2e-vs-floor',
+      'drill-vs-restore',
+      'backup-digests-vs-counts',
     ]);
     for (const t of results.targets) {
       expect(typeof t.met, t.id).toBe('boolean');

@@ -5,7 +5,10 @@ import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricSum, type LambdaRun } from '../helpers/lambda-runner.js';
-import { containerEnv, SCHEDULED_EVENT } from '../helpers/orchestrator-harness.js';
+import { containerEnv, editRunJson, SCHEDULED_EVENT, waitFor } from '../helpers/orchestrator-harness.js';
+import { PG_BIN } from '../helpers/postgres.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { startRestoreHarness, type RestoreHarness } from '../helpers/restore-harness.js';
 import { startAll } from '../helpers/start-all.js';
@@ -70,7 +73,7 @@ async function expectUntouched() {
 
 describe('restore drills', () => {
   it('records the dump-time counts in the manifest', () => {
-    expect(manifest.counts).toEqual({ tables: { 'public.t': 20000, '"Größe"."Zähler ✓"': 77, 'public.empty': 0 } });
+    expect(manifest.counts).toMatchObject({ tables: { 'public.t': 20000, '"Größe"."Zähler ✓"': 77, 'public.empty': 0 }, digests: { 'public.empty': 'd41d8cd98f00b204e9800998ecf8427e' } });
   });
 
   it('runs a due drill from the hourly schedule, passes on a good backup, then is not due again', async () => {
@@ -84,7 +87,7 @@ describe('restore drills', () => {
       expect(outcome.kind, JSON.stringify(outcome)).toBe('drill');
     }
     expect(outcome.outcome, JSON.stringify(outcome)).toBe('succeeded');
-    expect(outcome.note).toMatch(/restored counts match the manifest \(3 compared\)/);
+    expect(outcome.note).toMatch(/^restored content matches \(rows of 3 tables, row digests of 3 tables, restored = archive = dump time\)/);
     expect(sum(runs, 'RestoreDrillSuccess')).toBe(1);
     expect(sum(runs, 'RestoreDrillFailure')).toBe(0);
     expect(runs.flatMap((r) => r.logs).some((l) => l.level === 'INFO' && /^restore drill passed/.test(l.message))).toBe(true);
@@ -161,6 +164,35 @@ describe('restore drills', () => {
       await expectUntouched();
     } finally {
       await replaceBackup(good, {});
+    }
+  });
+
+  it('drops the scratch database that a drill job killed at its time limit left on the server', async () => {
+    // The restore step hangs; the scratch database already exists then.
+    const bin = mkdtempSync(join(tmpdir(), 'hanging-pg-restore-'));
+    writeFileSync(join(bin, 'pg_restore'), `#!/bin/sh\nfor a; do [ "$a" = -j ] && exec sleep 600; done\nexec ${PG_BIN}/pg_restore "$@"\n`, { mode: 0o755 });
+    w.h.addService('postgres', { env: containerEnv({ DB_PASSWORD: pg.password }, bin) });
+    w.h.setTargets([{ ...TARGET, port: pg.port, dumpTimeoutMinutes: 1 }]);
+    try {
+      const started = (await w.run({ action: 'drill', target: 'pg' })).result as { result: { runId: string } };
+      await waitFor('the scratch database', async () => (await databases()).includes('app_drill'));
+      await editRunJson(w.h.efsDir, 'pg', (r) => {
+        r.startedAt = new Date(Date.now() - 5 * 60_000).toISOString();
+      });
+
+      const runs: LambdaRun[] = [];
+      const result = await w.untilDone({ action: 'drill', target: 'pg', runId: started.result.runId }, runs);
+
+      expect(result.outcome, JSON.stringify(result)).toBe('failed');
+      expect(result.reason).toMatch(/no marker after 1 min \(dumpTimeoutMinutes\)/);
+      expect(await databases()).not.toContain('app_drill');
+      expect(runs.flatMap((r) => r.logs).some((l) => l.message === 'scratch database dropped after the failed drill')).toBe(true);
+      expect(sum(runs, 'RestoreDrillFailure')).toBe(1);
+      await expectUntouched();
+    } finally {
+      w.h.addService('postgres', { env: containerEnv({ DB_PASSWORD: pg.password }) });
+      w.h.setTargets([{ ...TARGET, port: pg.port }]);
+      rmSync(bin, { recursive: true, force: true });
     }
   });
 });

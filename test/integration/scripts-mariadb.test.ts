@@ -73,10 +73,10 @@ describe.each(shells())('mariadb jobs under $name', (shell: Shell) => {
     const m = readMarker(runDir);
     expect(result.code).toBe(0);
     expect(m.ok).toBe(true);
-    expect(m.steps.map((s) => s.name)).toEqual(['secret', 'version', 'dump', 'check', 'promote']);
+    expect(m.steps.map((s) => s.name)).toEqual(['secret', 'version', 'source', 'dump', 'check', 'promote']);
     const bytes = readFileSync(join(runDir, 'dump.sql.gz'));
     expect(m.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
-    expect(m.counts).toEqual({ tables: EXPECTED_COUNTS });
+    expect(m.counts).toMatchObject({ tables: EXPECTED_COUNTS });
     const sql = gunzipSync(bytes).toString('utf8');
     expect(sql).not.toMatch(/^CREATE DATABASE|^USE /m);
   });
@@ -122,7 +122,7 @@ describe.each(shells())('mariadb jobs under $name', (shell: Shell) => {
 
     const m = readMarker(runDir);
     expect(result.code).toBe(0);
-    expect(m.counts).toEqual({ tables: EXPECTED_COUNTS });
+    expect(m.counts).toMatchObject({ tables: EXPECTED_COUNTS });
     expect(m.steps.at(-1)).toEqual({ name: 'drop', status: 0 });
     expect(await db.sql('', `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '${scratch}'`)).toBe('0\n');
   });
@@ -145,8 +145,8 @@ describe.each(shells())('mariadb jobs under $name', (shell: Shell) => {
   });
 
   it.each([
-    { case: 'a wrong password', env: { MARIADB_PASSWORD: 'wrong' }, target: {}, failing: 'dump' },
-    { case: 'a missing database', env: { MARIADB_PASSWORD: 'backup-pass' }, target: { database: 'nope' }, failing: 'dump' },
+    { case: 'a wrong password', env: { MARIADB_PASSWORD: 'wrong' }, target: {}, failing: 'source' },
+    { case: 'a missing database', env: { MARIADB_PASSWORD: 'backup-pass' }, target: { database: 'nope' }, failing: 'source' },
   ])('writes ok=false at the $failing step and promotes nothing, given $case', async ({ case: name, env: e, target, failing }) => {
     const runDir = join(work, `${shell.name}-${name.replace(/\W+/g, '-')}`);
 

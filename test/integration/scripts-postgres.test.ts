@@ -7,6 +7,7 @@ import { targetSchema, type Target } from '../../functions/shared/config/schema.
 import { buildBackupJob } from '../../functions/shared/core/scripts/backup-job.js';
 import { buildDrillJob } from '../../functions/shared/core/scripts/drill-job.js';
 import { buildRestoreJob } from '../../functions/shared/core/scripts/restore-job.js';
+import { markerFailure } from '../../functions/orchestrator/restore/restore-finish.js';
 import { readMarker, runContext, stageFile } from '../helpers/job-run.js';
 import { PG_BIN, startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { runJob, shells, type Shell } from '../helpers/shells.js';
@@ -84,7 +85,8 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
     expect(m.bytes).toBe(bytes.length);
     expect(m.sha256).toBe(createHash('sha256').update(bytes).digest('hex'));
     expect(m.toolVersion).toMatch(/^pg_dump \(PostgreSQL\) 15\./);
-    expect(m.counts).toEqual({ tables: EXPECTED_COUNTS });
+    expect(m.counts).toMatchObject({ tables: EXPECTED_COUNTS, sequences: { 'sales.orders_id_seq': '2500,true' }, largeObjects: { count: 1 } });
+    expect(Object.keys(m.counts?.digests ?? {}).sort()).toEqual(Object.keys(EXPECTED_COUNTS).sort());
     expect(existsSync(join(runDir, 'dump.pgdump.tmp'))).toBe(false);
     expect(m.stderrTail).toContain('compression 1');
   });
@@ -136,6 +138,27 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
     expect(await pg.tableChecksums(db)).toEqual(original);
   });
 
+  it('reports pg_restore\'s own first error, not "errors ignored on restore", and notes the database properties this server cannot take', async () => {
+    const db = `ghostly_${shell.name}`;
+    await pg.psql('postgres', `CREATE ROLE ghost; CREATE DATABASE ${db} OWNER ghost;`);
+    await pg.psql(db, 'CREATE TABLE t (x int); ALTER TABLE t OWNER TO ghost; INSERT INTO t VALUES (1);');
+    const { runDir: dumped, result: backedUp } = await backup(shell, `ghost-${shell.name}`, pgTarget({ database: db }));
+    expect(backedUp.code).toBe(0);
+    await pg.psql('postgres', `DROP DATABASE ${db}; DROP ROLE ghost;`);
+    const runDir = stage(dumped, `${shell.name}-ghost-restore`, 'in.pgdump');
+
+    const result = await runJob(shell, runDir, buildRestoreJob(pgTarget(), runContext(runDir), { file: 'in.pgdump', intoDatabase: `${db}_copy`, overwrite: false }), {
+      env: { POSTGRES_PASSWORD: pg.password },
+      path: [PG_BIN],
+    });
+
+    const m = readMarker(runDir);
+    expect(result.code).toBe(1);
+    expect(m.steps.at(-1)).toEqual({ name: 'restore', status: 1 });
+    expect(markerFailure(m)).toMatch(/^step "restore" exited with status 1: \S+ error: pg_restore into ghostly_\w+_copy exited with status 1: pg_restore: error: could not execute query: ERROR:  role "ghost" does not exist/);
+    expect(m.note).toMatch(/^Some database properties could not be restored: .*role "ghost" does not exist/);
+  });
+
   it('drills: restores into the scratch database, counts rows like the dump did, and drops the scratch database', async () => {
     const runDir = stage(dumpDir, `${shell.name}-drill`, 'latest.pgdump');
     const scratch = `app_drill_${shell.name}`;
@@ -148,7 +171,8 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
     const m = readMarker(runDir);
     expect(result.code).toBe(0);
     expect(m.ok).toBe(true);
-    expect(m.counts).toEqual({ tables: EXPECTED_COUNTS });
+    expect(m.counts).toMatchObject({ tables: EXPECTED_COUNTS, archive: { tables: EXPECTED_COUNTS } });
+    expect(m.counts?.digests).toEqual(m.counts?.archive?.digests);
     expect(m.steps.at(-1)).toEqual({ name: 'drop', status: 0 });
     expect(await pg.psql('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${scratch}'`)).toBe('0\n');
   });

@@ -25,6 +25,12 @@ case $1 in --version) echo 'pg_restore (PostgreSQL) 16.4'; exit 0;; --list) exit
 cat >/dev/null
 printf 'COPY public.t (x) FROM stdin;\\n1\\n2\\n\\\\.\\n'
 `,
+  // The client answers the job's question about the database's charset and collation (and lists no FLOAT column).
+  mysql: `#!/bin/sh
+case $1 in --version) echo 'mysql  Ver 15.1 Distrib 10.11.0-MariaDB'; exit 0;; esac
+printf '%s' "$MYSQL_PWD" >client-secret.bin
+printf 'utf8mb4\\tutf8mb4_general_ci\\n'
+`,
   mysqldump: `#!/bin/sh
 case $1 in --version) echo 'mysqldump  Ver 10.19 Distrib 10.11.0-MariaDB'; exit 0;; esac
 for a in "$@"; do printf '%s\\0' "$a"; done >argv.bin
@@ -98,6 +104,7 @@ describe.each(shells())('generated jobs under $name', (shell) => {
                '--hex-blob', '--no-tablespaces', '--default-character-set=utf8mb4', v.database];
         expect(argv).toEqual(expected);
         expect(readFileSync(join(runDir, 'secret.bin'), 'utf8')).toBe(v.password);
+        if (v.engine === 'mysql') expect(readFileSync(join(runDir, 'client-secret.bin'), 'utf8')).toBe(v.password);
         expect(existsSync(join(runDir, v.engine === 'postgres' ? 'dump.pgdump' : 'dump.sql.gz'))).toBe(true);
       }),
       { numRuns: 50 },

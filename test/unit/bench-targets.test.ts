@@ -71,6 +71,8 @@ describe('evaluateTargets', () => {
       ['upload-throughput-32mib', null, null],
       ['upload-rss-32mib', null, null],
       ['e2e-vs-floor', null, null],
+      ['drill-vs-restore', null, null],
+      ['backup-digests-vs-counts', null, null],
     ]);
   });
 

@@ -17,7 +17,7 @@ describe('compareCounts', () => {
     ['an extra table named toString is restored', { tables: {} }, { tables: { toString: 1 } }, false, ["table toString was restored but is not in the dump's counts"], 0],
   ] as const)('judges %s', (_case, expected, restored, ok, problems, compared) => {
     const verdict = compareCounts(expected, restored);
-    expect(verdict).toEqual({ ok, problems, warnings: [], details: expect.any(Array), compared });
+    expect(verdict).toMatchObject({ ok, problems, details: expect.any(Array), compared, checked: [] });
   });
 
   it('passes with a warning when the manifest recorded no counts', () => {
@@ -27,6 +27,7 @@ describe('compareCounts', () => {
       warnings: ['the manifest records no counts (written by an older version): only the restore itself was checked'],
       details: [],
       compared: 0,
+      checked: [],
     });
   });
 
@@ -35,6 +36,43 @@ describe('compareCounts', () => {
     const verdict = compareCounts(expected, { tables: {} });
     expect(verdict.problems).toHaveLength(21);
     expect(verdict.problems.at(-1)).toBe('… and 5 more');
+  });
+});
+
+describe('compareCounts on content', () => {
+  const [d1, d2, d3] = ['1'.repeat(32), '2'.repeat(32), '3'.repeat(32)];
+  const content = (digest: string, extra: Record<string, unknown> = {}) => ({ tables: { 'public.a': 2 }, digests: { 'public.a': digest }, ...extra });
+
+  it('passes when restored = archive = dump time, and says what it compared', () => {
+    const dump = content(d1, { sequences: { 'public.s': '5,true' }, largeObjects: { count: 2, digest: d2 } });
+    const verdict = compareCounts(dump, { ...dump, archive: dump });
+    expect(verdict).toEqual({
+      ok: true, problems: [], warnings: [], compared: 1,
+      checked: ['row digests of 1 tables', '1 sequences', '2 large objects', 'restored = archive = dump time'],
+    });
+  });
+
+  it.each([
+    ['the restore changed a row', content(d1), { ...content(d2), archive: content(d1) }, [`table public.a: restored rows with md5 222222222222…, the archive holds rows with md5 111111111111…`]],
+    ['the archive is not what was dumped (a tampered archive with a re-signed manifest)', content(d1), { ...content(d2), archive: content(d2) }, [`table public.a: the archive holds rows with md5 222222222222…, the dump recorded rows with md5 111111111111…`]],
+    ['a sequence came back at another value', content(d1, { sequences: { 'public."s q"': '5,true' } }), { ...content(d1, { sequences: { 'public."s q"': '4,true' } }), archive: content(d1, { sequences: { 'public."s q"': '5,true' } }) }, ['sequence public."s q": restored value 4,true, the archive holds value 5,true']],
+    ['a large object differs', content(d1, { largeObjects: { count: 1, digest: d3 } }), { ...content(d1, { largeObjects: { count: 1, digest: d2 } }), archive: content(d1, { largeObjects: { count: 1, digest: d3 } }) }, ['large objects: restored 1 objects with md5 222222222222…, the archive holds 1 objects with md5 333333333333…']],
+    ['the database came back in another charset', content(d1, { database: { charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' } }), { ...content(d1, { database: { charset: 'latin1', collation: 'latin1_swedish_ci' } }), archive: content(d1) }, ['database charset/collation: restored latin1/latin1_swedish_ci, the dump recorded utf8mb4/utf8mb4_unicode_ci']],
+  ])('fails when %s, naming it', (_case, expected, restored, problems) => {
+    expect(compareCounts(expected, restored)).toMatchObject({ ok: false, problems });
+  });
+
+  it('compares restored with the archive when the manifest has no digests (older backups)', () => {
+    const verdict = compareCounts({ tables: { 'public.a': 2 } }, { ...content(d1), archive: content(d2) });
+    expect(verdict).toMatchObject({ ok: false, problems: [`table public.a: restored rows with md5 111111111111…, the archive holds rows with md5 222222222222…`] });
+    expect(compareCounts({ tables: { 'public.a': 2 } }, { ...content(d1), archive: content(d1) }).checked).toEqual(['row digests of 1 tables', 'restored = archive (the manifest has no digests)']);
+  });
+
+  it('warns when no digests were read, and about FLOAT columns', () => {
+    expect(compareCounts({ tables: { a: 1 }, floatColumns: ['a.f'] }, { tables: { a: 1 } }).warnings).toEqual([
+      'FLOAT columns keep about 6 significant digits through the dump tool: a.f',
+      'no row digests were read (a backup or a job without md5sum): rows were counted only',
+    ]);
   });
 });
 

@@ -46,7 +46,7 @@ function fakeIo(opts: { interactive?: boolean; answer?: string } = {}): CliIo & 
 
 const pg = targetSchema.parse({ name: 'pg', engine: 'postgres', cluster: 'c', service: 's', container: 'k', database: 'app', backupDir: '/backup' });
 const redis = targetSchema.parse({ name: 'cache', engine: 'redis', cluster: 'c', service: 'r', container: 'k', backupDir: '/backup' });
-const options = (o: Partial<RestoreCliOptions>): RestoreCliOptions => ({ target: 'pg', list: false, overwrite: false, yes: false, function: 'f', pollSeconds: 0, ...o });
+const options = (o: Partial<RestoreCliOptions>): RestoreCliOptions => ({ target: 'pg', list: false, overwrite: false, verify: false, yes: false, function: 'f', pollSeconds: 0, ...o });
 
 describe('overwrittenName', () => {
   it.each([
@@ -144,9 +144,9 @@ describe('main', () => {
     expect(io.stdout).toBe('restored p/pg/monday.pgdump (version v1) into copy (run 20261122T040000Z-0123ab)\n');
     const sent = lambdaMock.commandCalls(InvokeCommand).map((c) => JSON.parse(Buffer.from(c.args[0].input.Payload as Uint8Array).toString()) as unknown);
     expect(sent).toEqual([
-      { action: 'restore', target: 'pg', backup: { versionId: 'v1' }, intoDatabase: 'copy', overwrite: false },
-      { action: 'restore', target: 'pg', backup: { versionId: 'v1' }, intoDatabase: 'copy', overwrite: false, runId: base.runId },
-      { action: 'restore', target: 'pg', backup: { versionId: 'v1' }, intoDatabase: 'copy', overwrite: false, runId: base.runId },
+      { action: 'restore', target: 'pg', backup: { versionId: 'v1' }, intoDatabase: 'copy', overwrite: false, verify: false },
+      { action: 'restore', target: 'pg', backup: { versionId: 'v1' }, intoDatabase: 'copy', overwrite: false, verify: false, runId: base.runId },
+      { action: 'restore', target: 'pg', backup: { versionId: 'v1' }, intoDatabase: 'copy', overwrite: false, verify: false, runId: base.runId },
     ]);
   });
 

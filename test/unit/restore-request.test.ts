@@ -5,10 +5,10 @@ import { targetSchema } from '../../functions/shared/config/schema.js';
 
 describe('parseEvent for restores and drills', () => {
   it.each([
-    [{ action: 'restore', target: 'pg', backup: 'latest' }, { action: 'restore', target: 'pg', backup: 'latest', overwrite: false }],
+    [{ action: 'restore', target: 'pg', backup: 'latest' }, { action: 'restore', target: 'pg', backup: 'latest', overwrite: false, verify: false }],
     [
       { action: 'restore', target: 'pg', backup: { versionId: 'v1' }, intoDatabase: 'app_copy', overwrite: true, runId: '20261122T040000Z-0123ab' },
-      { action: 'restore', target: 'pg', backup: { versionId: 'v1' }, intoDatabase: 'app_copy', overwrite: true, runId: '20261122T040000Z-0123ab' },
+      { action: 'restore', target: 'pg', backup: { versionId: 'v1' }, intoDatabase: 'app_copy', overwrite: true, verify: false, runId: '20261122T040000Z-0123ab' },
     ],
     [{ action: 'drill', target: 'pg' }, { action: 'drill', target: 'pg' }],
   ])('accepts %j', (event, parsed) => {

@@ -1,8 +1,12 @@
 import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AWK_ESC, AWK_JNAME } from '../../functions/shared/core/scripts/common.js';
 import { MYSQL_COUNT_AWK } from '../../functions/shared/core/scripts/engines/mysql.js';
-import { COUNT_LINES_AWK, PG_COPY_MARKS, PG_COUNT_AWK } from '../../functions/shared/core/scripts/engines/postgres.js';
+import { EMPTY_MD5, PG_CONTENT_AWK } from '../../functions/shared/core/scripts/engines/postgres-content.js';
 
 /** The awks the jobs meet: Debian's gawk and mawk, and busybox awk (Alpine). */
 const AWKS = [
@@ -11,11 +15,20 @@ const AWKS = [
   { name: 'busybox awk', argv: ['busybox', 'awk'], grep: 'busybox grep' },
 ];
 
-/** The job's pipeline: `grep -n` picks the COPY lines and terminators, awk turns line numbers into counts. */
-function pgCounts(awkArgv: string[], grep: string, input: string): string {
-  const script = `LC_ALL=C ${grep} -n -F -e "$1" -e "$2" | LC_ALL=C ${awkArgv.join(' ')} "$3"`;
-  return execFileSync('sh', ['-c', script, 'sh', ...PG_COPY_MARKS, PG_COUNT_AWK], { input, env: { PATH: '/usr/bin:/bin' } }).toString('utf8');
+/** The job's pg_content_awk: rows to one md5sum per table (its line into a file on fd 3), large objects to another. */
+function pgContent(awkArgv: string[], input: string, hash = true): Record<string, unknown> {
+  const dir = mkdtempSync(join(tmpdir(), 'pg-content-'));
+  try {
+    const h = hash ? ['md5sum >&3', `md5sum >${dir}/lo`] : ['', ''];
+    const script = `LC_ALL=C ${awkArgv.join(' ')} -v hash="$2" -v lohash="$3" -v dg="$1/dg" -v lofile="$1/lo" "$4" 3>"$1/dg"`;
+    const out = execFileSync('sh', ['-c', script, 'sh', dir, ...h, PG_CONTENT_AWK], { input, env: { PATH: '/usr/bin:/bin' } }).toString('utf8');
+    return JSON.parse(out) as Record<string, unknown>;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
+
+const md5 = (text: string) => createHash('md5').update(text).digest('hex');
 
 function awk(argv: string[], program: string, input: string | Buffer): string {
   const [cmd, ...pre] = argv as [string, ...string[]];
@@ -40,6 +53,22 @@ SELECT pg_catalog.setval('public.t_id_seq', 2, true);
 COPY public.t (id, note) FROM stdin;
 3\tsame table in a second block
 \\.
+COPY public."new
+line" ("col
+x", "q""uote") FROM stdin;
+7\tx
+\\.
+SELECT pg_catalog.setval('public."s''q
+seq"', 41, false);
+SELECT pg_catalog.lo_create('16413');
+ALTER LARGE OBJECT 16413 OWNER TO postgres;
+BEGIN;
+SELECT pg_catalog.lo_open('16413', 131072);
+SELECT pg_catalog.lowrite(0, '\\x68656c6c6f');
+SELECT pg_catalog.lo_close(0);
+SELECT pg_catalog.lo_open('16414', 131072);
+SELECT pg_catalog.lo_close(0);
+COMMIT;
 `;
 
 const MYSQL_DATA = `-- MySQL dump 10.13
@@ -59,17 +88,48 @@ CREATE TABLE \`empty\` (x int);
 -- Dump completed on 2026-01-01 00:00:00
 `;
 
-describe.each(AWKS)('row counting under $name', ({ argv, grep }) => {
-  it('counts the rows of each COPY block of a pg_restore data stream, keyed as pg_dump quotes names', () => {
-    expect(JSON.parse(pgCounts(argv, grep, PG_DATA))).toEqual({ 'public.t': 4, '"Ünï ""sch"" (x)"."tab le"': 1, 'public.empty': 0 });
+describe.each(AWKS)('row counting under $name', ({ argv }) => {
+  it("reads each table's rows and their md5, each sequence and the large objects from a data-only stream, names with newlines included", () => {
+    const rowsOfT = ['1\tfirst\n2\twith \\\\. and \\n escaped\nCOPY looks like a header FROM stdin;\n', '3\tsame table in a second block\n'];
+    const lo = PG_DATA.split('\n').filter((l) => /^SELECT pg_catalog\.lo/.test(l)).map((l) => `${l}\n`).join('');
+
+    expect(pgContent(argv, PG_DATA)).toEqual({
+      tables: { 'public.t': 4, '"Ünï ""sch"" (x)"."tab le"': 1, 'public.empty': 0, 'public."new\nline"': 1 },
+      digests: {
+        'public.t': `${md5(rowsOfT[0]!)}+${md5(rowsOfT[1]!)}`,
+        '"Ünï ""sch"" (x)"."tab le"': md5('1\tx\n'),
+        'public.empty': EMPTY_MD5,
+        'public."new\nline"': md5('7\tx\n'),
+      },
+      sequences: { 'public.t_id_seq': '2,true', 'public."s\'q\nseq"': '41,false' },
+      largeObjects: { count: 2, digest: md5(lo) },
+    });
+  });
+
+  it('counts only, without digests, when the container has no md5sum', () => {
+    expect(pgContent(argv, PG_DATA, false)).toMatchObject({ tables: { 'public.t': 4 }, largeObjects: { count: 2 } });
+    expect(pgContent(argv, PG_DATA, false)).not.toHaveProperty('digests');
   });
 
   it('counts nothing for a database without tables', () => {
-    expect(JSON.parse(pgCounts(argv, grep, 'SET x = 1;\n'))).toEqual({});
+    expect(pgContent(argv, 'SET x = 1;\n')).toEqual({ tables: {}, digests: {}, sequences: {} });
   });
 
   it('counts the tuples of single-line and one-tuple-per-line mysqldump INSERTs, strings with parentheses included', () => {
-    expect(JSON.parse(awk(argv, MYSQL_COUNT_AWK, MYSQL_DATA))).toEqual({ t: 5, 'odd `name`': 4, empty: 0 });
+    expect(JSON.parse(awk(argv, MYSQL_COUNT_AWK, MYSQL_DATA))).toEqual({ tables: { t: 5, 'odd `name`': 4, empty: 0 } });
+  });
+
+  it('digests each table\'s INSERT lines with one md5sum per table', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'my-content-'));
+    try {
+      const script = `LC_ALL=C ${argv.join(' ')} -v hash='md5sum >&3' -v dg="$1/dg" "$2" 3>"$1/dg"`;
+      const out = JSON.parse(execFileSync('sh', ['-c', script, 'sh', dir, MYSQL_COUNT_AWK], { input: MYSQL_DATA, env: { PATH: '/usr/bin:/bin' } }).toString('utf8'));
+      const lines = MYSQL_DATA.split('\n');
+      const of = (from: number, to: number) => md5(`${lines.slice(from, to).join('\n')}\n`);
+      expect(out.digests).toEqual({ t: of(4, 6), 'odd `name`': of(7, 12), empty: EMPTY_MD5 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('fails with status 3 when the mysqldump footer is missing', () => {
@@ -78,14 +138,6 @@ describe.each(AWKS)('row counting under $name', ({ argv, grep }) => {
 
     expect(() => execFileSync(cmd, [...pre, MYSQL_COUNT_AWK], { input: truncated, stdio: 'pipe' })).toThrow(/footer/);
     expect(spawnSync(cmd, [...pre, MYSQL_COUNT_AWK], { input: truncated }).status).toBe(3);
-  });
-
-  it('turns "<count> <name>" lines into a JSON object', () => {
-    expect(JSON.parse(awk(argv, COUNT_LINES_AWK, '12 public.a\n0 "x y".z\n4294967296 big\n'))).toEqual({
-      'public.a': 12,
-      '"x y".z': 0,
-      big: 4294967296,
-    });
   });
 
   it('escapes text for JSON (quotes, backslashes, tabs; control bytes as ?)', () => {

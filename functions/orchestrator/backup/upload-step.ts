@@ -186,6 +186,8 @@ async function uploadAndRecord(
     UploadSeconds: uploadSeconds,
   });
   deps.telemetry.logger.info('backup succeeded', { ...log, size: uploaded.size, sha256: uploaded.sha256, versionId: uploaded.versionId });
+  const floats = marker.counts?.floatColumns ?? [];
+  if (floats.length > 0) deps.telemetry.logger.warn(`FLOAT columns keep only about 6 significant digits through the dump tool: ${floats.slice(0, 20).join(', ')}; use DOUBLE or DECIMAL to keep every digit`, log);
   await deps.state.removeRun(target.name, run.runId);
   return { target: target.name, outcome: 'succeeded', runId: run.runId, key };
 }

@@ -6,7 +6,8 @@ import { isDue, type Due } from '../../shared/core/schedule.js';
 import { buildDrillJob } from '../../shared/core/scripts/jobs.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { Deps } from '../deps.js';
-import { compareCounts } from './drill-compare.js';
+import { cleanUpDeadDrill } from './drill-cleanup.js';
+import { compareCounts, drillSummary } from './drill-compare.js';
 import { containerRunDir } from '../jobs/exec-job-runner.js';
 import { endJob, markerFailure, progressOutcome, resultOutcome } from '../restore/restore-finish.js';
 import { readJobResult, type JobResult } from '../restore/restore-history.js';
@@ -77,7 +78,7 @@ async function startDrill(deps: Deps, target: Target, slot: Date | null, manual:
     return { target: target.name, kind: 'drill', outcome: 'busy', reason };
   }
   const source = await resolveSource(deps, target, 'latest');
-  const params: JobParams = { source, file, scratchDatabase: scratch, overwrite: false, bytesDownloaded: 0 };
+  const params: JobParams = { source, file, scratchDatabase: scratch, overwrite: false, verify: true, bytesDownloaded: 0 };
   const run = startingRecord({ kind: 'drill', runId, target: target.name, now, slot, params });
   if (!(await deps.state.createRun(run))) return { target: target.name, kind: 'drill', outcome: 'busy', reason: 'another invocation took the lock first' };
   deps.telemetry.logger.info('restore drill started', { target: target.name, runId, key: source.key, versionId: source.versionId, scratchDatabase: scratch, slot: run.slot });
@@ -105,31 +106,35 @@ export async function continueDrill(deps: Deps, target: Target, run: RunRecord, 
   let warnings: string[] = [];
   let details: string[] = [];
   let compared = 0;
+  let checked: string[] = [];
   if (step.state === 'failed') {
     failure = step.reason;
   } else {
     failure = markerFailure(step.marker);
     if (failure === null) {
       const verdict = compareCounts(params!.source.counts, step.marker.counts);
-      ({ problems, warnings, details, compared } = verdict);
-      if (!verdict.ok) failure = `the restored data differs from the manifest: ${problems.slice(0, 3).join('; ')}`;
+      ({ problems, warnings, details, compared, checked } = verdict);
+      if (!verdict.ok) failure = `the restored data differs: ${problems.slice(0, 3).join('; ')}`;
     }
   }
-  const kill = step.state === 'failed' && step.kill;
+  if (step.state === 'failed') {
+    const problem = await cleanUpDeadDrill(deps, target, step.run, step.kill, database);
+    if (problem) failure = `${failure}; ${problem}`;
+  }
   if (failure !== null) {
     deps.telemetry.logger.error(`restore drill failed: ${failure}`, {
       ...log,
       scratchDatabase: database,
       problems,
       details,
+      checked,
       ...(step.state === 'finished' ? { stderrTail: step.marker.stderrTail } : {}),
     });
     deps.telemetry.emit(target.name, { RestoreDrillFailure: 1 });
-    const result = await endJob(deps, target, step.run, { outcome: 'failed', reason: failure, ...(problems.length ? { problems } : {}), ...(database ? { database } : {}) }, kill);
+    const result = await endJob(deps, target, step.run, { outcome: 'failed', reason: failure, ...(problems.length ? { problems } : {}), ...(database ? { database } : {}) }, false);
     return resultOutcome(target, result);
   }
-  const compares = details.length > 0 ? `: ${details.join('; ')}` : '';
-  const summary = compared > 0 ? `restored counts match the manifest (${compared} compared)${compares}` : 'restore succeeded';
+  const summary = drillSummary({ compared, checked, details });
   deps.telemetry.logger.info(`restore drill passed: ${summary}`, { ...log, scratchDatabase: database, key: params!.source.key, versionId: params!.source.versionId, warnings });
   deps.telemetry.emit(target.name, { RestoreDrillSuccess: 1 });
   const note = [summary, ...warnings].join('; ');

@@ -29,6 +29,8 @@ export const restoreRequestSchema = z.strictObject({
     .regex(DB_NAME, { message: 'must be 1-63 letters, digits, underscores, hyphens or dollar signs' })
     .optional(),
   overwrite: z.boolean().default(false),
+  /** Read the restored database's content back and compare it with the archive's and the manifest's (SQL engines). */
+  verify: z.boolean().default(false),
   runId: runIdField.optional(),
 });
 

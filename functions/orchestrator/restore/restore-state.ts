@@ -40,6 +40,8 @@ export const jobParamsSchema = z.object({
   /** Restore: the database restored into (absent = the target's own) and whether live data may be replaced. */
   intoDatabase: z.string().optional(),
   overwrite: z.boolean().default(false),
+  /** Restore: compare the restored content with the archive's and the manifest's. */
+  verify: z.boolean().default(false),
   /** Drill: the scratch database restored into and dropped. */
   scratchDatabase: z.string().optional(),
   /** Bytes downloaded so far (progress only: the .part file on EFS is the truth). */

@@ -3,7 +3,9 @@ import { randomBytes } from 'node:crypto';
 import type { Target } from '../../shared/config/schema.js';
 import { extensionFor } from '../../shared/core/marker.js';
 import { newRunId, startingRecord, type RunRecord } from '../../shared/core/run-record.js';
+import { mayBeSameDatabase } from '../../shared/core/same-database.js';
 import { buildRestoreJob } from '../../shared/core/scripts/jobs.js';
+import { compareCounts, drillSummary } from '../drill/drill-compare.js';
 import { BackupError, errorMessage } from '../../shared/errors.js';
 import type { Deps } from '../deps.js';
 import { containerRunDir } from '../jobs/exec-job-runner.js';
@@ -33,9 +35,13 @@ const MANUAL_DOWNLOAD_SLICE_MS = 5 * 60_000;
  */
 export function restoreRefusal(target: Target, request: Pick<RestoreRequest, 'intoDatabase' | 'overwrite'>): string | null {
   if (request.overwrite || target.engine === 'redis') return null;
-  if (request.intoDatabase !== undefined && request.intoDatabase !== target.database) return null;
-  const name = target.database === undefined ? 'every database of the server' : `the live database "${target.database}"`;
-  return `refusing to restore into ${name} of target "${target.name}": restore into another database (intoDatabase) or ask to replace it (overwrite: true)`;
+  const into = request.intoDatabase;
+  if (into !== undefined && (target.database === undefined || !mayBeSameDatabase(target.engine, into, target.database))) return null;
+  if (target.database === undefined) {
+    return `refusing to restore into every database of the server of target "${target.name}": restore into another database (intoDatabase) or ask to replace it (overwrite: true)`;
+  }
+  const named = into === undefined || into === target.database ? `the live database "${target.database}"` : `"${into}", which the ${target.engine} server may take for the live database "${target.database}"`;
+  return `refusing to restore into ${named} of target "${target.name}": restore into another database (intoDatabase) or ask to replace it (overwrite: true)`;
 }
 
 /**
@@ -58,7 +64,7 @@ export async function runRestore(deps: Deps, target: Target, request: RestoreReq
   const runId = newRunId(now, randomBytes(4).toString('hex'));
   const file = `restore.${extensionFor(target.engine)}`;
   // Generating the job now rejects what the engine cannot do (e.g. a Redis restore into a named database) before anything starts.
-  buildRestoreJob(target, { runId, runDir: containerRunDir(target, runId), startedAt: now.toISOString() }, restoreOptions(target, { file, intoDatabase: request.intoDatabase, overwrite: request.overwrite }));
+  buildRestoreJob(target, { runId, runDir: containerRunDir(target, runId), startedAt: now.toISOString() }, restoreOptions(target, { file, intoDatabase: request.intoDatabase, overwrite: request.overwrite, verify: request.verify }));
   const existing = await deps.state.readRun(target.name, now);
   if (existing.state === 'ok') {
     const { kind, runId: other } = existing.record;
@@ -71,6 +77,7 @@ export async function runRestore(deps: Deps, target: Target, request: RestoreReq
     file,
     ...(request.intoDatabase !== undefined ? { intoDatabase: request.intoDatabase } : {}),
     overwrite: request.overwrite,
+    verify: request.verify,
     bytesDownloaded: 0,
   };
   const run = startingRecord({ kind: 'restore', runId, target: target.name, now, slot: null, params });
@@ -128,11 +135,14 @@ export async function continueRestore(deps: Deps, target: Target, run: RunRecord
       return resultOutcome(target, await endJob(deps, target, step.run, { outcome: 'failed', reason: step.reason, database }, step.kill));
     }
     case 'finished': {
-      const failure = markerFailure(step.marker);
-      let note = step.marker.note;
+      const verified = params.verify ? compareCounts(params.source.counts, step.marker.counts) : null;
+      const failure = markerFailure(step.marker) ?? (verified && !verified.ok ? `the restored data differs: ${verified.problems.slice(0, 3).join('; ')}` : null);
+      const parts = [verified?.ok ? `verified: ${drillSummary(verified)}` : undefined, ...(verified?.ok ? verified.warnings : []), step.marker.note];
+      let note = parts.filter((p): p is string => p !== undefined && p !== '').join('; ') || undefined;
       if (failure !== null) {
         deps.telemetry.logger.error(`restore failed: ${failure}`, { ...log, database, stderrTail: step.marker.stderrTail, note });
-        return resultOutcome(target, await endJob(deps, target, step.run, { outcome: 'failed', reason: failure, database, ...(note ? { note } : {}) }, false));
+        const problems = verified && !verified.ok ? { problems: verified.problems } : {};
+        return resultOutcome(target, await endJob(deps, target, step.run, { outcome: 'failed', reason: failure, database, ...problems, ...(note ? { note } : {}) }, false));
       }
       if (target.engine === 'redis' && params.overwrite && target.allowServiceRestart) note = await restartService(deps, target, step.run, note);
       deps.telemetry.logger.info('restore succeeded', { ...log, database, key: params.source.key, versionId: params.source.versionId, note });
@@ -141,11 +151,12 @@ export async function continueRestore(deps: Deps, target: Target, run: RunRecord
   }
 }
 
-function restoreOptions(target: Target, p: Pick<JobParams, 'file' | 'intoDatabase' | 'overwrite'>) {
+function restoreOptions(target: Target, p: Pick<JobParams, 'file' | 'intoDatabase' | 'overwrite' | 'verify'>) {
   return {
     file: p.file,
     ...(p.intoDatabase !== undefined ? { intoDatabase: p.intoDatabase } : {}),
     overwrite: p.overwrite,
+    verify: p.verify,
     restartAllowed: target.allowServiceRestart,
   };
 }

@@ -24,16 +24,33 @@ const redisCountsSchema = redisKeysSchema.extend({
   expiredAfterCount: count.optional(),
 });
 
-/** Row counts per table (SQL engines), key counts (Redis) and documents per collection (MongoDB). */
+const md5 = z.string().regex(/^[0-9a-f]{32}(?:\+[0-9a-f]{32})*$/);
+
+/** Row counts per table (SQL engines), key counts (Redis), documents per collection (MongoDB), and the SQL engines' content. */
+const contentShape = {
+  tables: z.record(z.string(), count).optional(),
+  /** Redis: keys not yet expired (backup) or loaded (drill), all databases together. */
+  keys: count.optional(),
+  redis: redisCountsSchema.optional(),
+  /** MongoDB: documents per namespace `db.collection`, read from the archive (backup) or restored (drill). */
+  collections: z.record(z.string(), count).optional(),
+  /** md5 of each table's rows as the engine's dump tool writes them, in order (same keys as tables). */
+  digests: z.record(z.string(), md5).optional(),
+  /** PostgreSQL: each sequence's `<value>,<is_called>` as pg_dump sets it. */
+  sequences: z.record(z.string(), z.string()).optional(),
+  /** PostgreSQL: how many large objects, and the md5 of their data as pg_dump writes it. */
+  largeObjects: z.object({ count, digest: md5.optional() }).optional(),
+  /** MySQL/MariaDB: the database's default character set and collation at dump time. */
+  database: z.object({ charset: z.string(), collation: z.string() }).optional(),
+  /** MySQL/MariaDB: whether the dump holds the history of system-versioned tables (--dump-history). */
+  history: z.boolean().optional(),
+  /** MySQL/MariaDB: FLOAT columns (`table.column`): their values come back with about 6 significant digits. */
+  floatColumns: z.array(z.string()).optional(),
+};
+
+/** Counts as recorded; a SQL drill's or a verified restore's also carry `archive`: the same read from the archive itself. */
 export const countsSchema = z
-  .object({
-    tables: z.record(z.string(), count).optional(),
-    /** Redis: keys not yet expired (backup) or loaded (drill), all databases together. */
-    keys: count.optional(),
-    redis: redisCountsSchema.optional(),
-    /** MongoDB: documents per namespace `db.collection`, read from the archive (backup) or restored (drill). */
-    collections: z.record(z.string(), count).optional(),
-  })
+  .object({ ...contentShape, archive: z.object(contentShape).optional() })
   .nullable();
 
 /** Counts as recorded; null when none were. */

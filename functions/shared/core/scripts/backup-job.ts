@@ -23,7 +23,10 @@ export function buildBackupJob(target: Target, ctx: JobContext): string {
       return assembleJob({ ...common, ...withSecret(redisBackup()) });
     case 'mysql':
     case 'mariadb':
-      return assembleJob({ ...common, vars: mysqlVars(), ...withSecret(mysqlBackup()) });
+            {
+        const r = mysqlBackup(target.database ?? '');
+        return assembleJob({ ...common, ...withSecret(r), vars: { ...mysqlVars(), ...r.vars } });
+      }
     case 'mongodb':
       return assembleJob({ ...common, vars: mongoVars(), ...mongoBackup(hasSecret) });
   }

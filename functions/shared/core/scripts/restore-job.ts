@@ -12,6 +12,8 @@ export interface RestoreOptions {
   intoDatabase?: string;
   overwrite: boolean;
   restartAllowed?: boolean;
+  /** Read the restored database's content back (and the archive's) into the marker, for comparison with the manifest. */
+  verify?: boolean;
 }
 
 const DB_NAME = /^[A-Za-z0-9_][A-Za-z0-9_$-]{0,62}$/;
@@ -48,12 +50,12 @@ export function buildRestoreJob(target: Target, ctx: JobContext, opts: RestoreOp
   const secret = secretStep(target);
   switch (target.engine) {
     case 'postgres': {
-      const r = postgresRestore(into);
+      const r = postgresRestore(into, { suffix: ctx.runId.replace(/[^A-Za-z0-9]/g, '').slice(-20).toLowerCase(), verify: opts.verify === true });
       return assembleJob({ ...common, vars: { ...vars, ...postgresVars(), ...r.vars }, functions: r.functions, main: `${secret}\n${r.main}` });
     }
     case 'mysql':
     case 'mariadb': {
-      const r = mysqlRestore(into);
+      const r = mysqlRestore(into, target.database, opts.verify === true);
       return assembleJob({ ...common, vars: { ...vars, ...mysqlVars(), ...r.vars }, functions: r.functions, main: `${secret}\n${r.main}` });
     }
     case 'redis': {

@@ -168,6 +168,17 @@ always forget mg_forget`,
   };
 }
 
+const MG_DROP = `mg_drop() {
+  mg_mongosh "drop the database $SCRATCH by hand" || return $?
+  mg_js "$MONGO_DROP_JS" MONGO_BACKUP_SCRATCH="$SCRATCH"
+}
+`;
+
+/** Functions and steps that only drop a drill's scratch database (the Lambda runs them after a drill job died). */
+export function mongoScratchDrop(hasSecret: boolean): { functions: string; main: string } {
+  return { functions: `${shared}\n${MG_DROP}`, main: `${hasSecret ? 'step secret load_secret\n' : ''}step drop mg_drop\nalways forget mg_forget` };
+}
+
 /** Functions and steps of a mongodb drill: restore into SCRATCH (renamed namespaces), counts from mongorestore, drop SCRATCH. */
 export function mongoDrill(hasSecret: boolean): { functions: string; main: string } {
   return {
@@ -178,11 +189,7 @@ mg_drill_restore() {
   COUNTS_JSON="{\\"collections\\":$(LC_ALL=C awk -v db="$DB" "$MONGO_COUNT_AWK" .restore-out)}"
   rm -f .restore-out
 }
-mg_drop() {
-  mg_mongosh "drop the database $SCRATCH by hand" || return $?
-  mg_js "$MONGO_DROP_JS" MONGO_BACKUP_SCRATCH="$SCRATCH"
-}
-`,
+${MG_DROP}`,
     main: `${authStep(hasSecret)}step version mg_version mongorestore
 step restore mg_drill_restore
 always drop mg_drop
