@@ -47,7 +47,7 @@ describe('compareCounts on content', () => {
     const dump = content(d1, { sequences: { 'public.s': '5,true' }, largeObjects: { count: 2, digest: d2 } });
     const verdict = compareCounts(dump, { ...dump, archive: dump });
     expect(verdict).toEqual({
-      ok: true, problems: [], warnings: [], compared: 1,
+      ok: true, problems: [], warnings: [], details: [], compared: 1,
       checked: ['row digests of 1 tables', '1 sequences', '2 large objects', 'restored = archive = dump time'],
     });
   });
