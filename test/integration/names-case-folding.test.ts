@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { targetSchema, type Target } from '../../functions/shared/config/schema.js';
 import { assembleJob } from '../../functions/shared/core/scripts/common.js';
-import { mysqlDrill, mysqlRestore, mysqlVars } from '../../functions/shared/core/scripts/engines/mysql.js';
-import { buildBackupJob } from '../../functions/shared/core/scripts/jobs.js';
+import { mysqlDrill, mysqlRestore, mysqlScratchDrop, mysqlVars } from '../../functions/shared/core/scripts/engines/mysql.js';
+import { buildBackupJob, buildScratchDropJob } from '../../functions/shared/core/scripts/jobs.js';
 import { readMarker, runContext } from '../helpers/job-run.js';
 import { startMariadb, type MariadbServer } from '../helpers/mariadb.js';
 import { runJob, shells } from '../helpers/shells.js';
@@ -97,4 +97,18 @@ describe('on a server with lower_case_table_names=1', () => {
       { numRuns: 4 },
     );
   }, 120_000);
+
+  it('the Lambda\'s cleanup job drops a scratch database left behind, and refuses a name that is the live one in another case', async () => {
+    await maria.sql('', 'CREATE DATABASE orders_drill');
+    const runDir = join(work, 'cleanup');
+    const dropped = await runJob(shell, runDir, buildScratchDropJob(target(), runContext(runDir), 'orders_drill'), { env: { PW: maria.password } });
+    expect(dropped.code, dropped.log).toBe(0);
+    expect(await databases()).not.toContain('orders_drill');
+
+    const { result, marker } = await runEngineJob('cleanup-refused', 'drill', mysqlScratchDrop('Orders', 'orders'), { SCRATCH: 'Orders' });
+    expect(result.code).toBe(1);
+    expect(marker.steps.map((x) => `${x.name}:${x.status}`)).toEqual(['secret:0', 'version:0', 'names:1']);
+    expect(marker.stderrTail).toContain('refusing: the scratch database "Orders" is the live database "orders"');
+    expect(await databases()).toContain('orders');
+  });
 });
