@@ -142,7 +142,7 @@ my_content_awk() {
   rm -f "$1.dg"
   return $_rc
 }
-# my_props DB OUT: DB's charset, collation and FLOAT columns, as JSON members, into OUT.
+# my_props OUT SQL DB: the charset, collation and FLOAT columns of DB (asked with SQL), as JSON members, into OUT.
 my_props() {
   { my "$MYCLI" -N -B -e "$2"; echo $? >.p1; } | LC_ALL=C awk "$MYSQL_PROPS_AWK" >"$1"; echo $? >.p2
   first_failure .p1 .p2 || { log "error: could not read the properties of database $3"; return 1; }

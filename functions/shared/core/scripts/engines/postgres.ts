@@ -35,7 +35,7 @@ pg_archive_start() {
   ( pg_read_content .ac pg_restore -a -f - "$FILE" ) &
   ARCHIVE_PID=$!
 }
-# pg_archive_wait: the status of that read (started now when it was not); safe to call twice.
+# pg_archive_wait: the status of that read (started now when it was not).
 pg_archive_wait() {
   [ -n "$ARCHIVE_PID" ] || pg_archive_start
   wait "$ARCHIVE_PID"; _arc=$?
