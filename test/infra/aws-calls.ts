@@ -1,0 +1,133 @@
+/**
+ * Every AWS SDK command the code in functions/ sends, with the IAM requests it makes and the resources
+ * they touch. orchestrator-permissions.test.ts simulates each orchestrator request against the
+ * synthesized role policies; aws-calls-complete.test.ts scans functions/ and fails on a `…Command`
+ * imported from @aws-sdk that is not listed here, or listed with the wrong caller. The local stand-ins
+ * (moto, the ECS/agent stand-in) enforce no IAM for the orchestrator, so this is where a new call
+ * without its permission is caught.
+ *
+ * Adding a call is one line in AWS_CALLS: the command, its client package, who sends it and the IAM
+ * requests it makes (the helpers below build the common shapes). Then grant it in modules/orchestrator-role.ts.
+ */
+
+/** The resources of one target, as the orchestrator's requests name them after apply. */
+export interface CallScope {
+  /** Bucket ARN. */
+  readonly bucket: string;
+  /** ARN of an object under the key prefix (one of the target's backups). */
+  readonly object: string;
+  /** The `s3:prefix` the orchestrator lists with (the target's folder under the key prefix). */
+  readonly listPrefix: string;
+  /** ARN of the target's cluster. */
+  readonly cluster: string;
+  /** ARN of a task of the target's service. */
+  readonly task: string;
+  /** ARN of a container instance of the cluster (ecs:ListTasks' resource type). */
+  readonly containerInstance: string;
+  /** Container name in the task. */
+  readonly container: string;
+  /** ARN of the target's service. */
+  readonly service: string;
+  /** Whether the target has allowServiceRestart (a Redis restore may UpdateService). */
+  readonly restartable: boolean;
+  /** The bucket's KMS key ARN, when SSE-KMS is configured. */
+  readonly bucketKey: string | undefined;
+  /** The exec KMS key ARN of the target's cluster, when its sessions are KMS-encrypted. */
+  readonly execKey: string | undefined;
+  /** ARN of an ECS Exec session (ssm session `ecs-execute-command-…`). */
+  readonly session: string;
+  /** The S3 endpoint name KMS sees in kms:ViaService. */
+  readonly s3Service: string;
+}
+
+/** One request IAM authorizes. */
+export interface IamRequest {
+  readonly action: string;
+  readonly resource: string;
+  readonly context?: Readonly<Record<string, string | string[]>>;
+}
+
+/** Who sends a command: the Lambda with its role, or exec-check/scripts with the operator's own credentials. */
+export type Caller = 'orchestrator' | 'operator';
+
+/** One SDK command and what it needs. */
+export interface AwsCall {
+  /** Class name as imported, e.g. `PutObjectCommand`. */
+  readonly command: string;
+  /** Client package, e.g. `@aws-sdk/client-s3`. */
+  readonly client: string;
+  readonly by: Caller;
+  /** The IAM requests it makes for one target (orchestrator calls only; the operator's policy is theirs). */
+  readonly needs: (s: CallScope) => readonly IamRequest[];
+}
+
+const S3 = '@aws-sdk/client-s3';
+const ECS = '@aws-sdk/client-ecs';
+const KMS = '@aws-sdk/client-kms';
+
+const req = (action: string, resource: string, context?: Record<string, string | string[]>): IamRequest => ({ action, resource, ...(context ? { context } : {}) });
+/** An S3 object request on the target's backup object. */
+const object = (action: string) => (s: CallScope) => req(`s3:${action}`, s.object);
+/** What S3 asks KMS for on the caller's behalf when the bucket uses SSE-KMS (none with SSE-S3). */
+const viaS3 = (s: CallScope, ...actions: string[]) =>
+  s.bucketKey === undefined ? [] : actions.map((a) => req(`kms:${a}`, s.bucketKey as string, { 'kms:ViaService': s.s3Service }));
+/** An ECS request scoped by the ecs:cluster condition key. */
+const inCluster = (action: string, resource: (s: CallScope) => string) => (s: CallScope) => req(`ecs:${action}`, resource(s), { 'ecs:cluster': s.cluster });
+const none = () => [];
+
+/** Every SDK command in functions/. One line each. */
+export const AWS_CALLS: readonly AwsCall[] = [
+  // The orchestrator Lambda, with its role.
+  { command: 'ListTasksCommand', client: ECS, by: 'orchestrator', needs: (s) => [inCluster('ListTasks', (x) => x.containerInstance)(s)] },
+  { command: 'DescribeTasksCommand', client: ECS, by: 'orchestrator', needs: (s) => [inCluster('DescribeTasks', (x) => x.task)(s)] },
+  { command: 'DescribeClustersCommand', client: ECS, by: 'orchestrator', needs: (s) => [req('ecs:DescribeClusters', s.cluster)] },
+  { command: 'ExecuteCommandCommand', client: ECS, by: 'orchestrator', needs: (s) => [s.cluster, s.task].map((r) => req('ecs:ExecuteCommand', r, { 'ecs:cluster': s.cluster, 'ecs:container-name': s.container, 'ecs:task': s.task })) },
+  { command: 'UpdateServiceCommand', client: ECS, by: 'orchestrator', needs: (s) => (s.restartable ? [inCluster('UpdateService', (x) => x.service)(s)] : []) },
+  { command: 'GenerateDataKeyCommand', client: KMS, by: 'orchestrator', needs: (s) => (s.execKey === undefined ? [] : [req('kms:GenerateDataKey', s.execKey)]) },
+  { command: 'TerminateSessionCommand', client: '@aws-sdk/client-ssm', by: 'orchestrator', needs: (s) => [req('ssm:TerminateSession', s.session)] },
+  { command: 'PutObjectCommand', client: S3, by: 'orchestrator', needs: (s) => [object('PutObject')(s), ...viaS3(s, 'GenerateDataKey')] },
+  { command: 'GetObjectCommand', client: S3, by: 'orchestrator', needs: (s) => [object('GetObject')(s), object('GetObjectVersion')(s), ...viaS3(s, 'Decrypt')] },
+  { command: 'HeadObjectCommand', client: S3, by: 'orchestrator', needs: (s) => [object('GetObject')(s), object('GetObjectVersion')(s)] },
+  { command: 'ListObjectsV2Command', client: S3, by: 'orchestrator', needs: (s) => [req('s3:ListBucket', s.bucket, { 's3:prefix': s.listPrefix })] },
+  { command: 'ListObjectVersionsCommand', client: S3, by: 'orchestrator', needs: (s) => [req('s3:ListBucketVersions', s.bucket, { 's3:prefix': s.listPrefix })] },
+  { command: 'CreateMultipartUploadCommand', client: S3, by: 'orchestrator', needs: (s) => [object('PutObject')(s), ...viaS3(s, 'GenerateDataKey')] },
+  { command: 'UploadPartCommand', client: S3, by: 'orchestrator', needs: (s) => [object('PutObject')(s), ...viaS3(s, 'GenerateDataKey')] },
+  { command: 'CompleteMultipartUploadCommand', client: S3, by: 'orchestrator', needs: (s) => [object('PutObject')(s), ...viaS3(s, 'Decrypt')] },
+  { command: 'AbortMultipartUploadCommand', client: S3, by: 'orchestrator', needs: (s) => [object('AbortMultipartUpload')(s)] },
+  { command: 'ListPartsCommand', client: S3, by: 'orchestrator', needs: (s) => [object('ListMultipartUploadParts')(s)] },
+  // exec-check (scripts/exec-check.ts) with the operator's own credentials; it simulates the orchestrator's role itself.
+  { command: 'ListTasksCommand', client: ECS, by: 'operator', needs: none },
+  { command: 'DescribeTasksCommand', client: ECS, by: 'operator', needs: none },
+  { command: 'DescribeClustersCommand', client: ECS, by: 'operator', needs: none },
+  { command: 'DescribeContainerInstancesCommand', client: ECS, by: 'operator', needs: none },
+  { command: 'DescribeTaskDefinitionCommand', client: ECS, by: 'operator', needs: none },
+  { command: 'DescribeKeyCommand', client: KMS, by: 'operator', needs: none },
+  { command: 'GetFunctionConfigurationCommand', client: '@aws-sdk/client-lambda', by: 'operator', needs: none },
+  { command: 'InvokeCommand', client: '@aws-sdk/client-lambda', by: 'operator', needs: none },
+  { command: 'SimulatePrincipalPolicyCommand', client: '@aws-sdk/client-iam', by: 'operator', needs: none },
+  { command: 'GetInstanceProfileCommand', client: '@aws-sdk/client-iam', by: 'operator', needs: none },
+  { command: 'GetRoleCommand', client: '@aws-sdk/client-iam', by: 'operator', needs: none },
+  { command: 'GetCallerIdentityCommand', client: '@aws-sdk/client-sts', by: 'operator', needs: none },
+  { command: 'DescribeInstancesCommand', client: '@aws-sdk/client-ec2', by: 'operator', needs: none },
+  { command: 'DescribeRouteTablesCommand', client: '@aws-sdk/client-ec2', by: 'operator', needs: none },
+  { command: 'DescribeVpcEndpointsCommand', client: '@aws-sdk/client-ec2', by: 'operator', needs: none },
+  { command: 'DescribeSubnetsCommand', client: '@aws-sdk/client-ec2', by: 'operator', needs: none },
+  { command: 'DescribeSecurityGroupsCommand', client: '@aws-sdk/client-ec2', by: 'operator', needs: none },
+  { command: 'DescribeAccessPointsCommand', client: '@aws-sdk/client-efs', by: 'operator', needs: none },
+  { command: 'DescribeMountTargetsCommand', client: '@aws-sdk/client-efs', by: 'operator', needs: none },
+  { command: 'DescribeMountTargetSecurityGroupsCommand', client: '@aws-sdk/client-efs', by: 'operator', needs: none },
+  { command: 'DescribeLogGroupsCommand', client: '@aws-sdk/client-cloudwatch-logs', by: 'operator', needs: none },
+  { command: 'GetBucketEncryptionCommand', client: S3, by: 'operator', needs: none },
+];
+
+/**
+ * What the Lambda service does with the role on the function's behalf, with no SDK command in our
+ * code: mount the EFS access point and write logs. (The VPC ENI actions have resource "*" and are
+ * checked by the role test.)
+ */
+export const RUNTIME_REQUESTS = (fileSystem: string, accessPoint: string, logStream: string): readonly IamRequest[] => [
+  req('elasticfilesystem:ClientMount', fileSystem, { 'elasticfilesystem:AccessPointArn': accessPoint }),
+  req('elasticfilesystem:ClientWrite', fileSystem, { 'elasticfilesystem:AccessPointArn': accessPoint }),
+  req('logs:CreateLogStream', logStream),
+  req('logs:PutLogEvents', logStream),
+];
