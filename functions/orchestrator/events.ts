@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { formatIssues } from '../shared/config/load.js';
 import { BackupError } from '../shared/errors.js';
 import { drillRequestSchema, restoreRequestSchema, type DrillRequest, type RestoreRequest } from './restore/restore-request.js';

@@ -7,11 +7,9 @@ import { runBackup } from './backup/backup-workflow.js';
 import { createClients } from './clients.js';
 import type { Deps, TargetOutcome } from './deps.js';
 import { runScheduled } from './scheduled.js';
-import { runDrill } from './drill/drill-workflow.js';
 import { readEnv, type OrchestratorEnv } from './env.js';
 import { parseEvent } from './events.js';
 import type { JobOutcome } from './restore/restore-state.js';
-import { runRestore } from './restore/restore-workflow.js';
 import { readRunStatus, type TargetRunStatus } from './run-status.js';
 import { Semaphore } from './semaphore.js';
 
@@ -84,10 +82,15 @@ export async function handler(event: unknown, context: LambdaContext): Promise<H
     }
     case 'status':
       return { action: 'status', targets: await readRunStatus(deps.state, env.targets, deps.now()) };
-    case 'restore':
+    // Restores and drills load their code when first asked for (a chunk of the bundle): cold starts compile the backup path only.
+    case 'restore': {
+      const { runRestore } = await import('./restore/restore-workflow.js');
       return { action: 'restore', result: await runRestore(deps, targetNamed(env, request.target), request) };
-    case 'drill':
+    }
+    case 'drill': {
+      const { runDrill } = await import('./drill/drill-workflow.js');
       return { action: 'drill', result: await runDrill(deps, targetNamed(env, request.target), request.runId) };
+    }
   }
 }
 

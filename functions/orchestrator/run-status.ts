@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UPLOAD_PROGRESS_FILE, type EfsState, type LastFailure } from '../shared/adapters/efs-state.js';
 import type { Target } from '../shared/config/schema.js';
 import { extensionFor } from '../shared/core/marker.js';

@@ -2,8 +2,6 @@ import type { Target } from '../shared/config/schema.js';
 import { errorMessage } from '../shared/errors.js';
 import { runBackup } from './backup/backup-workflow.js';
 import type { Deps, TargetOutcome } from './deps.js';
-import { continueDrill, scheduledDrill } from './drill/drill-workflow.js';
-import { continueRestore } from './restore/restore-workflow.js';
 
 /**
  * One target's hourly step: a restore or drill holding the target's lock is carried on; otherwise the
@@ -11,12 +9,17 @@ import { continueRestore } from './restore/restore-workflow.js';
  */
 export async function runScheduled(deps: Deps, target: Target): Promise<TargetOutcome> {
   const file = await deps.state.readRun(target.name, deps.now());
-  if (file.state === 'ok' && file.record.kind === 'restore') return continueRestore(deps, target, file.record, false, false);
-  if (file.state === 'ok' && file.record.kind === 'drill') return continueDrill(deps, target, file.record, false, false);
+  // The restore and drill code is loaded only when a target needs it (a chunk of the bundle, see handler.ts).
+  if (file.state === 'ok' && file.record.kind === 'restore') {
+    return (await import('./restore/restore-workflow.js')).continueRestore(deps, target, file.record, false, false);
+  }
+  if (file.state === 'ok' && file.record.kind === 'drill') {
+    return (await import('./drill/drill-workflow.js')).continueDrill(deps, target, file.record, false, false);
+  }
   const backup = await runBackup(deps, target, false);
   if (backup.outcome !== 'idle' || !target.drill) return backup;
   try {
-    return (await scheduledDrill(deps, target)) ?? backup;
+    return (await (await import('./drill/drill-workflow.js')).scheduledDrill(deps, target)) ?? backup;
   } catch (error) {
     // A drill that cannot start is a drill failure (its alarm), not a backup failure.
     deps.telemetry.logger.error(`restore drill failed: could not start it: ${errorMessage(error)}`, { target: target.name });

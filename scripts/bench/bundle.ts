@@ -32,7 +32,8 @@ function timeNode(args: readonly string[]): Promise<number> {
 }
 
 /**
- * Builds the orchestrator bundle as the product does (modules/orchestrator-bundle.ts) and times its cold import:
+ * Builds the orchestrator bundle as the product does (modules/orchestrator-bundle.ts) and times its cold import (the
+ * entry and the chunks it loads at start; restore and drill chunks load on their first use):
  * the median of IMPORT_RUNS fresh `node` processes importing it, against as many `node -e ''`, alternating.
  */
 export async function benchBundle(opts: BundleBenchOptions): Promise<BundleResult> {
@@ -40,7 +41,7 @@ export async function benchBundle(opts: BundleBenchOptions): Promise<BundleResul
   mkdirSync(dir, { recursive: true });
   const built = buildOrchestratorBundle({ outDir: dir });
   const url = pathToFileURL(built.file).href;
-  opts.log(`bundle: ${built.bytes} bytes; timing ${IMPORT_RUNS} cold imports...`);
+  opts.log(`bundle: ${built.bytes} bytes in ${built.files.length} files (entry ${built.entryBytes}); timing ${IMPORT_RUNS} cold imports...`);
   const baseline: number[] = [];
   const imports: number[] = [];
   for (let i = 0; i < IMPORT_RUNS; i++) {
@@ -51,7 +52,9 @@ export async function benchBundle(opts: BundleBenchOptions): Promise<BundleResul
   const importMs = median(imports);
   return {
     bytes: built.bytes,
-    gzipBytes: gzipSync(readFileSync(built.file), { level: 9 }).length,
+    entryBytes: built.entryBytes,
+    files: built.files.length,
+    gzipBytes: built.files.reduce((sum, name) => sum + gzipSync(readFileSync(join(dir, name)), { level: 9 }).length, 0),
     importRuns: IMPORT_RUNS,
     nodeBaselineMs,
     importMs,

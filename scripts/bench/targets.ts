@@ -8,6 +8,10 @@ export const LIMITS = {
   e2eVsFloor: 1.4,
   drillVsRestore: 2.5,
   digestsVsCounts: 1.1,
+  /** Every file of the Lambda bundle together, in MB (10^6 bytes). */
+  bundleMB: 1,
+  /** A fresh node importing the bundle, minus `node -e ''`. */
+  coldImportMs: 150,
 } as const;
 
 function target(t: Omit<TargetResult, 'met'>): TargetResult {
@@ -20,7 +24,7 @@ function target(t: Omit<TargetResult, 'met'>): TargetResult {
  * `met: null`. Upload targets are per size: the configured sizes, or the measured ones.
  */
 export function evaluateTargets(sections: BenchResults['sections'], uploadSizesMiB: readonly number[]): TargetResult[] {
-  const { dump, upload, e2e, drill } = sections;
+  const { dump, upload, e2e, drill, bundle } = sections;
   const targets: TargetResult[] = [
     target({
       id: 'dump-vs-floor',
@@ -77,6 +81,22 @@ export function evaluateTargets(sections: BenchResults['sections'], uploadSizesM
       comparison: '<=',
       limit: LIMITS.digestsVsCounts,
       unit: 'x',
+    }),
+    target({
+      id: 'bundle-size',
+      description: 'orchestrator Lambda bundle, every file (entry and chunks)',
+      measured: bundle ? bundle.bytes / 1e6 : null,
+      comparison: '<=',
+      limit: LIMITS.bundleMB,
+      unit: 'MB',
+    }),
+    target({
+      id: 'cold-import',
+      description: "cold import of the bundle by a fresh node, minus `node -e ''`",
+      measured: bundle ? bundle.importNetMs : null,
+      comparison: '<=',
+      limit: LIMITS.coldImportMs,
+      unit: 'ms',
     }),
   );
   return targets;

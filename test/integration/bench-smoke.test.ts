@@ -57,6 +57,8 @@ describe('npm run bench on a tiny dataset', () => {
       'e2e-vs-floor',
       'drill-vs-restore',
       'backup-digests-vs-counts',
+      'bundle-size',
+      'cold-import',
     ]);
     for (const t of results.targets) {
       expect(typeof t.met, t.id).toBe('boolean');

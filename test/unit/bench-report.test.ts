@@ -16,7 +16,7 @@ function up(label: string, wallSeconds: number, rssMiB: number): UploadRow {
 
 function fullResults(): BenchResults {
   const sections: BenchResults['sections'] = {
-    bundle: { bytes: 1_500_000, gzipBytes: 400_000, importRuns: 10, nodeBaselineMs: 30, importMs: 240, importNetMs: 210 },
+    bundle: { bytes: 1_500_000, entryBytes: 300_000, files: 9, gzipBytes: 400_000, importRuns: 10, nodeBaselineMs: 30, importMs: 240, importNetMs: 210 },
     upload: {
       partSizeMiB: 16,
       concurrency: 4,
@@ -61,6 +61,14 @@ describe('targetsTable', () => {
     [{ measured: null, met: null }, '| dump | — | ≤ 1.15× | not measured |'],
   ])('shows %j as its result', (outcome, line) => {
     const t: TargetResult = { id: 'd', description: 'dump', comparison: '<=', limit: 1.15, unit: 'x', ...outcome };
+    expect(targetsTable([t]).split('\n')[2]).toBe(line);
+  });
+
+  it.each([
+    ['MB', 0.9564, '| t | 0.96 MB | ≤ 1.00 MB | met |', 1],
+    ['ms', 123.4, '| t | 123 ms | ≤ 150 ms | met |', 150],
+  ] as const)('shows %s targets in their unit', (unit, measured, line, limit) => {
+    const t: TargetResult = { id: 't', description: 't', comparison: '<=', limit, unit, measured, met: true };
     expect(targetsTable([t]).split('\n')[2]).toBe(line);
   });
 

@@ -73,7 +73,19 @@ describe('evaluateTargets', () => {
       ['e2e-vs-floor', null, null],
       ['drill-vs-restore', null, null],
       ['backup-digests-vs-counts', null, null],
+      ['bundle-size', null, null],
+      ['cold-import', null, null],
     ]);
+  });
+
+  it.each([
+    [999_999, 149, true, true],
+    [1_000_001, 151, false, false],
+  ])('says a bundle of %i bytes and a cold import of %i ms meet the targets: %s, %s', (bytes, importNetMs, sizeMet, importMet) => {
+    const bundle = { bytes, entryBytes: 1, files: 2, gzipBytes: 1, importRuns: 10, nodeBaselineMs: 30, importMs: importNetMs + 30, importNetMs };
+    const targets = evaluateTargets({ bundle }, []);
+    expect(targets.find((t) => t.id === 'bundle-size')).toMatchObject({ met: sizeMet, unit: 'MB', limit: 1 });
+    expect(targets.find((t) => t.id === 'cold-import')).toMatchObject({ met: importMet, unit: 'ms', limit: 150 });
   });
 
   it('treats a ratio that is not a finite number as not measured', () => {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { countsSchema } from '../../shared/core/counts.js';
 import { WEEKDAYS } from '../../shared/core/s3-keys.js';
 import type { RunRecord } from '../../shared/core/run-record.js';

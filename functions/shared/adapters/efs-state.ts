@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { BackupError } from '../errors.js';
 import { writeJsonAtomic } from './atomic-json.js';
 import { parseRunRecord, RunRecordError, type RunRecord } from '../core/run-record.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, errorMessage } from '../errors.js';
 import { configSchema, targetSchema, type BackupConfig, type Target } from './schema.js';
 

@@ -1,5 +1,5 @@
 import { Cron } from 'croner';
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The one configuration schema: main.ts validates the file with it before synthesizing, and the

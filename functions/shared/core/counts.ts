@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * What a job counted (backup: in the dump it wrote; drill: in what it restored), as markers, manifests and

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENGINES } from '../config/schema.js';
 import { BackupError } from '../errors.js';
 import { countsSchema } from './counts.js';

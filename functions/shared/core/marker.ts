@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENGINES, type Engine } from '../config/schema.js';
 import { BackupError } from '../errors.js';
 import { countsSchema } from './counts.js';
