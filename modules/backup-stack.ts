@@ -78,6 +78,7 @@ export class BackupStack extends TerraformStack {
       targets: config.targets,
       bucketArn: bucket.bucketArn,
       keyPrefix: config.keyPrefix,
+      readBucketVersioning: config.bucket.existing,
       kmsKeyArn: config.kmsKeyArn,
       execKmsKeyArns: Object.values(config.execKmsKeys),
       fileSystemArn: accessPoint.fileSystemArn,
@@ -93,6 +94,8 @@ export class BackupStack extends TerraformStack {
       POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       ...(config.kmsKeyArn === undefined ? {} : { KMS_KEY_ARN: config.kmsKeyArn }),
+      // The stack does not own an existing bucket's settings: the Lambda checks its versioning itself.
+      ...(config.bucket.existing ? { CHECK_BUCKET_VERSIONING: '1' } : {}),
     };
     const envBytes = Object.entries(environment).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
     if (envBytes > LAMBDA_ENV_LIMIT_BYTES) {

@@ -42,6 +42,8 @@ export interface OrchestratorRoleProps {
   readonly bucketArn: string;
   /** Key prefix the orchestrator may read and write under ("" for the whole bucket). */
   readonly keyPrefix: string;
+  /** Allow s3:GetBucketVersioning on the bucket (an existing bucket, whose versioning the Lambda checks). Default: false. */
+  readonly readBucketVersioning?: boolean;
   /** KMS key of the bucket. Default: none (SSE-S3), no KMS permissions. */
   readonly kmsKeyArn?: string;
   /** ECS Exec KMS keys of the clusters whose sessions are KMS-encrypted. Default: none. */
@@ -129,6 +131,16 @@ export class OrchestratorRole extends Construct {
         // An empty prefix means the whole bucket: a request without a prefix must pass too.
         ...(props.keyPrefix === '' ? {} : { condition: [{ test: 'StringLike', variable: 's3:prefix', values: [`${props.keyPrefix}*`] }] }),
       },
+      ...(props.readBucketVersioning === true
+        ? [
+            {
+              sid: 'S3ReadBucketVersioning',
+              // The stack does not manage an existing bucket: the Lambda checks that older weeks are kept.
+              actions: ['s3:GetBucketVersioning'],
+              resources: [props.bucketArn],
+            },
+          ]
+        : []),
       ...(props.kmsKeyArn === undefined
         ? []
         : [

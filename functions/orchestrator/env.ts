@@ -17,6 +17,8 @@ export interface OrchestratorEnv {
   partSizeBytes: number | undefined;
   /** Path-style S3 addressing: only for S3 stand-ins such as s3rver. */
   s3ForcePathStyle: boolean;
+  /** Check the bucket's versioning once per cold start: set for an existing bucket, whose settings the stack does not own. */
+  checkBucketVersioning: boolean;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string, allowEmpty = false): string {
@@ -49,5 +51,6 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): OrchestratorEnv {
     kmsKeyArn: env.KMS_KEY_ARN || undefined,
     partSizeBytes: partSizeMb === 0 ? undefined : partSizeMb * 1024 * 1024,
     s3ForcePathStyle: env.S3_FORCE_PATH_STYLE === '1',
+    checkBucketVersioning: env.CHECK_BUCKET_VERSIONING === '1',
   };
 }

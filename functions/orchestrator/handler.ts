@@ -2,8 +2,10 @@ import { EfsState } from '../shared/adapters/efs-state.js';
 import { createTelemetry } from '../shared/adapters/telemetry.js';
 import type { Target } from '../shared/config/schema.js';
 import { ConfigError, errorMessage } from '../shared/errors.js';
+import type { VersioningProblem } from '../shared/core/bucket-versioning.js';
 import { EcsExec } from '../shared/exec/exec-client.js';
 import { runBackup } from './backup/backup-workflow.js';
+import { findVersioningProblem, reportVersioningProblem } from './bucket-check.js';
 import { createClients } from './clients.js';
 import type { Deps, TargetOutcome } from './deps.js';
 import { runScheduled } from './scheduled.js';
@@ -34,7 +36,13 @@ export type HandlerResult =
   | { action: 'restore' | 'drill'; result: JobOutcome };
 
 const telemetry = createTelemetry();
-let cached: { env: OrchestratorEnv; clients: ReturnType<typeof createClients>; exec: EcsExec } | null = null;
+let cached: {
+  env: OrchestratorEnv;
+  clients: ReturnType<typeof createClients>;
+  exec: EcsExec;
+  /** An existing bucket's versioning problem (null: fine or not checked), read once per cold start. */
+  versioning: Promise<VersioningProblem | null>;
+} | null = null;
 
 // Environment and clients are set up once per container (cold start), not per invocation.
 function setup() {
@@ -48,7 +56,8 @@ function setup() {
       onTerminateError: (sessionId, error) =>
         telemetry.logger.warn('ssm:TerminateSession failed; the session holds a slot of its container until its idle timeout', { sessionId, error: errorMessage(error) }),
     });
-    cached = { env, clients, exec };
+    const versioning = env.checkBucketVersioning ? findVersioningProblem({ env, s3: clients.s3 }) : Promise.resolve(null);
+    cached = { env, clients, exec, versioning };
   }
   return cached;
 }
@@ -56,7 +65,7 @@ function setup() {
 /** The Lambda entry point: parses the event and dispatches on its action. */
 export async function handler(event: unknown, context: LambdaContext): Promise<HandlerResult> {
   const request = parseEvent(event);
-  const { env, clients, exec } = setup();
+  const { env, clients, exec, versioning } = setup();
   const deps: Deps = {
     env,
     ...clients,
@@ -68,6 +77,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<H
     now: () => new Date(),
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
+  reportVersioningProblem(deps, await versioning);
   switch (request.action) {
     case 'scheduled':
       // Every target runs concurrently: a slow or stuck target costs the others nothing but upload slots.

@@ -14,6 +14,8 @@
 export interface CallScope {
   /** Bucket ARN. */
   readonly bucket: string;
+  /** Whether the bucket is an existing one (the Lambda checks its versioning). */
+  readonly existingBucket: boolean;
   /** ARN of an object under the key prefix (one of the target's backups). */
   readonly object: string;
   /** The `s3:prefix` the orchestrator lists with (the target's folder under the key prefix). */
@@ -95,6 +97,7 @@ export const AWS_CALLS: readonly AwsCall[] = [
   { command: 'CompleteMultipartUploadCommand', client: S3, by: 'orchestrator', needs: (s) => [object('PutObject')(s), ...viaS3(s, 'Decrypt')] },
   { command: 'AbortMultipartUploadCommand', client: S3, by: 'orchestrator', needs: (s) => [object('AbortMultipartUpload')(s)] },
   { command: 'ListPartsCommand', client: S3, by: 'orchestrator', needs: (s) => [object('ListMultipartUploadParts')(s)] },
+  { command: 'GetBucketVersioningCommand', client: S3, by: 'orchestrator', needs: (s) => (s.existingBucket ? [req('s3:GetBucketVersioning', s.bucket)] : []) },
   // exec-check (scripts/exec-check.ts) with the operator's own credentials; it simulates the orchestrator's role itself.
   { command: 'ListTasksCommand', client: ECS, by: 'operator', needs: none },
   { command: 'DescribeTasksCommand', client: ECS, by: 'operator', needs: none },

@@ -77,6 +77,15 @@ describe('orchestrator function', () => {
     expect(variables.KMS_KEY_ARN).toBe(kmsKeyArn);
   });
 
+  it.each([
+    [true, '1'],
+    [false, undefined],
+  ])('asks for the versioning check of the bucket when it is an existing one (%s)', (existing, expected) => {
+    const synth = synthStack({ ...BASE_CONFIG, bucket: { name: 'shared-backups', existing } });
+    const variables = (onlyResource(synth, 'aws_lambda_function').environment as { variables: Record<string, string> }).variables;
+    expect(variables.CHECK_BUCKET_VERSIONING).toBe(expected);
+  });
+
   it('is created after its log group and its role policy', () => {
     const fn = onlyResource(synthStack(), 'aws_lambda_function');
     expect(fn.depends_on).toEqual([

@@ -42,6 +42,7 @@ function scopeOf(config: ReturnType<typeof parseConfig>, target: Target): CallSc
   const cluster = `arn:aws:ecs:${ARN}:cluster/${target.cluster}`;
   return {
     bucket: `arn:aws:s3:::${config.bucket.name}`,
+    existingBucket: config.bucket.existing,
     object: `arn:aws:s3:::${config.bucket.name}/${targetPrefix(config.keyPrefix, target.name)}monday.json`,
     listPrefix: targetPrefix(config.keyPrefix, target.name),
     cluster,
@@ -152,5 +153,10 @@ describe('orchestrator role denies', () => {
       .filter((r) => r.action.startsWith('kms:') || r.action === 'ecs:UpdateService');
     expect(gated.map((r) => r.action).sort()).toEqual(['ecs:UpdateService', 'kms:GenerateDataKey', 'kms:GenerateDataKey']);
     for (const request of gated) expect(await decide(plain, request), label(request)).toBe('ImplicitlyDenied');
+    // And the other way round: a created bucket's versioning is the stack's, the Lambda does not read it.
+    const created = scopeOf(config, config.targets[0] as Target);
+    const versioning = AWS_CALLS.filter((c) => c.command === 'GetBucketVersioningCommand').flatMap((c) => c.needs({ ...created, existingBucket: true }));
+    expect(versioning).toHaveLength(1);
+    for (const request of versioning) expect(await decide(policies, request), label(request)).toBe('ImplicitlyDenied');
   });
 });

@@ -129,7 +129,12 @@ describe('orchestrator role', () => {
     expect(statement).toEqual({ sid, ...expected });
   });
 
-  it.each(['KmsForBucketObjects', 'KmsExecSessionDataKeys', 'EcsRestartForRestore'])('has no %s statement unless configured', (sid) => {
+  it('reads the versioning of an existing bucket, and nothing else of the bucket', () => {
+    const all = statements({ ...BASE_CONFIG, bucket: { name: 'shared-backups', existing: true } });
+    expect(all.get('S3ReadBucketVersioning')).toEqual({ sid: 'S3ReadBucketVersioning', actions: ['s3:GetBucketVersioning'], resources: ['arn:aws:s3:::shared-backups'] });
+  });
+
+  it.each(['KmsForBucketObjects', 'KmsExecSessionDataKeys', 'EcsRestartForRestore', 'S3ReadBucketVersioning'])('has no %s statement unless configured', (sid) => {
     expect(statements(BASE_CONFIG).has(sid)).toBe(false);
   });
 

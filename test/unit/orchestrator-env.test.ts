@@ -24,12 +24,13 @@ describe('readEnv', () => {
       kmsKeyArn: undefined,
       partSizeBytes: undefined,
       s3ForcePathStyle: false,
+      checkBucketVersioning: false,
     });
   });
 
   it('accepts an empty key prefix and reads the optional knobs', () => {
-    const read = readEnv(env({ KEY_PREFIX: '', FAST_PATH_SECONDS: '0', UPLOAD_PART_SIZE_MB: '5', S3_FORCE_PATH_STYLE: '1', KMS_KEY_ARN: 'arn:k' }));
-    expect(read).toMatchObject({ keyPrefix: '', fastPathSeconds: 0, partSizeBytes: 5 * 1024 * 1024, s3ForcePathStyle: true, kmsKeyArn: 'arn:k' });
+    const read = readEnv(env({ KEY_PREFIX: '', FAST_PATH_SECONDS: '0', UPLOAD_PART_SIZE_MB: '5', S3_FORCE_PATH_STYLE: '1', KMS_KEY_ARN: 'arn:k', CHECK_BUCKET_VERSIONING: '1' }));
+    expect(read).toMatchObject({ keyPrefix: '', fastPathSeconds: 0, partSizeBytes: 5 * 1024 * 1024, s3ForcePathStyle: true, kmsKeyArn: 'arn:k', checkBucketVersioning: true });
   });
 
   it.each([

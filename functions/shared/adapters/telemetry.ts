@@ -21,6 +21,8 @@ export const METRICS = {
   UploadSeconds: MetricUnit.Seconds,
   RestoreDrillSuccess: MetricUnit.Count,
   RestoreDrillFailure: MetricUnit.Count,
+  /** An existing bucket is not versioned (or its versioning cannot be read): older weeks are not kept. */
+  BucketVersioningDisabled: MetricUnit.Count,
 } as const;
 
 /** A metric name the orchestrator emits. */

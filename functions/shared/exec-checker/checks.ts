@@ -1,4 +1,5 @@
 import { backupMount } from './backup-mount.js';
+import { bucketVersioning } from './bucket-versioning.js';
 import { callerPermissions } from './caller-permissions.js';
 import { clusterConfiguration } from './cluster-configuration.js';
 import { efsMountTargets } from './efs-mount-targets.js';
@@ -38,6 +39,7 @@ export const CHECKS: readonly (readonly [id: string, check: Check])[] = [
   ['orchestrator-network', orchestratorNetwork],
   ['efs-mount-targets', efsMountTargets],
   ['backup-mount', backupMount],
+  ['bucket-versioning', bucketVersioning],
   ['exec-kms', execKms],
 ];
 
