@@ -2,13 +2,14 @@ import { App } from 'cdktf';
 import { Command } from 'commander';
 import { loadConfigFile, resolveConfigPath } from './functions/shared/config/load.js';
 import { errorMessage } from './functions/shared/errors.js';
-import { BackupStack, STACK_NAME } from './modules/backup-stack.js';
+import { BackupStack } from './modules/backup-stack.js';
 import { BUNDLE_DIR_ENV, buildOrchestratorBundle } from './modules/orchestrator-bundle.js';
 
 /**
  * The CDKTF app: validates the config (`--config <file>`, else $BACKUP_CONFIG, else
  * ./backup.config.json), bundles the orchestrator (unless $ORCHESTRATOR_BUNDLE_DIR names a prebuilt
- * bundle) and synthesizes the one stack.
+ * bundle) and synthesizes the one stack, named after the config's deployment `name` (so each deployment
+ * has its own directory in cdktf.out/stacks/ and its own state file).
  */
 function main(argv: readonly string[]): void {
   const options = new Command()
@@ -21,7 +22,7 @@ function main(argv: readonly string[]): void {
   // A prebuilt bundle (CI, scripts/verify-infra.ts) keeps several synths on exactly the same code.
   const bundleDir = process.env[BUNDLE_DIR_ENV] ?? buildOrchestratorBundle().dir;
   const app = new App();
-  new BackupStack(app, STACK_NAME, { config, bundleDir });
+  new BackupStack(app, config.name, { config, bundleDir });
   app.synth();
 }
 

@@ -5,8 +5,6 @@ import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscrip
 
 /** Namespace of the orchestrator's metrics (POWERTOOLS_METRICS_NAMESPACE). */
 export const METRICS_NAMESPACE = 'EcsDbBackup';
-/** The `service` dimension Powertools adds to every metric (POWERTOOLS_SERVICE_NAME). */
-export const METRICS_SERVICE = 'ecs-db-backup';
 /** Hours without a successful backup before a target's alarm fires. */
 export const NO_BACKUP_ALARM_HOURS = 26;
 
@@ -32,6 +30,8 @@ export interface AlarmTarget {
 export interface BackupAlarmsProps {
   /** Name prefix of the topic and alarms. */
   readonly namePrefix: string;
+  /** The `service` dimension of the orchestrator's metrics (its POWERTOOLS_SERVICE_NAME: the deployment name). */
+  readonly service: string;
   /** Name of the orchestrator function. */
   readonly functionName: string;
   /** Targets to watch. */
@@ -59,7 +59,7 @@ export class BackupAlarms extends Construct {
 
     new CloudwatchMetricAlarm(this, 'lambda-errors', {
       alarmName: `${props.namePrefix}-orchestrator-errors`,
-      alarmDescription: 'The ecs-db-backup orchestrator Lambda failed (crash or timeout); see its log group.',
+      alarmDescription: `The ${props.namePrefix} orchestrator Lambda failed (crash or timeout); see its log group.`,
       namespace: 'AWS/Lambda',
       metricName: 'Errors',
       dimensions: { FunctionName: props.functionName },
@@ -67,7 +67,7 @@ export class BackupAlarms extends Construct {
       ...actions,
     });
     for (const target of props.targets) {
-      const dimensions = { service: METRICS_SERVICE, target: target.name };
+      const dimensions = { service: props.service, target: target.name };
       new CloudwatchMetricAlarm(this, `no-backup-${target.name}`, {
         alarmName: `${props.namePrefix}-${target.name}-no-backup`,
         alarmDescription: `No successful backup of ${target.name} in ${NO_BACKUP_ALARM_HOURS} hours.`,

@@ -5,7 +5,7 @@ import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric
 import { encodeTargets, TARGETS_ENV } from '../functions/shared/config/load.js';
 import type { BackupConfig } from '../functions/shared/config/schema.js';
 import { AccountContext } from './account-context.js';
-import { BackupAlarms, METRICS_NAMESPACE, METRICS_SERVICE } from './alarms.js';
+import { BackupAlarms, METRICS_NAMESPACE } from './alarms.js';
 import { BackupBucket } from './backup-bucket.js';
 import { BackupDashboard } from './dashboard.js';
 import { BackupAccessPoint } from './efs-access-point.js';
@@ -15,9 +15,8 @@ import { OrchestratorRole } from './orchestrator-role.js';
 import { HourlySchedule } from './schedule.js';
 import { TaskRoleExecPolicy } from './task-role-exec.js';
 import { ConfigError } from '../functions/shared/errors.js';
+import { orchestratorFunctionName } from '../functions/shared/config/deployment-names.js';
 
-/** Name of the one stack (its directory in cdktf.out/stacks/). */
-export const STACK_NAME = 'ecs-db-backup';
 /** Lambda caps the whole environment (names and values) at 4 KB. */
 const LAMBDA_ENV_LIMIT_BYTES = 4096;
 
@@ -27,17 +26,19 @@ export interface BackupStackProps {
   readonly config: BackupConfig;
   /** Directory holding the built orchestrator bundle. */
   readonly bundleDir: string;
-  /** Prefix of every resource name. Default: "ecs-db-backup" (one deployment per account and region). */
-  readonly namePrefix?: string;
 }
 
-/** The whole deployment: composes the constructs in modules/ from one validated config. */
+/**
+ * The whole deployment: composes the constructs in modules/ from one validated config. The config's
+ * `name` prefixes every resource name and is the metrics' `service` dimension, so deployments with
+ * different names share an account and region; main.ts also uses it as the stack's id (its state file).
+ */
 export class BackupStack extends TerraformStack {
   constructor(scope: Construct, id: string, props: BackupStackProps) {
     super(scope, id);
     const { config } = props;
-    const namePrefix = props.namePrefix ?? 'ecs-db-backup';
-    const functionName = `${namePrefix}-orchestrator`;
+    const namePrefix = config.name;
+    const functionName = orchestratorFunctionName(namePrefix);
 
     // Relative to cdktf.out/stacks/<stack>/ (and cdktf.out.hcl/...): the state stays in the project
     // root, shared by the JSON and the HCL form and kept when the output directories are rebuilt.
@@ -91,7 +92,7 @@ export class BackupStack extends TerraformStack {
       KEY_PREFIX: config.keyPrefix,
       EFS_MOUNT_PATH,
       FAST_PATH_SECONDS: String(config.lambda.fastPathSeconds),
-      POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
+      POWERTOOLS_SERVICE_NAME: namePrefix,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       ...(config.kmsKeyArn === undefined ? {} : { KMS_KEY_ARN: config.kmsKeyArn }),
       // The stack does not own an existing bucket's settings: the Lambda checks its versioning itself.
@@ -120,6 +121,7 @@ export class BackupStack extends TerraformStack {
     new HourlySchedule(this, 'schedule', { ruleName: namePrefix, functionName: fn.functionName, functionArn: fn.functionArn });
     const alarms = new BackupAlarms(this, 'alarms', {
       namePrefix,
+      service: namePrefix,
       functionName: fn.functionName,
       targets: config.targets.map((t) => ({ name: t.name, drill: t.drill !== undefined })),
       alarmEmail: config.alarmEmail,
@@ -128,7 +130,7 @@ export class BackupStack extends TerraformStack {
       dashboardName: namePrefix,
       region: config.region,
       namespace: METRICS_NAMESPACE,
-      service: METRICS_SERVICE,
+      service: namePrefix,
       targets: config.targets.map((t) => t.name),
       logGroupName: fn.logGroupName,
       // Every alarm of the stack, found in the tree: ARNs from names, so a plan shows the whole body.

@@ -31,7 +31,7 @@ function program(): Command {
     .addOption(new Option('--container <name>', 'check only this container (with --cluster/--task)'))
     .addOption(new Option('--target <name>', 'backup target from the config: cluster, service, container and the backup-path checks'))
     .addOption(new Option('--config <path>', 'backup config file (default $BACKUP_CONFIG, then ./backup.config.json)'))
-    .addOption(new Option('--function <name>', 'orchestrator Lambda (default ecs-db-backup-orchestrator)'))
+    .addOption(new Option('--function <name>', "orchestrator Lambda (default: <the config's name>-orchestrator)"))
     .addOption(new Option('--region <region>', 'AWS region (default: the config\'s region, then the SDK\'s)'))
     .option('--json', 'print a JSON report')
     .option('--probe', 'also run a live round trip: write a file in the container and have the orchestrator read it')

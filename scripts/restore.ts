@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline/promises';
 import { pathToFileURL } from 'node:url';
 import { listBackups, type BackupListing } from '../functions/shared/adapters/s3-backups.js';
 import { loadConfigFile, resolveConfigPath } from '../functions/shared/config/load.js';
+import { orchestratorFunctionName } from '../functions/shared/config/deployment-names.js';
 import type { BackupConfig, Target } from '../functions/shared/config/schema.js';
 import { mayBeSameDatabase } from '../functions/shared/core/same-database.js';
 import { WEEKDAYS } from '../functions/shared/core/s3-keys.js';
@@ -21,8 +22,6 @@ import type { JobOutcome } from '../functions/orchestrator/restore/restore-state
 
 /** Exit code of a bad command line. */
 export const USAGE_EXIT = 2;
-/** The orchestrator's name when the stack's default name prefix is used. */
-export const DEFAULT_FUNCTION = 'ecs-db-backup-orchestrator';
 
 /** The command line is wrong; the message says how to fix it. */
 export class UsageError extends BackupError {}
@@ -39,7 +38,8 @@ export interface RestoreCliOptions {
   overwrite: boolean;
   verify: boolean;
   yes: boolean;
-  function: string;
+  /** Orchestrator Lambda; default: the config's deployment's (`<name>-orchestrator`). */
+  function?: string;
   config?: string;
   pollSeconds: number;
 }
@@ -72,7 +72,7 @@ function program(io: CliIo): Command {
     .option('--overwrite', "allow replacing the data of the database restored into (the target's own by default)", false)
     .option('--yes', 'confirm --overwrite without asking (automation)', false)
     .option('--verify', "compare the restored tables' content with the backup's (SQL engines; reads the data once more)", false)
-    .addOption(new Option('--function <name>', 'orchestrator Lambda').default(DEFAULT_FUNCTION))
+    .addOption(new Option('--function <name>', "orchestrator Lambda (default: <the config's name>-orchestrator)"))
     .addOption(new Option('--config <path>', 'backup config file (default $BACKUP_CONFIG, then ./backup.config.json)'))
     .addOption(new Option('--poll-seconds <n>', 'seconds between progress polls').default('5'))
     .exitOverride()
@@ -173,7 +173,7 @@ async function invoke(lambda: LambdaClient, functionName: string, request: Resto
 }
 
 /** Starts the restore and polls until it ends; resolves to the final outcome (throws when it failed). */
-export async function restoreAndWait(lambda: LambdaClient, o: RestoreCliOptions, io: CliIo): Promise<JobOutcome> {
+export async function restoreAndWait(lambda: LambdaClient, o: RestoreCliOptions & { function: string }, io: CliIo): Promise<JobOutcome> {
   const request: RestoreRequest = {
     action: 'restore',
     target: o.target,
@@ -233,7 +233,7 @@ export async function main(argv: readonly string[], io: CliIo, clients?: (config
       return 0;
     }
     await confirmRestore(loaded.target, o, io);
-    const done = await restoreAndWait(sdk.lambda, o, io);
+    const done = await restoreAndWait(sdk.lambda, { ...o, function: o.function ?? orchestratorFunctionName(loaded.config.name) }, io);
     io.out(`restored ${done.source?.key ?? ''}${done.source?.versionId ? ` (version ${done.source.versionId})` : ''} into ${done.database ?? o.target} (run ${done.runId})\n`);
     if (done.note) io.out(`${done.note}\n`);
     return 0;

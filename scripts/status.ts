@@ -3,9 +3,10 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { Command, CommanderError, Option } from 'commander';
 import { pathToFileURL } from 'node:url';
 import { loadConfigFile, resolveConfigPath } from '../functions/shared/config/load.js';
+import { orchestratorFunctionName } from '../functions/shared/config/deployment-names.js';
 import type { BackupConfig } from '../functions/shared/config/schema.js';
 import { errorMessage } from '../functions/shared/errors.js';
-import { DEFAULT_FUNCTION, UsageError, USAGE_EXIT } from './restore.js';
+import { UsageError, USAGE_EXIT } from './restore.js';
 import { assessTarget, type TargetStatus } from './status/assess.js';
 import { collectFacts, type StatusClients } from './status/collect.js';
 import { colourWanted, formatHistory, formatStatusTable } from './status/render.js';
@@ -23,7 +24,8 @@ export interface StatusCliOptions {
   json: boolean;
   config?: string;
   region?: string;
-  function: string;
+  /** Orchestrator Lambda; default: the config's deployment's (`<name>-orchestrator`). */
+  function?: string;
 }
 
 /** Where the command writes (replaced in tests). */
@@ -46,7 +48,7 @@ export function parseStatusArgs(argv: readonly string[], io: Pick<StatusIo, 'out
     .option('--json', 'print JSON instead of a table', false)
     .addOption(new Option('--config <path>', 'backup config file (default $BACKUP_CONFIG, then ./backup.config.json)'))
     .addOption(new Option('--region <region>', "AWS region of the bucket and the orchestrator (default: the config's)"))
-    .addOption(new Option('--function <name>', 'orchestrator Lambda').default(DEFAULT_FUNCTION))
+    .addOption(new Option('--function <name>', "orchestrator Lambda (default: <the config's name>-orchestrator)"))
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .parse([...argv], { from: 'user' })
@@ -73,7 +75,7 @@ function load(o: StatusCliOptions): BackupConfig {
 
 async function report(config: BackupConfig, o: StatusCliOptions, io: StatusIo, sdk: StatusClients): Promise<TargetStatus[]> {
   const targets = config.targets.filter((t) => o.target === undefined || t.name === o.target);
-  const facts = await collectFacts(config, targets, sdk, o.function);
+  const facts = await collectFacts(config, targets, sdk, o.function ?? orchestratorFunctionName(config.name));
   const now = io.now();
   const statuses = facts.map((f) => assessTarget(f, now));
   const colour = !o.json && colourWanted(io.isTerminal, io.env);

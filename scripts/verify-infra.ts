@@ -8,7 +8,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { Command } from 'commander';
 import { loadConfigFile } from '../functions/shared/config/load.js';
-import { STACK_NAME } from '../modules/backup-stack.js';
 import { BUNDLE_DIR_ENV, buildOrchestratorBundle } from '../modules/orchestrator-bundle.js';
 
 /**
@@ -143,7 +142,7 @@ function run(command: string, args: readonly string[], cwd: string, env: NodeJS.
 }
 
 /** Synthesizes one form of the stack and has Terraform validate and plan it; returns the plan digest. */
-async function synthAndPlan(configPath: string, form: 'json' | 'hcl', workDir: string, stsUrl: string, bundleDir: string): Promise<PlanDigest> {
+async function synthAndPlan(configPath: string, stackName: string, form: 'json' | 'hcl', workDir: string, stsUrl: string, bundleDir: string): Promise<PlanDigest> {
   const out = join(workDir, form);
   rmSync(out, { recursive: true, force: true });
   const env = {
@@ -156,7 +155,7 @@ async function synthAndPlan(configPath: string, form: 'json' | 'hcl', workDir: s
     CI: '1',
   };
   await run('npx', ['--no-install', 'cdktf', 'synth', '--output', out, ...(form === 'hcl' ? ['--hcl'] : [])], REPO_ROOT, env);
-  const stackDir = join(out, 'stacks', STACK_NAME);
+  const stackDir = join(out, 'stacks', stackName);
   const expected = form === 'json' ? 'cdk.tf.json' : 'cdk.tf';
   if (!readdirSync(stackDir).includes(expected)) throw new Error(`cdktf synth wrote no ${expected} in ${stackDir}`);
   writeFileSync(join(stackDir, 'zz_offline_override.tf.json'), JSON.stringify(offlineOverride(stsUrl, join(workDir, `${form}.tfstate`)), null, 2));
@@ -170,15 +169,15 @@ async function synthAndPlan(configPath: string, form: 'json' | 'hcl', workDir: s
 export async function verifyConfig(configPath: string, workRoot: string, bundleDir: string, log: (line: string) => void): Promise<string[]> {
   const absolute = resolve(configPath);
   // A config that does not validate fails here, with the schema's messages, before any synth.
-  loadConfigFile(absolute);
+  const { name: stackName } = loadConfigFile(absolute);
   const workDir = join(workRoot, basename(configPath).replace(/\.json$/, ''));
   mkdirSync(workDir, { recursive: true });
   const { server, url } = await startFakeSts();
   try {
     // Both forms at once: each is mostly waiting on one single-threaded tool.
     const [jsonPlan, hclPlan] = await Promise.all([
-      synthAndPlan(absolute, 'json', workDir, url, bundleDir),
-      synthAndPlan(absolute, 'hcl', workDir, url, bundleDir),
+      synthAndPlan(absolute, stackName, 'json', workDir, url, bundleDir),
+      synthAndPlan(absolute, stackName, 'hcl', workDir, url, bundleDir),
     ]);
     log(`${configPath}: JSON and HCL forms valid; plan:`);
     for (const line of summarizePlan(jsonPlan)) log(`  ${line}`);

@@ -39,6 +39,16 @@ const MALFORMED: Array<[string, (c: Draft) => unknown, string[]]> = [
     ["region: must be an AWS region like \"eu-west-1\""],
   ],
   [
+    "deployment name with uppercase",
+    (c: Draft) => (c.name = 'Staging'),
+    ["name: must be 1-32 lowercase letters, digits or hyphens, starting with a letter and ending with a letter or digit"],
+  ],
+  [
+    "deployment name too long for the derived IAM names",
+    (c: Draft) => (c.name = 'a'.repeat(33)),
+    ["name: must be 1-32 lowercase letters, digits or hyphens, starting with a letter and ending with a letter or digit"],
+  ],
+  [
     "missing bucket name",
     (c: Draft) => (c.bucket = {}),
     ["bucket.name: Invalid input: expected string, received undefined"],
@@ -364,6 +374,7 @@ describe('config validation', () => {
   it('fills in the documented defaults', () => {
     const config = parseConfig(MINIMAL);
     expect(config).toMatchObject({
+      name: 'ecs-db-backup',
       bucket: { name: 'acme-db-backups-minimal', existing: false },
       keyPrefix: 'ecs-db-backup/',
       retentionDays: 35,

@@ -1,5 +1,6 @@
 import { Cron } from 'croner';
 import * as z from 'zod';
+import { DEFAULT_DEPLOYMENT_NAME, MAX_DEPLOYMENT_NAME_LENGTH } from './deployment-names.js';
 
 /**
  * The one configuration schema: main.ts validates the file with it before synthesizing, and the
@@ -128,6 +129,14 @@ const id = (prefix: string) => pattern(new RegExp(`^${prefix}-[0-9a-f]{8,17}$`),
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional().describe('Path of the JSON Schema, for editors.'),
+    name: pattern(
+      new RegExp(`^[a-z](?:[a-z0-9-]{0,${MAX_DEPLOYMENT_NAME_LENGTH - 2}}[a-z0-9])?$`),
+      `1-${MAX_DEPLOYMENT_NAME_LENGTH} lowercase letters, digits or hyphens, starting with a letter and ending with a letter or digit`,
+    )
+      .default(DEFAULT_DEPLOYMENT_NAME)
+      .describe(
+        'Deployment name: prefixes every resource name, is the metric dimension `service` and the stack name, so two deployments (staging and prod, two VPCs) live in one account and region.',
+      ),
     region: pattern(/^[a-z]{2}(?:-[a-z]+)+-\d$/, 'an AWS region like "eu-west-1"').describe('AWS region.'),
     bucket: z
       .strictObject({

@@ -1,5 +1,6 @@
 import { loadConfigFile, resolveConfigPath } from '../config/load.js';
 import type { BackupConfig, Target } from '../config/schema.js';
+import { orchestratorFunctionName } from '../config/deployment-names.js';
 import { runChecks } from './checks.js';
 import { loadContext, type ContextInput } from './context.js';
 import { UnknownTargetError } from './errors.js';
@@ -7,8 +8,6 @@ import { runProbe, type ExecRunner } from './probe.js';
 import { newestRunningTask } from './resolve-task.js';
 import type { CheckResult, Clients } from './types.js';
 
-/** Name of the orchestrator Lambda the stack deploys (`<namePrefix>-orchestrator`, prefix `ecs-db-backup`). */
-export const DEFAULT_FUNCTION_NAME = 'ecs-db-backup-orchestrator';
 
 /** What the command line asked for, already checked for usage errors. */
 export type CheckRequest =
@@ -46,7 +45,7 @@ export async function runExecCheck(
   } else {
     const { config, target } = options.loaded ?? loadTarget(request.target, request.configPath);
     const task = request.task ?? (await newestRunningTask(clients.ecs, target.cluster, target.service));
-    const functionName = request.functionName ?? DEFAULT_FUNCTION_NAME;
+    const functionName = request.functionName ?? orchestratorFunctionName(config.name);
     input = { cluster: target.cluster, task, container: target.container, backup: { config, target, functionName } };
   }
   const loaded = await loadContext(clients, input);
