@@ -2,11 +2,20 @@ import { Construct } from 'constructs';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic/index.js';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription/index.js';
+import { ConfigError } from '../functions/shared/errors.js';
 
 /** Namespace of the orchestrator's metrics (POWERTOOLS_METRICS_NAMESPACE). */
 export const METRICS_NAMESPACE = 'EcsDbBackup';
-/** Hours without a successful backup before a target's alarm fires. */
-export const NO_BACKUP_ALARM_HOURS = 26;
+/**
+ * Hourly BackupAgeHours reports (or their absence) in a row before a target's staleness alarm fires: two, so one
+ * invocation that reports late (its period then shows none) is no alarm, and an orchestrator that stopped is one.
+ */
+export const STALE_REPORTS_TO_ALARM = 2;
+/**
+ * PutMetricAlarm's limit on period × evaluation periods for periods of an hour or more (7 days). A window alarm
+ * on BackupSuccess could not cover a weekly schedule's gap plus a margin; the age metric needs no window.
+ */
+export const MAX_EVALUATION_SECONDS = 7 * 24 * 3600;
 
 /** Alarm settings that fire on one or more failures counted in an hour, and stay OK while nothing is reported. */
 const ANY_FAILURE_IN_AN_HOUR = {
@@ -18,12 +27,17 @@ const ANY_FAILURE_IN_AN_HOUR = {
   treatMissingData: 'notBreaching',
 } as const;
 
+/** The staleness alarms' evaluation: hourly, like the reports. */
+const STALE_WINDOW = { period: 3600, evaluationPeriods: STALE_REPORTS_TO_ALARM, datapointsToAlarm: STALE_REPORTS_TO_ALARM } as const;
+
 /** One target the alarms watch. */
 export interface AlarmTarget {
   /** Target name (the `target` metric dimension). */
   readonly name: string;
   /** Whether restore drills run for it (adds a drill failure alarm). */
   readonly drill: boolean;
+  /** How old its newest backup may get (hours) before it is stale: backupAgeLimitHours of core/schedule.ts. */
+  readonly backupAgeLimitHours: number;
 }
 
 /** Props of {@link BackupAlarms}. */
@@ -41,8 +55,9 @@ export interface BackupAlarmsProps {
 }
 
 /**
- * The alarm topic and alarms: orchestrator errors, and per target "no successful backup in 26
- * hours" (missing data breaches, so a Lambda that stopped running alarms too) and drill failures.
+ * The alarm topic and alarms: orchestrator errors, and per target "the newest backup is older than its
+ * schedule allows" (BackupAgeHours; missing data breaches, so a Lambda that stopped running, or a target
+ * with no backup at all, alarms too) and drill failures.
  */
 export class BackupAlarms extends Construct {
   /** ARN of the alarm topic. */
@@ -68,18 +83,18 @@ export class BackupAlarms extends Construct {
     });
     for (const target of props.targets) {
       const dimensions = { service: props.service, target: target.name };
+      const limit = target.backupAgeLimitHours;
+      if (!Number.isInteger(limit) || limit < 1) throw new ConfigError(`BackupAlarms: backupAgeLimitHours of ${target.name} must be a whole number of hours ≥ 1, got ${limit}`);
       new CloudwatchMetricAlarm(this, `no-backup-${target.name}`, {
         alarmName: `${props.namePrefix}-${target.name}-no-backup`,
-        alarmDescription: `No successful backup of ${target.name} in ${NO_BACKUP_ALARM_HOURS} hours.`,
+        alarmDescription: `The newest backup of ${target.name} is over ${limit} hours old (its schedule's longest gap plus margins), there is none, or the orchestrator stopped reporting.`,
         namespace: METRICS_NAMESPACE,
-        metricName: 'BackupSuccess',
+        metricName: 'BackupAgeHours',
         dimensions,
-        statistic: 'Sum',
-        period: 3600,
-        evaluationPeriods: NO_BACKUP_ALARM_HOURS,
-        datapointsToAlarm: NO_BACKUP_ALARM_HOURS,
-        threshold: 1,
-        comparisonOperator: 'LessThanThreshold',
+        statistic: 'Maximum',
+        ...STALE_WINDOW,
+        threshold: limit,
+        comparisonOperator: 'GreaterThanThreshold',
         treatMissingData: 'breaching',
         ...actions,
       });

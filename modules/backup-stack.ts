@@ -4,6 +4,7 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { encodeTargets, TARGETS_ENV } from '../functions/shared/config/load.js';
 import type { BackupConfig } from '../functions/shared/config/schema.js';
+import { backupAgeLimitHours } from '../functions/shared/core/schedule.js';
 import { AccountContext } from './account-context.js';
 import { BackupAlarms, METRICS_NAMESPACE } from './alarms.js';
 import { BackupBucket } from './backup-bucket.js';
@@ -123,7 +124,7 @@ export class BackupStack extends TerraformStack {
       namePrefix,
       service: namePrefix,
       functionName: fn.functionName,
-      targets: config.targets.map((t) => ({ name: t.name, drill: t.drill !== undefined })),
+      targets: config.targets.map((t) => ({ name: t.name, drill: t.drill !== undefined, backupAgeLimitHours: backupAgeLimitHours(t) })),
       alarmEmail: config.alarmEmail,
     });
     const dashboard = new BackupDashboard(this, 'dashboard', {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
 import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
@@ -215,7 +216,10 @@ function restartable(targets: readonly ExecTarget[]): string[][] {
   return services.length === 0 ? [] : [services];
 }
 
-/** A Sid may only hold letters and digits. */
-function statementSuffix(name: string): string {
-  return name.replace(/[^A-Za-z0-9]/g, '');
+/**
+ * A Sid suffix unique per cluster name: a Sid may only hold letters and digits, so the name's letters and digits
+ * (readable) plus 8 hex digits of its sha256 (unique: `prod-db` and `prod_db` differ only in what the Sid drops).
+ */
+export function statementSuffix(name: string): string {
+  return `${name.replace(/[^A-Za-z0-9]/g, '')}${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
 }

@@ -1,5 +1,6 @@
 import type { Target } from '../shared/config/schema.js';
 import { errorMessage } from '../shared/errors.js';
+import { reportBackupAge } from './backup/backup-age.js';
 import { runBackup } from './backup/backup-workflow.js';
 import type { Deps, TargetOutcome } from './deps.js';
 
@@ -8,6 +9,15 @@ import type { Deps, TargetOutcome } from './deps.js';
  * backup workflow runs, and when it has nothing to do, a due drill starts. One run per target at a time.
  */
 export async function runScheduled(deps: Deps, target: Target): Promise<TargetOutcome> {
+  try {
+    return await scheduledStep(deps, target);
+  } finally {
+    // After the step, so a backup it just finished counts; also after a step that threw.
+    await reportBackupAge(deps, target);
+  }
+}
+
+async function scheduledStep(deps: Deps, target: Target): Promise<TargetOutcome> {
   const file = await deps.state.readRun(target.name, deps.now());
   // The restore and drill code is loaded only when a target needs it (a chunk of the bundle, see handler.ts).
   if (file.state === 'ok' && file.record.kind === 'restore') {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MAX_EVALUATION_SECONDS, STALE_REPORTS_TO_ALARM } from '../../modules/alarms.js';
 import { BASE_CONFIG, onlyResource, resources, synthStack } from '../helpers/synth.js';
 
 const TOPIC = expect.stringMatching(/^\$\{aws_sns_topic\.alarms_topic_\w+\.arn\}$/);
@@ -33,24 +34,37 @@ describe('alarms', () => {
     });
   });
 
-  it.each(['with-drill', 'no-drill'])('alarms when %s has no successful backup for 26 hours, missing data included', (name) => {
-    const alarm = resources(synthStack(CONFIG), 'aws_cloudwatch_metric_alarm').find((a) => a.alarm_name === `ecs-db-backup-${name}-no-backup`);
+  it.each([
+    { name: 'daily', schedule: '0 0 * * *', timeZone: 'UTC', dumpTimeoutMinutes: 180, limit: 24 + 2 + 3 },
+    { name: 'daily-berlin', schedule: '0 0 * * *', timeZone: 'Europe/Berlin', dumpTimeoutMinutes: 180, limit: 25 + 2 + 3 },
+    { name: 'weekly', schedule: '30 3 * * 0', timeZone: 'UTC', dumpTimeoutMinutes: 60, limit: 168 + 2 + 1 },
+    { name: 'twice-daily', schedule: '0 6,18 * * *', timeZone: 'UTC', dumpTimeoutMinutes: 30, limit: 12 + 2 + 1 },
+  ])('alarms when the newest backup of the $name target is older than its schedule allows ($limit h), missing data included', ({ name, schedule, timeZone, dumpTimeoutMinutes, limit }) => {
+    const synth = synthStack({ ...BASE_CONFIG, targets: [{ ...pg, name, schedule, timeZone, dumpTimeoutMinutes }] });
+    const alarm = resources(synth, 'aws_cloudwatch_metric_alarm').find((a) => a.alarm_name === `ecs-db-backup-${name}-no-backup`);
     expect(alarm).toEqual({
       alarm_name: `ecs-db-backup-${name}-no-backup`,
-      alarm_description: `No successful backup of ${name} in 26 hours.`,
+      alarm_description: `The newest backup of ${name} is over ${limit} hours old (its schedule's longest gap plus margins), there is none, or the orchestrator stopped reporting.`,
       namespace: 'EcsDbBackup',
-      metric_name: 'BackupSuccess',
+      metric_name: 'BackupAgeHours',
       dimensions: { service: 'ecs-db-backup', target: name },
-      statistic: 'Sum',
+      statistic: 'Maximum',
       period: 3600,
-      evaluation_periods: 26,
-      datapoints_to_alarm: 26,
-      threshold: 1,
-      comparison_operator: 'LessThanThreshold',
+      evaluation_periods: STALE_REPORTS_TO_ALARM,
+      datapoints_to_alarm: STALE_REPORTS_TO_ALARM,
+      threshold: limit,
+      comparison_operator: 'GreaterThanThreshold',
       treat_missing_data: 'breaching',
       alarm_actions: [TOPIC],
       ok_actions: [TOPIC],
     });
+  });
+
+  it("keeps every alarm within CloudWatch's evaluation limits (period × evaluation periods ≤ 7 days, ≤ 1 day under an hour)", () => {
+    for (const alarm of resources(synthStack(CONFIG), 'aws_cloudwatch_metric_alarm')) {
+      const window = Number(alarm.period) * Number(alarm.evaluation_periods);
+      expect(window, String(alarm.alarm_name)).toBeLessThanOrEqual(Number(alarm.period) < 3600 ? 86_400 : MAX_EVALUATION_SECONDS);
+    }
   });
 
   it('alarms on restore drill failures only for targets with a drill', () => {

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { VPC_ENI_ACTIONS } from '../../modules/orchestrator-role.js';
+import { statementSuffix, VPC_ENI_ACTIONS } from '../../modules/orchestrator-role.js';
 import { allStatements, BASE_CONFIG, onlyResource, policyStatements, readable, synthStack, type PolicyStatement } from '../helpers/synth.js';
 
 const KMS = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const ECS = 'arn:aws:ecs:eu-west-1:123456789012';
 const EXEC_KEY = 'arn:aws:kms:eu-west-1:123456789012:key/0f0e0d0c-0b0a-0908-0706-050403020100';
+const EXEC_BLUE = `EcsExecuteCommand${statementSuffix('blue')}`;
+const EXEC_GREEN = `EcsExecuteCommand${statementSuffix('green')}`;
 const TWO_CLUSTERS = {
   ...BASE_CONFIG,
   kmsKeyArn: KMS,
@@ -34,8 +36,8 @@ describe('orchestrator role', () => {
       'EcsDescribeTasksInClusters',
       'EcsDescribeClusters',
       'EcsRestartForRestore',
-      'EcsExecuteCommandblue',
-      'EcsExecuteCommandgreen',
+      EXEC_BLUE,
+      EXEC_GREEN,
       'S3ObjectsUnderPrefix',
       'S3ListUnderPrefix',
       'KmsForBucketObjects',
@@ -67,7 +69,7 @@ describe('orchestrator role', () => {
     ],
     ['EcsRestartForRestore', { actions: ['ecs:UpdateService'], resources: [`${ECS}:service/blue/b-cache`] }],
     [
-      'EcsExecuteCommandblue',
+      EXEC_BLUE,
       {
         actions: ['ecs:ExecuteCommand'],
         resources: [`${ECS}:cluster/blue`, `${ECS}:task/blue/*`],
@@ -75,7 +77,7 @@ describe('orchestrator role', () => {
       },
     ],
     [
-      'EcsExecuteCommandgreen',
+      EXEC_GREEN,
       {
         actions: ['ecs:ExecuteCommand'],
         resources: [`${ECS}:cluster/green`, `${ECS}:task/green/*`],
@@ -136,6 +138,19 @@ describe('orchestrator role', () => {
 
   it.each(['KmsForBucketObjects', 'KmsExecSessionDataKeys', 'EcsRestartForRestore', 'S3ReadBucketVersioning'])('has no %s statement unless configured', (sid) => {
     expect(statements(BASE_CONFIG).has(sid)).toBe(false);
+  });
+
+  it('gives clusters whose names differ only in what a Sid cannot hold statements with distinct Sids', () => {
+    // IAM rejects a policy with two equal Sids at apply time (MalformedPolicyDocument); plan does not notice.
+    const target = { engine: 'redis', service: 's', container: 'redis', backupDir: '/backup' };
+    const all = readable(policyStatements(synthStack({
+      ...BASE_CONFIG,
+      targets: [{ ...target, name: 'dash', cluster: 'prod-db' }, { ...target, name: 'under', cluster: 'prod_db' }],
+    }), 'role_permissions'));
+    const execSids = all.filter((s) => s.actions.includes('ecs:ExecuteCommand')).map((s) => s.sid);
+    expect(execSids).toHaveLength(2);
+    expect(new Set(all.map((s) => s.sid)).size).toBe(all.length);
+    expect(execSids.every((sid) => /^EcsExecuteCommandproddb[0-9a-f]{8}$/.test(sid ?? ''))).toBe(true);
   });
 
   it('lists the whole bucket without a prefix condition when the key prefix is empty', () => {

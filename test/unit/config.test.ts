@@ -353,6 +353,41 @@ const MALFORMED: Array<[string, (c: Draft) => unknown, string[]]> = [
     (c: Draft) => (c.targets[0].drill = {}),
     ["targets[0].drill.schedule: Invalid input: expected string, received undefined"],
   ],
+  [
+    "schedule that never fires (February 30)",
+    (c: Draft) => (c.targets[0].schedule = '0 0 30 2 *'),
+    ["targets[0].schedule: fires less than once a year (\"0 0 30 2 *\" in UTC); use a schedule that repeats"],
+  ],
+  [
+    "drill schedule only on February 29",
+    (c: Draft) => (c.targets[0].drill = { schedule: '0 3 29 2 *' }),
+    ["targets[0].drill.schedule: fires less than once a year (\"0 3 29 2 *\" in UTC); use a schedule that repeats"],
+  ],
+  [
+    "database so long that the drill's default scratch name is too long",
+    (c: Draft) => ((c.targets[0].database = 'd'.repeat(58)), (c.targets[0].drill = { schedule: '0 3 * * 0' })),
+    ["targets[0].drill.scratchDatabase: is required: the default \"<database>_drill\" would be 64 characters (database is 58), over the 63 a database name may have; name a shorter scratch database"],
+  ],
+  [
+    "scratch database that postgres takes for the live one (same first 63 bytes)",
+    (c: Draft) => ((c.targets[0].database = 'd'.repeat(63)), (c.targets[0].drill = { schedule: '0 3 * * 0', scratchDatabase: 'd'.repeat(63) })),
+    ["targets[0].drill.scratchDatabase: may be the live database \"" + 'd'.repeat(63) + "\" by the postgres server's rules for names (the drill drops its scratch database); pick another name"],
+  ],
+  [
+    "mariadb scratch database differing from the live one only in case",
+    (c: Draft) => Object.assign(c.targets[0], { engine: 'mariadb', database: 'orders', drill: { schedule: '0 3 * * 0', scratchDatabase: 'Orders' } }),
+    ["targets[0].drill.scratchDatabase: may be the live database \"orders\" by the mariadb server's rules for names (the drill drops its scratch database); pick another name"],
+  ],
+  [
+    "mongodb drill of a target that dumps every database",
+    (c: Draft) => Object.assign(c.targets[0], { engine: 'mongodb', database: undefined, drill: { schedule: '0 3 * * 0' } }),
+    ["targets[0].drill: needs the target's database: a mongodb target without one dumps every database, which a drill cannot restore into one scratch database"],
+  ],
+  [
+    "mongodb database with a dollar sign",
+    (c: Draft) => Object.assign(c.targets[0], { engine: 'mongodb', database: 'app$1' }),
+    ["targets[0].database: must not contain \"$\" for engine \"mongodb\" (MongoDB refuses such database names)"],
+  ],
 ];
 
 describe('config validation', () => {

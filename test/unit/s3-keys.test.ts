@@ -6,6 +6,7 @@ import {
   backupKey,
   manifestKey,
   parseBackupKey,
+  runWeekday,
   targetPrefix,
   weekdayOf,
   type Weekday,
@@ -90,5 +91,15 @@ describe('parseBackupKey', () => {
         },
       ),
     );
+  });
+});
+
+describe('runWeekday', () => {
+  it.each([
+    { name: "a 23:59 slot started at 00:01 the next day keeps the slot's weekday", slot: '2026-11-24T23:59:00Z', startedAt: '2026-11-25T00:01:00Z', tz: 'UTC', weekday: 'tuesday' },
+    { name: 'a slot is read on the wall clock of the time zone', slot: '2026-11-24T23:30:00Z', startedAt: '2026-11-24T23:31:00Z', tz: 'Europe/Berlin', weekday: 'wednesday' },
+    { name: 'a manual run (no slot) takes the day it started', slot: null, startedAt: '2026-11-25T00:01:00Z', tz: 'UTC', weekday: 'wednesday' },
+  ])('$name', ({ slot, startedAt, tz, weekday }) => {
+    expect(runWeekday({ slot, startedAt }, tz)).toBe(weekday);
   });
 });

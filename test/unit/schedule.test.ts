@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isDue, latestSlot, nextSlot, ScheduleError } from '../../functions/shared/core/schedule.js';
+import { backupAgeLimitHours, firesRepeatedly, isDue, latestSlot, longestGapMs, nextSlot, ScheduleError, SLOT_GRACE_HOURS } from '../../functions/shared/core/schedule.js';
 
 const at = (iso: string) => new Date(iso);
 
@@ -48,5 +48,70 @@ describe('isDue', () => {
   it('retries at the next scheduled time after a failed slot', () => {
     const next = isDue({ ...base, now: at('2026-11-23T00:00:30Z'), lastSuccess: null, lastFailedSlot: at(slot) });
     expect(next).toEqual({ due: true, slot: at('2026-11-23T00:00:00Z') });
+  });
+});
+
+describe('longestGapMs', () => {
+  const HOUR = 3_600_000;
+  it.each([
+    { name: 'a daily schedule in UTC', schedule: '0 0 * * *', tz: 'UTC', hours: 24 },
+    { name: 'a daily schedule in Berlin (the autumn DST switch makes one day 25 hours)', schedule: '0 0 * * *', tz: 'Europe/Berlin', hours: 25 },
+    { name: 'a weekly schedule', schedule: '30 3 * * 0', tz: 'UTC', hours: 168 },
+    { name: 'weekdays only (Friday to Monday)', schedule: '0 1 * * 1-5', tz: 'UTC', hours: 72 },
+    { name: 'an hourly schedule', schedule: '15 * * * *', tz: 'UTC', hours: 1 },
+    { name: 'every five minutes (one backup per hour at most)', schedule: '*/5 * * * *', tz: 'UTC', hours: 1 },
+    { name: 'the 31st of the month (July to August is 31 days, August to October 61)', schedule: '0 0 31 * *', tz: 'UTC', hours: 61 * 24 },
+    { name: 'once a year', schedule: '0 0 1 6 *', tz: 'UTC', hours: 365 * 24 },
+  ])('measures $name', ({ schedule, tz, hours }) => {
+    expect(longestGapMs(schedule, tz)).toBe(hours * HOUR);
+  });
+
+  it('is null for a schedule that fires fewer than twice in two years', () => {
+    expect(longestGapMs('0 0 30 2 *', 'UTC')).toBeNull();
+    expect(longestGapMs('0 0 29 2 *', 'UTC')).toBeNull();
+    expect(firesRepeatedly('0 0 29 2 *', 'UTC')).toBe(false);
+    expect(firesRepeatedly('0 0 1 6 *', 'UTC')).toBe(true);
+  });
+});
+
+describe('backupAgeLimitHours', () => {
+  it('adds the orchestrator grace and the dump timeout to the longest gap', () => {
+    expect(backupAgeLimitHours({ schedule: '0 0 * * *', timeZone: 'UTC', dumpTimeoutMinutes: 180 })).toBe(24 + SLOT_GRACE_HOURS + 3);
+    expect(backupAgeLimitHours({ schedule: '0 0 * * *', timeZone: 'UTC', dumpTimeoutMinutes: 61 })).toBe(24 + SLOT_GRACE_HOURS + 2);
+  });
+
+  it('throws for a schedule that does not repeat, naming it', () => {
+    expect(() => backupAgeLimitHours({ schedule: '0 0 30 2 *', timeZone: 'UTC', dumpTimeoutMinutes: 60 })).toThrow(/schedule "0 0 30 2 \*" in UTC fires less than once a year/);
+  });
+
+  /** Hourly ages (hours since the newest backup's start) over `weeks` of a schedule whose backups start up to 59 min late and take the dump timeout, skipping `skip`. */
+  function hourlyAges(schedule: string, tz: string, dumpTimeoutMinutes: number, weeks: number, skip?: number): number[] {
+    const start = Date.parse('2026-03-02T00:00:00Z');
+    const finished: { startedAt: number; doneAt: number }[] = [];
+    let from = new Date(start - 1);
+    for (let i = 0; ; i++) {
+      const slot = nextSlot(schedule, tz, from)!;
+      if (slot.getTime() > start + weeks * 7 * 86_400_000) break;
+      from = slot;
+      if (i === skip) continue;
+      const startedAt = slot.getTime() + 59 * 60_000;
+      finished.push({ startedAt, doneAt: startedAt + dumpTimeoutMinutes * 60_000 });
+    }
+    const ages: number[] = [];
+    for (let t = finished[0]!.doneAt; t < start + weeks * 7 * 86_400_000; t += 3_600_000) {
+      const newest = finished.filter((b) => b.doneAt <= t).at(-1)!;
+      ages.push((t - newest.startedAt) / 3_600_000);
+    }
+    return ages;
+  }
+
+  it.each([
+    { schedule: '30 3 * * 0', tz: 'UTC', dump: 60 },
+    { schedule: '0 0 * * *', tz: 'Europe/Berlin', dump: 180 },
+    { schedule: '0 1 * * 1-5', tz: 'America/New_York', dump: 45 },
+  ])('keeps "$schedule" in $tz out of alarm while every backup lands, and alarms when one is missing', ({ schedule, tz, dump }) => {
+    const limit = backupAgeLimitHours({ schedule, timeZone: tz, dumpTimeoutMinutes: dump });
+    expect(Math.max(...hourlyAges(schedule, tz, dump, 10))).toBeLessThanOrEqual(limit);
+    expect(Math.max(...hourlyAges(schedule, tz, dump, 10, 5))).toBeGreaterThan(limit);
   });
 });

@@ -15,7 +15,7 @@ import type { Manifest } from '../../shared/core/manifest.js';
 import { CHUNK_BYTES, extensionFor, MarkerError, parseChunkList, type Marker } from '../../shared/core/marker.js';
 import type { RunRecord } from '../../shared/core/run-record.js';
 import { transferBegins, transferProgressed } from '../../shared/core/transfer-progress.js';
-import { backupKey, weekdayOf, type Weekday } from '../../shared/core/s3-keys.js';
+import { backupKey, runWeekday, type Weekday } from '../../shared/core/s3-keys.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { Deps, TargetOutcome } from '../deps.js';
 import { failRun } from './fail-run.js';
@@ -41,10 +41,10 @@ export async function uploadRun(deps: Deps, target: Target, run: RunRecord, mark
   return deps.uploadSlots.use(() => uploadAndRecord(deps, target, current, marker, { key, weekday, startedAt }));
 }
 
-/** Where a run's dump goes: the weekday of the run's start, not of the upload's end (a dump started Monday stays Monday's). */
+/** Where a run's dump goes: the weekday of its slot (runWeekday), never of the upload's end (a dump started Monday stays Monday's). */
 function destination(deps: Deps, target: Target, run: RunRecord): { key: string; weekday: Weekday; startedAt: Date } {
   const startedAt = new Date(run.startedAt ?? run.createdAt);
-  const weekday = weekdayOf(startedAt, target.timeZone);
+  const weekday = runWeekday({ slot: run.slot, startedAt: startedAt.toISOString() }, target.timeZone);
   return { key: backupKey(deps.env.keyPrefix, target.name, weekday, extensionFor(target.engine)), weekday, startedAt };
 }
 

@@ -4,7 +4,7 @@ import { MetricUnit, Metrics } from '@aws-lambda-powertools/metrics';
 /**
  * Structured JSON logs (Powertools Logger) and CloudWatch metrics in embedded metric format
  * (Powertools Metrics). Every metric carries exactly the dimensions { service, target }: the
- * staleness alarm of the infrastructure watches `BackupSuccess` with those dimensions.
+ * staleness alarm of the infrastructure watches `BackupAgeHours` with those dimensions.
  */
 
 /** Service name used when POWERTOOLS_SERVICE_NAME is not set. */
@@ -19,6 +19,8 @@ export const METRICS = {
   BackupBytes: MetricUnit.Bytes,
   DumpSeconds: MetricUnit.Seconds,
   UploadSeconds: MetricUnit.Seconds,
+  /** Hours since the newest verified backup started (CloudWatch has no hour unit). */
+  BackupAgeHours: MetricUnit.NoUnit,
   RestoreDrillSuccess: MetricUnit.Count,
   RestoreDrillFailure: MetricUnit.Count,
   /** An existing bucket is not versioned (or its versioning cannot be read): older weeks are not kept. */

@@ -1,6 +1,8 @@
 import { Cron } from 'croner';
 import * as z from 'zod';
 import { DEFAULT_DEPLOYMENT_NAME, MAX_DEPLOYMENT_NAME_LENGTH } from './deployment-names.js';
+import { firesRepeatedly } from '../core/schedule.js';
+import { mayBeSameDatabase } from '../core/same-database.js';
 
 /**
  * The one configuration schema: main.ts validates the file with it before synthesizing, and the
@@ -115,7 +117,50 @@ export const targetSchema = z
     if (t.engine === 'redis' && t.database !== undefined && !/^(?:[0-9]|1[0-5])$/.test(t.database)) {
       ctx.addIssue({ code: 'custom', path: ['database'], message: 'must be a redis database number 0-15 when given' });
     }
+    if (t.engine === 'mongodb' && t.database?.includes('$')) {
+      ctx.addIssue({ code: 'custom', path: ['database'], message: 'must not contain "$" for engine "mongodb" (MongoDB refuses such database names)' });
+    }
+    repeatingSchedule(ctx, ['schedule'], t.schedule, t.timeZone);
+    if (t.drill) drillIssues(ctx, t, t.drill);
   });
+
+/** The longest database name the drill job accepts (PostgreSQL's and MongoDB's limit; MySQL's is 64). */
+const MAX_DATABASE_NAME = 63;
+
+/** A schedule that fires fewer than twice in two years leaves no backup to keep and no gap to alarm on. */
+function repeatingSchedule(ctx: z.RefinementCtx, path: string[], schedule: string, tz: string): void {
+  let repeats: boolean;
+  try {
+    repeats = firesRepeatedly(schedule, tz);
+  } catch {
+    return; // an unparsable expression or time zone has its own issue already
+  }
+  if (!repeats) ctx.addIssue({ code: 'custom', path, message: `fires less than once a year ("${schedule}" in ${tz}); use a schedule that repeats` });
+}
+
+/** What would make every drill of the target fail (the hourly orchestrator would alarm each time): caught here instead. */
+function drillIssues(ctx: z.RefinementCtx, t: { name: string; engine: Engine; database?: string | undefined }, drill: z.output<typeof drillSchema>): void {
+  repeatingSchedule(ctx, ['drill', 'schedule'], drill.schedule, drill.timeZone);
+  if (t.engine === 'redis') return;
+  if (t.engine === 'mongodb' && t.database === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['drill'], message: 'needs the target\'s database: a mongodb target without one dumps every database, which a drill cannot restore into one scratch database' });
+  }
+  const scratch = drill.scratchDatabase ?? `${t.database ?? t.name}_drill`;
+  if (drill.scratchDatabase === undefined && scratch.length > MAX_DATABASE_NAME) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['drill', 'scratchDatabase'],
+      message: `is required: the default "<database>_drill" would be ${scratch.length} characters (database is ${t.database?.length ?? 0}), over the ${MAX_DATABASE_NAME} a database name may have; name a shorter scratch database`,
+    });
+  }
+  if (drill.scratchDatabase !== undefined && t.database !== undefined && mayBeSameDatabase(t.engine, drill.scratchDatabase, t.database)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['drill', 'scratchDatabase'],
+      message: `may be the live database "${t.database}" by the ${t.engine} server's rules for names (the drill drops its scratch database); pick another name`,
+    });
+  }
+}
 
 /** A validated target, defaults filled in. */
 export type Target = z.output<typeof targetSchema>;

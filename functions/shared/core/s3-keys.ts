@@ -39,6 +39,15 @@ export function weekdayOf(instant: Date, timeZone: string): Weekday {
   return name as Weekday;
 }
 
+/**
+ * The weekday a run's dump is kept under: its scheduled slot's, so a slot at 23:59 that starts at 00:01 (firing
+ * jitter, an hourly orchestrator) still fills its own day and never writes the next day's key twice; a manual run
+ * (no slot) takes the day it started.
+ */
+export function runWeekday(run: { slot: string | null; startedAt: string }, timeZone: string): Weekday {
+  return weekdayOf(new Date(run.slot ?? run.startedAt), timeZone);
+}
+
 /** The folder of one target's objects: `<prefix><target>/`. */
 export function targetPrefix(prefix: string, target: string): string {
   checked(prefix, PREFIX, 'key prefix', 'empty or segments of letters, digits, "_" or "-", each ending in "/"');

@@ -1,0 +1,102 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WEEKDAYS } from '../../functions/shared/core/s3-keys.js';
+import type { LambdaRun } from '../helpers/lambda-runner.js';
+import { containerEnv, editRunJson, KEY_PREFIX, SCHEDULED_EVENT, startHarness, waitFor, type Harness } from '../helpers/orchestrator-harness.js';
+import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
+import { startAll } from '../helpers/start-all.js';
+
+/**
+ * The built orchestrator against a real PostgreSQL 15, with what a target's history brings: the weekday key of a
+ * run whose slot is on another day than its start, and the BackupAgeHours reports the staleness alarm watches.
+ */
+
+let h: Harness;
+let pg: PostgresServer;
+
+beforeAll(async () => {
+  [h, pg] = await startAll([startHarness(), startPostgres()]);
+  await pg.createDatabase('app');
+  await pg.psql('app', `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 500) g;`);
+}, 180_000);
+
+afterAll(async () => {
+  await Promise.all([h?.stop(), pg?.stop()]);
+});
+
+type Outcome = { target: string; outcome: string; reason?: string; runId?: string; key?: string };
+function outcomeOf(run: LambdaRun): Outcome {
+  expect(run.error, run.stderr).toBeNull();
+  return (run.result as { results: Outcome[] }).results[0]!;
+}
+
+function pgTarget(name: string, database = 'app'): void {
+  h.addService(name, { env: containerEnv({ DB_PASSWORD: pg.password }) });
+  h.setTargets([{ name, engine: 'postgres', service: name, container: name, database, user: 'postgres', passwordEnv: 'DB_PASSWORD', port: pg.port }]);
+}
+
+/** The BackupAgeHours values an invocation reported for `target`. */
+function ages(run: LambdaRun, target: string): number[] {
+  return run.metrics.filter((m) => m.target === target && typeof m.BackupAgeHours === 'number').map((m) => m.BackupAgeHours as number);
+}
+
+/** Starts a scheduled dump and waits for its marker; returns the run id. */
+async function dumpReady(name: string): Promise<string> {
+  const started = outcomeOf(await h.run(SCHEDULED_EVENT));
+  expect(started.outcome).toBe('started');
+  await waitFor('the marker', async () => existsSync(join(h.efsDir, name, started.runId!, 'done.gz')), 60_000);
+  return started.runId!;
+}
+
+describe('a run whose slot is on the day before its start', () => {
+  it("writes the slot's weekday, not the start's", async () => {
+    pgTarget('slot-pg');
+    const runId = await dumpReady('slot-pg');
+    // The slot 23:59 of the day before the start (firing jitter, the hourly orchestrator): a different weekday.
+    let startedAt = '';
+    await editRunJson(h.efsDir, 'slot-pg', (r) => {
+      startedAt = String(r.startedAt);
+      const day = new Date(startedAt);
+      r.slot = new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate()) - 60_000).toISOString();
+    });
+    const startDay = WEEKDAYS[(new Date(startedAt).getUTCDay() + 6) % 7]!;
+    const slotDay = WEEKDAYS[(new Date(startedAt).getUTCDay() + 5) % 7]!;
+
+    const done = outcomeOf(await h.run(SCHEDULED_EVENT));
+
+    expect(done).toMatchObject({ outcome: 'succeeded', runId, key: `${KEY_PREFIX}slot-pg/${slotDay}.pgdump` });
+    expect(await h.getObject(`${KEY_PREFIX}slot-pg/${startDay}.pgdump`)).toBeNull();
+    const manifest = JSON.parse((await h.getObject(`${KEY_PREFIX}slot-pg/${slotDay}.json`))!.toString()) as Record<string, unknown>;
+    expect(manifest).toMatchObject({ weekday: slotDay, runId, startedAt });
+  });
+});
+
+describe('BackupAgeHours', () => {
+  it('is not reported before the first backup, then reports the newest backup as fresh', async () => {
+    pgTarget('age-pg');
+    const first = await h.run(SCHEDULED_EVENT);
+    expect(outcomeOf(first).outcome).toBe('started');
+    // No backup at all: nothing reported, so the alarm (missing data breaches) fires.
+    expect(ages(first, 'age-pg')).toEqual([]);
+    expect(first.logs.some((l) => l.message.startsWith('no verified backup yet') && l.target === 'age-pg')).toBe(true);
+    await waitFor('the marker', async () => existsSync(join(h.efsDir, 'age-pg', outcomeOf(first).runId!, 'done.gz')), 60_000);
+
+    const done = await h.run(SCHEDULED_EVENT);
+
+    expect(outcomeOf(done).outcome).toBe('succeeded');
+    const [age] = ages(done, 'age-pg');
+    expect(age).toBeGreaterThanOrEqual(0);
+    expect(age).toBeLessThan(0.5);
+  });
+
+  it('reports an old newest backup by its age in hours', async () => {
+    pgTarget('old-pg');
+    await h.seedWeek('old-pg', 'pgdump');
+    const run = await h.run(SCHEDULED_EVENT);
+    // The seeded manifests started at 2026-01-01T00:00Z.
+    const expected = (Date.now() - Date.parse('2026-01-01T00:00:00Z')) / 3_600_000;
+    expect(ages(run, 'old-pg')).toHaveLength(1);
+    expect(Math.abs(ages(run, 'old-pg')[0]! - expected)).toBeLessThan(0.1);
+  });
+});
