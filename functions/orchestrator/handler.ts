@@ -11,6 +11,7 @@ import type { Deps, TargetOutcome } from './deps.js';
 import { runScheduled } from './scheduled.js';
 import { readEnv, type OrchestratorEnv } from './env.js';
 import { parseEvent } from './events.js';
+import { answerProbe, type ProbeAnswer } from './probe.js';
 import type { JobOutcome } from './restore/restore-state.js';
 import { readRunStatus, type TargetRunStatus } from './run-status.js';
 import { Semaphore } from './semaphore.js';
@@ -31,7 +32,7 @@ export interface LambdaContext {
 /** What the orchestrator answers. */
 export type HandlerResult =
   | { action: 'scheduled' | 'backup'; results: TargetOutcome[] }
-  | { action: 'probe'; ok: boolean; found: boolean; content: string | null }
+  | ({ action: 'probe' } & ProbeAnswer)
   | { action: 'status'; targets: TargetRunStatus[] }
   | { action: 'restore' | 'drill'; result: JobOutcome };
 
@@ -84,12 +85,8 @@ export async function handler(event: unknown, context: LambdaContext): Promise<H
       return { action: 'scheduled', results: await Promise.all(env.targets.map((t) => guarded(deps, t, false))) };
     case 'backup':
       return { action: 'backup', results: [await guarded(deps, targetNamed(env, request.target), true)] };
-    case 'probe': {
-      const content = await deps.state.readRootFile(request.file);
-      const found = content !== null;
-      const ok = found && (request.expect === undefined || content.trim() === request.expect.trim());
-      return { action: 'probe', ok, found, content };
-    }
+    case 'probe':
+      return { action: 'probe', ...(await answerProbe(deps.state, request)) };
     case 'status':
       return { action: 'status', targets: await readRunStatus(deps.state, env.targets, deps.now()) };
     // Restores and drills load their code when first asked for (a chunk of the bundle): cold starts compile the backup path only.

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { UPLOAD_PROGRESS_FILE, type EfsState, type LastFailure } from '../shared/adapters/efs-state.js';
+import { MAX_PROGRESS_BYTES } from '../shared/adapters/s3-transfer.js';
 import type { Target } from '../shared/config/schema.js';
 import { extensionFor } from '../shared/core/marker.js';
 import type { RunRecord } from '../shared/core/run-record.js';
@@ -60,8 +60,9 @@ const uploadProgressSchema = z.object({
 
 async function uploadProgress(state: EfsState, run: RunRecord): Promise<RunProgress> {
   try {
-    const text = await readFile(join(state.runDir(run.target, run.runId), UPLOAD_PROGRESS_FILE), 'utf8');
-    const parsed = uploadProgressSchema.safeParse(JSON.parse(text));
+    const text = await state.readRunFile(run.target, run.runId, UPLOAD_PROGRESS_FILE, MAX_PROGRESS_BYTES);
+    if (text === null) return {};
+    const parsed = uploadProgressSchema.safeParse(JSON.parse(text.toString('utf8')));
     if (!parsed.success) return {};
     return { uploadedBytes: parsed.data.parts.reduce((n, p) => n + p.size, 0), uploadTotalBytes: parsed.data.fileSize };
   } catch {

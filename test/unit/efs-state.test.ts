@@ -1,4 +1,4 @@
-import { mkdtemp, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -102,8 +102,51 @@ describe('run files', () => {
 
   it('reads a probe file at the root', async () => {
     await writeFile(join(root, '.probe-1'), 'hi');
-    expect(await state.readRootFile('.probe-1')).toBe('hi');
-    expect(await state.readRootFile('.probe-2')).toBeNull();
+    expect(await state.readProbeFile('.probe-1')).toBe('hi');
+    expect(await state.readProbeFile('.probe-2')).toBeNull();
+  });
+
+  it.each([
+    ['a link to the environment', async () => symlink('/proc/self/environ', join(root, '.probe-x')), /is a symbolic link/],
+    ['a file larger than a probe', async () => writeFile(join(root, '.probe-x'), 'x'.repeat(257)), /257 bytes, more than the 256/],
+    ['a directory', async () => mkdir(join(root, '.probe-x')), /not a regular file/],
+  ])('refuses a probe file that is %s', async (_name, make, message) => {
+    await make();
+    await expect(state.readProbeFile('.probe-x')).rejects.toThrow(message);
+  });
+
+  it('reads probe files only by their name', async () => {
+    await writeFile(join(root, 'run.json'), '{}');
+    await expect(state.readProbeFile('run.json')).rejects.toThrow(/not named like ".probe-1a2b3c"/);
+    await expect(state.readProbeFile('.probe-../run.json')).rejects.toThrow(/not named like/);
+  });
+
+  it.each([
+    ['run.json', () => state.readRun('pg', NOW), (dir: string) => join(dir, RUN_FILE)],
+    ['last-failure.json', () => state.readLastFailure('pg'), (dir: string) => join(dir, 'last-failure.json')],
+    ['a run file', () => state.readRunFile('pg', 'r1', 'done.gz'), (dir: string) => join(dir, 'r1', 'done.gz')],
+    ['a run file\'s size', () => state.runFileSize('pg', 'r1', 'dump.pgdump'), (dir: string) => join(dir, 'r1', 'dump.pgdump')],
+  ])('never follows a link as %s', async (_name, read, where) => {
+    const other = join(root, 'other');
+    await mkdir(join(other, 'r1'), { recursive: true });
+    const secret = JSON.stringify(startingRecord({ kind: 'backup', runId: 'r0', target: 'other', now: NOW, slot: null }));
+    await writeFile(join(other, 'secret.json'), secret);
+    await mkdir(join(root, 'pg', 'r1'), { recursive: true });
+    await symlink(join(other, 'secret.json'), where(join(root, 'pg')));
+    // readLastFailure counts an unreadable file as none; everything else refuses loudly.
+    const outcome = await read().then((value) => ({ value }), (error: unknown) => ({ error }));
+    expect(JSON.stringify(outcome)).not.toContain('r0');
+    if ('error' in outcome) expect(String(outcome.error)).toMatch(/symbolic link/);
+    else expect(outcome.value).toBeNull();
+  });
+
+  it('never reads another target\'s run directory through a linked run directory', async () => {
+    await mkdir(join(root, 'other', 'r9'), { recursive: true });
+    await writeFile(join(root, 'other', 'r9', 'done.gz'), 'the other target\'s marker');
+    await mkdir(join(root, 'pg'));
+    await symlink(join(root, 'other', 'r9'), join(root, 'pg', 'r1'));
+    await expect(state.readRunFile('pg', 'r1', 'done.gz')).rejects.toThrow(/a directory on the way is a symbolic link/);
+    await expect(state.runFileSize('pg', 'r1', 'done.gz')).rejects.toThrow(/a directory on the way is a symbolic link/);
   });
 });
 

@@ -30,7 +30,7 @@ export async function failRun(
     if (problem) problems.push(`could not stop the job: ${problem}`);
   }
   const progressPath = join(deps.state.runDir(target.name, run.runId), UPLOAD_PROGRESS_FILE);
-  await abortUpload(deps.s3, deps.env.bucket, progressPath).catch((e: unknown) => problems.push(`could not abort the upload: ${errorMessage(e)}`));
+  await abortUpload(deps.s3, deps.env.bucket, progressPath, deps.state.targetDir(target.name)).catch((e: unknown) => problems.push(`could not abort the upload: ${errorMessage(e)}`));
   await deps.state.removeRunDir(target.name, run.runId).catch((e: unknown) => problems.push(`could not remove the run directory: ${errorMessage(e)}`));
   await deps.state
     .writeLastFailure(target.name, { runId: run.runId, slot: run.slot, at: deps.now().toISOString(), reason })

@@ -1,6 +1,6 @@
-import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EfsFullError, UPLOAD_PROGRESS_FILE } from '../../shared/adapters/efs-state.js';
+import { openInside, statInside } from '../../shared/adapters/efs-no-follow.js';
 import { putManifest } from '../../shared/adapters/s3-backups.js';
 import {
   ChecksumMismatchError,
@@ -56,6 +56,8 @@ function transferOptions(deps: Deps, target: Target, run: RunRecord, key: string
     key,
     filePath,
     progressPath: join(deps.state.runDir(target.name, run.runId), UPLOAD_PROGRESS_FILE),
+    // The run directory is the container's to write: nothing in it is opened through a link.
+    confineTo: deps.state.targetDir(target.name),
     deadline: deps.deadline,
     partSizeBytes: deps.env.partSizeBytes,
     // Parts are whole chunks of the job's chunk list, also those sent while the dump is still written.
@@ -76,7 +78,7 @@ export async function uploadEarlyParts(deps: Deps, target: Target, run: RunRecor
   const { key } = destination(deps, target, run);
   const runDir = deps.state.runDir(target.name, run.runId);
   const filePath = join(runDir, `dump.${extensionFor(target.engine)}.tmp`);
-  const size = (await stat(filePath).catch(() => null))?.size ?? 0;
+  const size = (await statInside(deps.state.targetDir(target.name), filePath).catch(() => null))?.size ?? 0;
   // Only when another part became whole since the last look: each call costs S3 requests and an EFS write.
   const whole = Math.floor(size / planPartSize(0, deps.env.partSizeBytes, CHUNK_BYTES));
   if (whole <= wholeBefore) return wholeBefore;
@@ -127,7 +129,7 @@ async function uploadAndRecord(
     await deps.state.writeRun(run);
     let result;
     try {
-      const chunks = await readChunkList(runDir, marker);
+      const chunks = await readChunkList(deps.state.targetDir(target.name), runDir, marker);
       result = await uploadFileResumable({
         ...transferOptions(deps, target, run, key, join(runDir, marker.file ?? '')),
         expectedSha256: marker.sha256,
@@ -202,10 +204,10 @@ function isMissingFile(error: unknown): boolean {
 const MAX_CHUNK_LIST_BYTES = Math.ceil((5 * 1024 ** 4) / CHUNK_BYTES) * 65;
 
 /** The job's per-chunk sha256s of the dump, read from the file its marker names and checked against the marker; null without one. */
-async function readChunkList(runDir: string, marker: Marker): Promise<ChunkHashes | null> {
+async function readChunkList(targetDir: string, runDir: string, marker: Marker): Promise<ChunkHashes | null> {
   const entry = marker.chunks;
   if (!entry) return null;
-  const fh = await open(join(runDir, entry.file), 'r').catch((error: unknown) => {
+  const fh = await openInside(targetDir, join(runDir, entry.file)).catch((error: unknown) => {
     if (isMissingFile(error)) throw new MarkerError(`chunk list ${entry.file}, named by the marker, is missing from the run directory`, { cause: error });
     throw error;
   });

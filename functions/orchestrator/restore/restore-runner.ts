@@ -1,4 +1,5 @@
-import { chmod, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
+import { chmodInside } from '../../shared/adapters/efs-no-follow.js';
 import { join } from 'node:path';
 import { ChecksumMismatchError, downloadFileResumable } from '../../shared/adapters/s3-transfer.js';
 import type { Target } from '../../shared/config/schema.js';
@@ -69,9 +70,10 @@ async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, bui
   const params = jobParams(run);
   const runDir = deps.state.runDir(target.name, run.runId);
   const log = { target: target.name, runId: run.runId, kind: run.kind };
-  // The container (often another uid than the Lambda's) writes its log and marker here.
+  // The container (another uid than the Lambda's) writes its log and marker here; the target's directory around it is
+  // its own (0700), so 0777 opens it to nobody else. Set through a descriptor: a link planted in its place is refused.
   await mkdir(runDir, { recursive: true });
-  await chmod(runDir, 0o777);
+  await chmodInside(deps.state.targetDir(target.name), runDir, 0o777, 'directory');
   if (!(await deps.state.takeLease(target.name, run.runId, new Date(deps.deadline + LEASE_GRACE_MS), new Date()))) {
     return { state: 'busy', reason: `another invocation is downloading ${params.source.key} for run ${run.runId}` };
   }
@@ -96,6 +98,7 @@ async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, bui
         ...(params.source.versionId ? { versionId: params.source.versionId } : {}),
         filePath: join(runDir, params.file),
         progressPath: join(runDir, DOWNLOAD_PROGRESS_FILE),
+        confineTo: deps.state.targetDir(target.name),
         expectedSha256: params.source.sha256,
         deadline: Math.min(until, deps.deadline),
       });
@@ -116,7 +119,7 @@ async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, bui
       deps.telemetry.logger.info('download paused; the next invocation resumes it', { ...log, bytes: result.bytes, size: params.source.size });
       return { state: 'downloading', run };
     }
-    await chmod(join(runDir, params.file), 0o644);
+    await chmodInside(deps.state.targetDir(target.name), join(runDir, params.file), 0o644, 'file');
     deps.telemetry.logger.info('backup downloaded and verified', { ...log, key: params.source.key, versionId: params.source.versionId, size: result.size, sha256: result.sha256 });
     const downloaded = { ...run, params: { ...params, bytesDownloaded: result.size } };
     try {

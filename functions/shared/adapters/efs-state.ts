@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, readdir, rm, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as z from 'zod';
 import { BackupError } from '../errors.js';
 import { writeJsonAtomic } from './atomic-json.js';
+import { readInside, statInside } from './efs-no-follow.js';
 import { parseRunRecord, RunRecordError, type RunRecord } from '../core/run-record.js';
 
 /**
@@ -11,6 +12,8 @@ import { parseRunRecord, RunRecordError, type RunRecord } from '../core/run-reco
  * `<root>/<target>/run.json` (the lock and the run's phase), `<root>/<target>/<runId>/` (the run
  * directory the container writes: dump, log, done.gz, job.sh; plus upload.json, the upload progress)
  * and `<root>/<target>/last-failure.json` (the slot whose run failed, so it is not retried hourly).
+ * Every file is read through efs-no-follow: the target's container can write anything below its directory,
+ * links included, and a link is never followed.
  */
 
 /** The file system is full: the dump or the state cannot be written. */
@@ -51,6 +54,13 @@ function parseJson(text: string): unknown {
   }
 }
 
+/** Most bytes of a state file (run.json, lease, last failure, upload progress): far above what a real one holds. */
+export const MAX_STATE_FILE_BYTES = 4 * 1024 * 1024;
+/** Most bytes of a probe file: the exec-checker writes 16 hex digits. */
+export const MAX_PROBE_FILE_BYTES = 256;
+/** What a probe file is called: the exec-checker's `.probe-<random>`, nothing else. */
+export const PROBE_FILE_PATTERN = /^\.probe-[A-Za-z0-9_-]{1,64}$/;
+
 /** A lease tombstone older than this belongs to a taker that died while breaking the lease. */
 const TOMBSTONE_STALE_MS = 60_000;
 
@@ -81,18 +91,13 @@ export class EfsState {
   /** Reads run.json. */
   async readRun(target: string, now: Date): Promise<RunFileState> {
     const path = join(this.targetDir(target), RUN_FILE);
-    let text: string;
+    const bytes = await this.readTargetFile(target, path, MAX_STATE_FILE_BYTES);
+    if (bytes === null) return { state: 'none' };
     try {
-      text = await readFile(path, 'utf8');
-    } catch (error) {
-      if (code(error) === 'ENOENT') return { state: 'none' };
-      throw error;
-    }
-    try {
-      return { state: 'ok', record: parseRunRecord(text) };
+      return { state: 'ok', record: parseRunRecord(bytes.toString('utf8')) };
     } catch (error) {
       if (!(error instanceof RunRecordError)) throw error;
-      const info = await stat(path).catch(() => null);
+      const info = await statInside(this.targetDir(target), path).catch(() => null);
       return { state: 'corrupt', reason: error.message, ageMs: info ? now.getTime() - info.mtimeMs : 0 };
     }
   }
@@ -124,7 +129,7 @@ export class EfsState {
 
   /** Replaces run.json atomically (write a temporary file, then rename). */
   async writeRun(record: RunRecord): Promise<void> {
-    await this.writeJsonAtomic(join(this.targetDir(record.target), RUN_FILE), record, 'recording the run');
+    await this.writeJsonAtomic(record.target, RUN_FILE, record, 'recording the run');
   }
 
   /** Removes a run: its directory, then run.json (the lock goes last so nobody starts while files are deleted). */
@@ -164,12 +169,12 @@ export class EfsState {
       } finally {
         await unlink(tmp).catch(() => undefined);
       }
-      const held = await readFile(path, 'utf8').catch(() => null);
+      const held = (await this.readTargetFile(target, path, MAX_STATE_FILE_BYTES).catch(() => null))?.toString('utf8') ?? null;
       // Gone meanwhile: try the exclusive link again.
       if (held === null) continue;
       const heldUntil = Date.parse((parseJson(held) as { until?: string } | null)?.until ?? '');
       if (!Number.isNaN(heldUntil) && heldUntil > now.getTime()) return false;
-      await this.breakExpiredLease(path, held);
+      await this.breakExpiredLease(target, path, held);
     }
     return false;
   }
@@ -180,7 +185,7 @@ export class EfsState {
    * creates the expired lease's tombstone (a hard link named after its text) may delete it, and only when the
    * tombstone shows the expired text (the link names whatever lease is in place at that moment).
    */
-  private async breakExpiredLease(path: string, expired: string): Promise<void> {
+  private async breakExpiredLease(target: string, path: string, expired: string): Promise<void> {
     const tomb = `${path}.${createHash('sha256').update(expired).digest('hex').slice(0, 16)}.expired`;
     try {
       await link(path, tomb);
@@ -188,12 +193,12 @@ export class EfsState {
       if (code(error) === 'ENOENT') return;
       if (code(error) !== 'EEXIST') return translate(error, 'taking over an expired run lease');
       // A tombstone left by a breaker that died would block the run forever; linking set its ctime (a file-system time, so Date.now()).
-      const info = await stat(tomb).catch(() => null);
+      const info = await lstat(tomb).catch(() => null);
       if (info && Date.now() - info.ctimeMs > TOMBSTONE_STALE_MS) await unlink(tomb).catch(() => undefined);
       return;
     }
     try {
-      if ((await readFile(tomb, 'utf8')) === expired) await rm(path, { force: true });
+      if ((await this.readTargetFile(target, tomb, MAX_STATE_FILE_BYTES))?.toString('utf8') === expired) await rm(path, { force: true });
     } finally {
       await unlink(tomb).catch(() => undefined);
     }
@@ -216,7 +221,9 @@ export class EfsState {
   /** Reads last-failure.json; an unreadable one counts as none (it only throttles retries). */
   async readLastFailure(target: string): Promise<LastFailure | null> {
     try {
-      const parsed = lastFailureSchema.safeParse(JSON.parse(await readFile(join(this.targetDir(target), LAST_FAILURE_FILE), 'utf8')));
+      const bytes = await this.readTargetFile(target, join(this.targetDir(target), LAST_FAILURE_FILE), MAX_STATE_FILE_BYTES);
+      if (bytes === null) return null;
+      const parsed = lastFailureSchema.safeParse(JSON.parse(bytes.toString('utf8')));
       return parsed.success ? parsed.data : null;
     } catch {
       return null;
@@ -226,41 +233,36 @@ export class EfsState {
   /** Writes last-failure.json atomically. */
   async writeLastFailure(target: string, failure: LastFailure): Promise<void> {
     await mkdir(this.targetDir(target), { recursive: true }).catch((e: unknown) => translate(e, 'recording a failure'));
-    await this.writeJsonAtomic(join(this.targetDir(target), LAST_FAILURE_FILE), failure, 'recording a failure');
+    await this.writeJsonAtomic(target, LAST_FAILURE_FILE, failure, 'recording a failure');
   }
 
-  /** Reads a file of a run directory, or null when it does not exist. */
-  async readRunFile(target: string, runId: string, name: string): Promise<Buffer | null> {
-    try {
-      return await readFile(join(this.runDir(target, runId), name));
-    } catch (error) {
-      if (code(error) === 'ENOENT') return null;
-      throw error;
-    }
+  /** Reads a file of a run directory (at most `maxBytes`), or null when it does not exist; never through a link. */
+  async readRunFile(target: string, runId: string, name: string, maxBytes: number = MAX_STATE_FILE_BYTES): Promise<Buffer | null> {
+    return this.readTargetFile(target, join(this.runDir(target, runId), name), maxBytes);
   }
 
-  /** Size of a file of a run directory, or null when it does not exist. */
+  /** Size of a regular file of a run directory, or null when it does not exist; never a link's target. */
   async runFileSize(target: string, runId: string, name: string): Promise<number | null> {
-    try {
-      const info = await stat(join(this.runDir(target, runId), name));
-      return info.isFile() ? info.size : null;
-    } catch (error) {
-      if (code(error) === 'ENOENT') return null;
-      throw error;
-    }
+    return (await statInside(this.targetDir(target), join(this.runDir(target, runId), name)))?.size ?? null;
   }
 
-  /** Reads `<root>/<file>` (a probe file the exec-checker wrote from the container), or null when absent. */
-  async readRootFile(file: string): Promise<string | null> {
-    try {
-      return await readFile(join(this.root, file), 'utf8');
-    } catch (error) {
-      if (code(error) === 'ENOENT') return null;
-      throw error;
-    }
+  /**
+   * Reads the probe file `<root>/<file>` the exec-checker wrote from the container, or null when absent. Only a
+   * regular file named `.probe-<id>` of at most MAX_PROBE_FILE_BYTES: the probe exists to show that the Lambda
+   * sees what the container wrote, not to read anything else.
+   */
+  async readProbeFile(file: string): Promise<string | null> {
+    if (!PROBE_FILE_PATTERN.test(file)) throw new BackupError(`probe file "${file}" is not named like ".probe-1a2b3c"`);
+    return (await readInside(this.root, join(this.root, file), MAX_PROBE_FILE_BYTES))?.toString('utf8') ?? null;
   }
 
-  private async writeJsonAtomic(path: string, value: unknown, what: string): Promise<void> {
-    await writeJsonAtomic(path, value).catch((error: unknown) => translate(error, what));
+  /** Reads `path`, which must lie in the target's directory, without following links; null when absent. */
+  private async readTargetFile(target: string, path: string, maxBytes: number): Promise<Buffer | null> {
+    return readInside(this.targetDir(target), path, maxBytes);
+  }
+
+  private async writeJsonAtomic(target: string, name: string, value: unknown, what: string): Promise<void> {
+    const dir = this.targetDir(target);
+    await writeJsonAtomic(join(dir, name), value, dir).catch((error: unknown) => translate(error, what));
   }
 }

@@ -11,12 +11,13 @@ import {
 import type { IHasher } from 'hash-wasm';
 import hashWasm from 'hash-wasm/dist/sha256.umd.min.js';
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { open, readFile, rename, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { rename, rm, type FileHandle } from 'node:fs/promises';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BackupError, errorMessage } from '../errors.js';
 import { writeJsonAtomic } from './atomic-json.js';
+import { APPEND_NO_FOLLOW, openConfined, READ_NO_FOLLOW, statConfined } from './efs-no-follow.js';
 
 /**
  * Resumable streaming transfers between a file on EFS and S3. Uploads are hand-rolled multipart
@@ -88,6 +89,8 @@ export interface UploadOptions {
   filePath: string;
   /** JSON file on EFS recording uploadId + finished parts; written atomically after each part. */
   progressPath: string;
+  /** The directory the file and progress must lie in (a target's directory on EFS): opened there only, never through a link. Default: no confinement. */
+  confineTo?: string;
   /** Default 8 MiB; at least 5 MiB; grown so a file never needs more than 10 000 parts. */
   partSizeBytes?: number;
   /** Parts are a whole number of chunks of this size (default `chunks.chunkBytes`, else 1 MiB); growing parts record their chunks' sha256s. */
@@ -151,9 +154,20 @@ const unquote = (etag: string | undefined) => (etag ?? '').replace(/"/g, '');
 const sha256Hex = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 const sameList = (a: readonly string[], b: readonly string[]) => a.length === b.length && a.every((h, i) => h === b[i]);
 
-async function readJson<T>(path: string): Promise<T | null> {
+/** Most bytes of a progress file: 5 TiB of 8 MiB chunks' sha256s, with room. */
+export const MAX_PROGRESS_BYTES = 256 * MiB;
+
+async function readJson<T>(path: string, confineTo: string | undefined): Promise<T | null> {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
+    const fh = await openConfined(confineTo, path, READ_NO_FOLLOW);
+    let text: string;
+    try {
+      if ((await fh.stat()).size > MAX_PROGRESS_BYTES) throw new S3TransferError(`${path} is larger than any progress file: it is not read`);
+      text = await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
+    return JSON.parse(text) as T;
   } catch (error) {
     // A missing file is a fresh start; an unreadable one too (the orphaned upload is expired by the bucket's lifecycle rule).
     if ((error as NodeJS.ErrnoException).code === 'ENOENT' || error instanceof SyntaxError) return null;
@@ -209,8 +223,8 @@ async function abortQuietly(s3: S3Client, bucket: string, key: string, uploadId:
 }
 
 /** Aborts the multipart upload recorded at progressPath (if any) and deletes the progress file. */
-export async function abortUpload(s3: S3Client, bucket: string, progressPath: string): Promise<void> {
-  const progress = await readJson<UploadProgress>(progressPath);
+export async function abortUpload(s3: S3Client, bucket: string, progressPath: string, confineTo?: string): Promise<void> {
+  const progress = await readJson<UploadProgress>(progressPath, confineTo);
   if (progress) await abortQuietly(s3, progress.bucket ?? bucket, progress.key, progress.uploadId);
   await rm(progressPath, { force: true });
 }
@@ -257,7 +271,7 @@ async function resumeOrCreate(
   plan: PartPlan,
 ): Promise<{ state: UploadProgress; resumed: boolean } | { result: UploadResult }> {
   const { s3, bucket, key, progressPath } = opts;
-  let progress = await readJson<UploadProgress>(progressPath);
+  let progress = await readJson<UploadProgress>(progressPath, opts.confineTo);
   // Parts sent while the file grew are kept if the file only grew since; their bytes are checked before completing.
   const sameFile =
     progress &&
@@ -293,7 +307,7 @@ async function resumeOrCreate(
   }
   if (!progress) {
     progress = await createUpload(opts, plan);
-    await writeJsonAtomic(progressPath, progress);
+    await writeJsonAtomic(progressPath, progress, opts.confineTo);
   }
   // What this call saw: a growing file's new length; once finished, the file as it must stay until completed.
   progress.fileSize = plan.fileSize;
@@ -342,7 +356,7 @@ async function createUpload(opts: UploadOptions, plan: PartPlan): Promise<Upload
 /** Streams a file to S3 as a multipart upload that a later call resumes from progressPath; see UploadOptions. */
 export async function uploadFileResumable(opts: UploadOptions): Promise<UploadResult> {
   const { s3, bucket, key, filePath, progressPath } = opts;
-  const info = await stat(filePath).catch((error: unknown) => {
+  const info = await openConfined(opts.confineTo, filePath, READ_NO_FOLLOW).then(async (fh) => fh.stat().finally(() => fh.close())).catch((error: unknown) => {
     throw new S3TransferError(`cannot read ${filePath}: ${errorMessage(error)}`, { cause: error });
   });
   if (info.size === 0 && !opts.growing) throw new EmptyFileError(`${filePath} is empty: a 0-byte dump is not a backup; check the dump log`);
@@ -388,7 +402,7 @@ export async function uploadFileResumable(opts: UploadOptions): Promise<UploadRe
 
 async function completeUpload(opts: UploadOptions, plan: PartPlan, state: UploadProgress, sha256: string, resumed: boolean): Promise<UploadResult> {
   const { s3, bucket, key, progressPath } = opts;
-  await writeJsonAtomic(progressPath, { ...state, completing: { sha256 } } satisfies UploadProgress);
+  await writeJsonAtomic(progressPath, { ...state, completing: { sha256 } } satisfies UploadProgress, opts.confineTo);
   let completed;
   try {
     completed = await s3.send(
@@ -440,7 +454,7 @@ async function sendParts(opts: UploadOptions, plan: PartPlan, state: UploadProgr
   const hash = createHash('sha256');
   const out: SendOutcome = { sha256: '', stopped: false, failure: null, mismatch: null };
   const pool = partPool(opts, plan, state, out);
-  const fh = await open(opts.filePath, 'r');
+  const fh = await openConfined(opts.confineTo, opts.filePath, READ_NO_FOLLOW);
   try {
     for (let n = 1; n <= partsTotal && !out.failure; n++) {
       const done = recorded.get(n);
@@ -503,7 +517,7 @@ function partPool(opts: UploadOptions, plan: PartPlan, state: UploadProgress, ou
         while (latest) {
           const next = latest;
           latest = null;
-          await writeJsonAtomic(opts.progressPath, next);
+          await writeJsonAtomic(opts.progressPath, next, opts.confineTo);
         }
       } finally {
         writing = null;
@@ -581,6 +595,8 @@ export interface DownloadOptions {
   versionId?: string;
   filePath: string;
   progressPath: string;
+  /** The directory the file and progress must lie in (a target's directory on EFS): written there only, never through a link. Default: no confinement. */
+  confineTo?: string;
   expectedSha256: string;
   /** Epoch ms: no range request is started after it. */
   deadline?: number;
@@ -595,7 +611,7 @@ export type DownloadResult = { status: 'complete'; sha256: string; size: number 
 /** The object version a download is pinned to: the one recorded at progressPath, or the one S3 has now (recorded). */
 async function pinDownload(opts: DownloadOptions, partPath: string): Promise<DownloadProgress> {
   const { s3, bucket, key, progressPath } = opts;
-  const progress = await readJson<DownloadProgress>(progressPath);
+  const progress = await readJson<DownloadProgress>(progressPath, opts.confineTo);
   if (progress && progress.bucket === bucket && progress.key === key && (opts.versionId === undefined || progress.versionId === opts.versionId)) {
     return progress;
   }
@@ -611,7 +627,7 @@ async function pinDownload(opts: DownloadOptions, partPath: string): Promise<Dow
   }
   const pinned = { bucket, key, versionId: head.VersionId ?? opts.versionId ?? null, etag: head.ETag ?? null, size: head.ContentLength ?? 0 };
   await rm(partPath, { force: true });
-  await writeJsonAtomic(progressPath, pinned);
+  await writeJsonAtomic(progressPath, pinned, opts.confineTo);
   return pinned;
 }
 
@@ -619,13 +635,16 @@ async function pinDownload(opts: DownloadOptions, partPath: string): Promise<Dow
  * The sha256 of the `.part` file's first bytes, carried on from the recorded state, and how many bytes that is. Bytes
  * written after the state was recorded (a call that died in between) are cut off and fetched again: nothing is read back.
  */
-async function resumeHash(pinned: DownloadProgress, partPath: string): Promise<{ hasher: IHasher; bytes: number }> {
+async function resumeHash(pinned: DownloadProgress, partPath: string, confineTo: string | undefined): Promise<{ hasher: IHasher; bytes: number }> {
   const hasher = await hashWasm.createSHA256();
-  const onDisk = (await stat(partPath).catch(() => null))?.size ?? 0;
+  const onDisk = (await statConfined(confineTo, partPath).catch(() => null))?.size ?? 0;
   const { hashed } = pinned;
   if (hashed && hashed.bytes <= onDisk && hashed.bytes <= pinned.size) {
     hasher.load(Buffer.from(hashed.state, 'base64'));
-    if (onDisk > hashed.bytes) await truncate(partPath, hashed.bytes);
+    if (onDisk > hashed.bytes) {
+      const fh = await openConfined(confineTo, partPath, constants.O_WRONLY);
+      await fh.truncate(hashed.bytes).finally(() => fh.close());
+    }
     return { hasher, bytes: hashed.bytes };
   }
   // Bytes without a hash state (an earlier version's download) are fetched again.
@@ -646,7 +665,7 @@ export async function downloadFileResumable(opts: DownloadOptions): Promise<Down
   const chunk = opts.chunkSizeBytes ?? MULTIPART.downloadChunkSize;
   const pinned = await pinDownload(opts, partPath);
   const shouldStop = () => opts.signal?.aborted === true || (opts.deadline !== undefined && Date.now() >= opts.deadline);
-  let { hasher, bytes } = await resumeHash(pinned, partPath);
+  let { hasher, bytes } = await resumeHash(pinned, partPath, opts.confineTo);
   while (bytes < pinned.size) {
     if (shouldStop()) return { status: 'paused', bytes };
     const end = Math.min(bytes + chunk, pinned.size) - 1;
@@ -666,7 +685,8 @@ export async function downloadFileResumable(opts: DownloadOptions): Promise<Down
           done(null, data);
         },
       });
-      await pipeline(res.Body as Readable, tap, createWriteStream(partPath, { flags: 'a' }), { signal: opts.signal });
+      const out = await openConfined(opts.confineTo, partPath, opts.confineTo === undefined ? constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND : APPEND_NO_FOLLOW);
+      await pipeline(res.Body as Readable, tap, out.createWriteStream(), { signal: opts.signal });
     } catch (error) {
       if (opts.signal?.aborted) return { status: 'paused', bytes };
       if (httpStatus(error) === 412 || isCode(error, 'PreconditionFailed')) {
@@ -676,15 +696,15 @@ export async function downloadFileResumable(opts: DownloadOptions): Promise<Down
       }
       throw new S3TransferError(`downloading s3://${bucket}/${key} failed at byte ${bytes}: ${errorMessage(error)}; the next call resumes`, { cause: error });
     }
-    const written = (await stat(partPath)).size;
+    const written = (await statConfined(opts.confineTo, partPath))?.size ?? 0;
     if (written !== end + 1) {
       throw new S3TransferError(`downloading s3://${bucket}/${key}: the range ending at byte ${end} left ${written} bytes on disk; the next call resumes`);
     }
     bytes = written;
     pinned.hashed = { bytes, state: Buffer.from(hasher.save()).toString('base64') };
-    await writeJsonAtomic(progressPath, pinned);
+    await writeJsonAtomic(progressPath, pinned, opts.confineTo);
   }
-  if (pinned.size === 0) await (await open(partPath, 'a')).close();
+  if (pinned.size === 0) await (await openConfined(opts.confineTo, partPath, opts.confineTo === undefined ? constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND : APPEND_NO_FOLLOW)).close();
   const sha256 = hasher.digest('hex');
   if (sha256 !== opts.expectedSha256) {
     await rm(partPath, { force: true });
