@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CREATE_NO_FOLLOW, openInside, readInside, statInside } from '../../functions/shared/adapters/efs-no-follow.js';
+import { chmodInside, CREATE_NO_FOLLOW, openInside, readInside, statInside } from '../../functions/shared/adapters/efs-no-follow.js';
 
 let root: string;
 let dir: string;
@@ -80,5 +80,15 @@ describe('openInside for writing', () => {
     await symlink(join(root, 'other', 'planted'), join(dir, 'run', 'upload.json'));
     await expect(openInside(dir, join(dir, 'run', 'upload.json'), CREATE_NO_FOLLOW)).rejects.toThrow();
     await expect(readFile(join(root, 'other', 'planted'))).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe('chmodInside', () => {
+  it('sets the mode of a directory and refuses a link in its place', async () => {
+    await chmodInside(dir, join(dir, 'run'), 0o777, 'directory');
+    expect((await stat(join(dir, 'run'))).mode & 0o777).toBe(0o777);
+    await symlink(join(root, 'other'), join(dir, 'linked'));
+    await expect(chmodInside(dir, join(dir, 'linked'), 0o777, 'directory')).rejects.toThrow(/not a directory \(a symbolic link is not followed\)/);
+    expect((await stat(join(root, 'other'))).mode & 0o777).not.toBe(0o777);
   });
 });

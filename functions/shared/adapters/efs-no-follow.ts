@@ -71,16 +71,17 @@ async function openChecked(dir: string, path: string, flags: number, mode: numbe
   try {
     fh = await open(path, flags | constants.O_NOFOLLOW | constants.O_NONBLOCK, mode);
   } catch (error) {
-    if (code(error) === 'ELOOP' || code(error) === 'EMLINK' || (kind === 'directory' && code(error) === 'ENOTDIR')) {
-      throw new UnsafeEfsPathError(`${path} is a symbolic link or not a ${kind}: links on the backup EFS are not followed`, { cause: error });
+    if (code(error) === 'ELOOP' || code(error) === 'EMLINK') {
+      throw new UnsafeEfsPathError(`${path} is a symbolic link: links on the backup EFS are not followed`, { cause: error });
     }
+    if (kind === 'directory' && code(error) === 'ENOTDIR') throw new UnsafeEfsPathError(`${path} is not a directory (a symbolic link is not followed)`, { cause: error });
     if (code(error) === 'ENXIO') throw new UnsafeEfsPathError(`${path} is a FIFO or socket, not a regular file`, { cause: error });
     throw error;
   }
   try {
     const info = await fh.stat();
     if (kind === 'file' ? !info.isFile() : !info.isDirectory()) {
-      throw new UnsafeEfsPathError(`${path} is not a ${kind === 'file' ? 'regular file' : 'directory'}: only regular files are read on the backup EFS`);
+      throw new UnsafeEfsPathError(kind === 'file' ? `${path} is not a regular file: only regular files are read on the backup EFS` : `${path} is not a directory`);
     }
     const opened = await readlink(`/proc/self/fd/${fh.fd}`);
     if (opened !== expected) {
