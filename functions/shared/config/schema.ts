@@ -108,6 +108,10 @@ export const targetSchema = z
       .boolean()
       .default(false)
       .describe('Redis restore only: let the orchestrator restart the service on the restored RDB.'),
+    priority: z
+      .enum(['low', 'normal'])
+      .default('low')
+      .describe('low: backups and drills run at nice +10 and the lowest best-effort I/O class (where the image has renice and ionice), the dump\'s database session too, so the live database goes first; normal: full speed. Restores always run at normal priority.'),
     drill: drillSchema.optional(),
   })
   .superRefine((t, ctx) => {

@@ -132,6 +132,26 @@ pg_version() {
   if [ "\${_major:-0}" -ge 16 ]; then COMPRESS=zstd; else COMPRESS=1; fi
   log "pg_dump major version \${_major:-unknown}: compression $COMPRESS"
 }
+# pg_yield_session: at priority low, renices the server process serving this job's pg_dump (found by its
+# application_name, and only if it is a postgres process of this container): formatting the COPY rows is the larger
+# part of a dump's CPU. Gives up when pg_dump has ended (.s1) or after 20 tries.
+DUMP_APP=ecs-db-backup-dump-$$
+pg_yield_session() {
+  [ "$YIELD_CPU" = 1 ] || return 0
+  _i=0
+  while [ "$_i" -lt 20 ] && [ ! -f .s1 ]; do
+    _pid=$(pg_sql "SELECT pid FROM pg_stat_activity WHERE application_name = '$DUMP_APP'" 2>/dev/null)
+    if [ -n "$_pid" ]; then
+      _comm=
+      read -r _comm </proc/"$_pid"/comm 2>/dev/null
+      if [ "$_comm" = postgres ]; then yield_pid "$_pid" "the server session of pg_dump"; else log "the server session of pg_dump is not a process of this container: it runs at the server's priority"; fi
+      return 0
+    fi
+    _i=$((_i + 1))
+    sleep 1
+  done
+  return 0
+}
 # pg_stream_dump: one pass over pg_dump's archive writes the file and, at the same time, hashes it and decompresses every
 # data block into exact per-table row counts and row digests (drills compare like for like). Measured: the checks ride on
 # the second core instead of re-reading the file from EFS afterwards. pg_restore reads a pipe-written archive fine, also with -j.
@@ -145,13 +165,17 @@ pg_stream_dump() {
   else
     _sha_pid=
   fi
+  rm -f .s1
+  pg_yield_session &
+  _yield_pid=$!
   # cat drains what pg_restore leaves unread, so tee always writes the whole archive.
-  { pg pg_dump -Fc -Z "$COMPRESS" -d "$DB"; echo $? >.s1; } |
+  { PGAPPNAME=$DUMP_APP; export PGAPPNAME; pg pg_dump -Fc -Z "$COMPRESS" -d "$DB"; echo $? >.s1; } |
     { tee "$@"; echo $? >.s2; } |
     { pg_restore -a -f -; echo $? >.s3; cat >/dev/null; } |
     pg_content_awk .counts; echo $? >.s5
   echo 0 >.s6
   [ -z "$_sha_pid" ] || { wait "$_sha_pid"; echo $? >.s6; }
+  wait "$_yield_pid"
   rm -f .sha.fifo
   for _s in 1:pg_dump 2:tee 3:'pg_restore -a' 5:awk 6:sha256sum; do
     _v=$(cat ".s\${_s%%:*}" 2>/dev/null) || _v=missing
