@@ -1,6 +1,8 @@
 import { Construct } from 'constructs';
+import type { TerraformProvider } from 'cdktf';
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket/index.js';
+import { S3BucketObjectLockConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-object-lock-configuration/index.js';
 import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration/index.js';
 import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls/index.js';
 import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy/index.js';
@@ -25,6 +27,13 @@ export interface BackupBucketProps {
   readonly retentionDays: number;
   /** Account and partition, for the bucket ARN. */
   readonly account: AccountContext;
+  /**
+   * S3 Object Lock default retention of every new object version (a new bucket only). Default: none.
+   * Uploads must then carry Content-MD5 or an x-amz-checksum (the orchestrator's do).
+   */
+  readonly objectLock?: { readonly mode: 'governance' | 'compliance'; readonly days: number };
+  /** Provider of the bucket's region. Default: the stack's default provider. */
+  readonly provider?: TerraformProvider;
 }
 
 /**
@@ -37,24 +46,38 @@ export class BackupBucket extends Construct {
   readonly bucketName: string;
   /** Bucket ARN. */
   readonly bucketArn: string;
+  /** The versioning setting of a bucket created here (replication must wait for it); undefined for an existing bucket. */
+  readonly versioning?: S3BucketVersioningA;
 
   constructor(scope: Construct, id: string, props: BackupBucketProps) {
     super(scope, id);
     if (props.retentionDays < 1) throw new ConfigError(`BackupBucket: retentionDays must be at least 1, got ${props.retentionDays}`);
     if (props.existing === true) {
+      if (props.objectLock !== undefined) throw new ConfigError('BackupBucket: objectLock needs a bucket this stack creates, not an existing one');
       this.bucketName = props.bucketName;
       this.bucketArn = props.account.bucketArn(props.bucketName);
       return;
     }
-    const bucket = new S3Bucket(this, 'bucket', { bucket: props.bucketName });
+    const provider = props.provider;
+    const lock = props.objectLock;
+    const bucket = new S3Bucket(this, 'bucket', { provider, bucket: props.bucketName, ...(lock === undefined ? {} : { objectLockEnabled: true }) });
     this.bucketName = bucket.bucket;
     this.bucketArn = bucket.arn;
 
-    new S3BucketVersioningA(this, 'versioning', {
+    this.versioning = new S3BucketVersioningA(this, 'versioning', {
+      provider,
       bucket: bucket.id,
       versioningConfiguration: { status: 'Enabled' },
     });
+    if (lock !== undefined) {
+      new S3BucketObjectLockConfigurationA(this, 'object-lock', {
+        provider,
+        bucket: bucket.id,
+        rule: { defaultRetention: { mode: lock.mode.toUpperCase(), days: lock.days } },
+      });
+    }
     new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
+      provider,
       bucket: bucket.id,
       rule: [
         props.kmsKeyArn === undefined
@@ -67,6 +90,7 @@ export class BackupBucket extends Construct {
       ],
     });
     const publicAccess = new S3BucketPublicAccessBlock(this, 'public-access', {
+      provider,
       bucket: bucket.id,
       blockPublicAcls: true,
       blockPublicPolicy: true,
@@ -74,10 +98,12 @@ export class BackupBucket extends Construct {
       restrictPublicBuckets: true,
     });
     new S3BucketOwnershipControls(this, 'ownership', {
+      provider,
       bucket: bucket.id,
       rule: { objectOwnership: 'BucketOwnerEnforced' },
     });
     new S3BucketLifecycleConfiguration(this, 'lifecycle', {
+      provider,
       bucket: bucket.id,
       rule: [
         {
@@ -95,6 +121,7 @@ export class BackupBucket extends Construct {
       ],
     });
     const tlsOnly = new DataAwsIamPolicyDocument(this, 'tls-only', {
+      provider,
       statement: [
         {
           sid: 'DenyInsecureTransport',
@@ -107,6 +134,7 @@ export class BackupBucket extends Construct {
       ],
     });
     new S3BucketPolicy(this, 'policy', {
+      provider,
       bucket: bucket.id,
       policy: tlsOnly.json,
       // S3 rejects a policy while the public access block is being changed.

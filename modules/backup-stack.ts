@@ -9,6 +9,7 @@ import { AccountContext } from './account-context.js';
 import { BackupAlarms, METRICS_NAMESPACE } from './alarms.js';
 import { BackupBucket } from './backup-bucket.js';
 import { BackupDashboard } from './dashboard.js';
+import { DisasterRecovery } from './disaster-recovery.js';
 import { BackupAccessPoint } from './efs-access-point.js';
 import { Network } from './network.js';
 import { EFS_MOUNT_PATH, OrchestratorFunction } from './orchestrator-function.js';
@@ -44,7 +45,8 @@ export class BackupStack extends TerraformStack {
     // Relative to cdktf.out/stacks/<stack>/ (and cdktf.out.hcl/...): the state stays in the project
     // root, shared by the JSON and the HCL form and kept when the output directories are rebuilt.
     new LocalBackend(this, { path: `../../../terraform.${id}.tfstate` });
-    new AwsProvider(this, 'aws', { region: config.region, defaultTags: [{ tags: { Project: 'ecs-db-backup' } }] });
+    const defaultTags = { Project: 'ecs-db-backup' };
+    new AwsProvider(this, 'aws', { region: config.region, defaultTags: [{ tags: defaultTags }] });
     const account = new AccountContext(this, 'account', { region: config.region });
 
     const bucket = new BackupBucket(this, 'bucket', {
@@ -52,6 +54,7 @@ export class BackupStack extends TerraformStack {
       existing: config.bucket.existing,
       kmsKeyArn: config.kmsKeyArn,
       retentionDays: config.retentionDays,
+      objectLock: config.objectLock,
       account,
     });
     const network = new Network(this, 'network', {
@@ -139,6 +142,7 @@ export class BackupStack extends TerraformStack {
         c instanceof CloudwatchMetricAlarm ? [{ arn: account.arn('cloudwatch', `alarm:${c.alarmNameInput}`), target: c.dimensionsInput?.target ?? null }] : [],
       ),
     });
+    new DisasterRecovery(this, 'dr', { config, namePrefix, bucket, alarmTopicArn: alarms.topicArn, defaultTags, account });
     new TaskRoleExecPolicy(this, 'task-exec', {
       policyName: `${namePrefix}-ecs-exec`,
       taskRoleNames: config.targets.flatMap((t) => (t.taskRoleName === undefined ? [] : [t.taskRoleName])),

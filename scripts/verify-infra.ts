@@ -8,6 +8,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { Command } from 'commander';
 import { loadConfigFile } from '../functions/shared/config/load.js';
+import { secondRegions } from '../modules/disaster-recovery.js';
+import { regionAlias } from '../modules/regional-providers.js';
 import { BUNDLE_DIR_ENV, buildOrchestratorBundle } from '../modules/orchestrator-bundle.js';
 
 /**
@@ -103,23 +105,23 @@ async function startFakeSts(): Promise<{ server: Server; url: string }> {
   return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 }
 
-/** The test-only override: dummy keys, no credential or region checks, STS on loopback, state in the work dir. */
-function offlineOverride(stsUrl: string, statePath: string): object {
+/**
+ * The test-only override: dummy keys, no credential or region checks, STS on loopback, state in the work dir;
+ * for the default provider and each aliased one (`aliases`).
+ */
+function offlineOverride(stsUrl: string, statePath: string, aliases: readonly string[]): object {
+  const offline = {
+    access_key: 'AKIAOFFLINEPLAN00000',
+    secret_key: 'offline-plan-only',
+    skip_credentials_validation: true,
+    skip_requesting_account_id: true,
+    skip_metadata_api_check: true,
+    skip_region_validation: true,
+    endpoints: [{ sts: stsUrl }],
+  };
   return {
     terraform: [{ backend: [{ local: [{ path: statePath }] }] }],
-    provider: {
-      aws: [
-        {
-          access_key: 'AKIAOFFLINEPLAN00000',
-          secret_key: 'offline-plan-only',
-          skip_credentials_validation: true,
-          skip_requesting_account_id: true,
-          skip_metadata_api_check: true,
-          skip_region_validation: true,
-          endpoints: [{ sts: stsUrl }],
-        },
-      ],
-    },
+    provider: { aws: [offline, ...aliases.map((alias) => ({ alias, ...offline }))] },
   };
 }
 
@@ -142,7 +144,15 @@ function run(command: string, args: readonly string[], cwd: string, env: NodeJS.
 }
 
 /** Synthesizes one form of the stack and has Terraform validate and plan it; returns the plan digest. */
-async function synthAndPlan(configPath: string, stackName: string, form: 'json' | 'hcl', workDir: string, stsUrl: string, bundleDir: string): Promise<PlanDigest> {
+async function synthAndPlan(
+  configPath: string,
+  stackName: string,
+  form: 'json' | 'hcl',
+  workDir: string,
+  stsUrl: string,
+  bundleDir: string,
+  aliases: readonly string[],
+): Promise<PlanDigest> {
   const out = join(workDir, form);
   rmSync(out, { recursive: true, force: true });
   const env = {
@@ -158,7 +168,7 @@ async function synthAndPlan(configPath: string, stackName: string, form: 'json' 
   const stackDir = join(out, 'stacks', stackName);
   const expected = form === 'json' ? 'cdk.tf.json' : 'cdk.tf';
   if (!readdirSync(stackDir).includes(expected)) throw new Error(`cdktf synth wrote no ${expected} in ${stackDir}`);
-  writeFileSync(join(stackDir, 'zz_offline_override.tf.json'), JSON.stringify(offlineOverride(stsUrl, join(workDir, `${form}.tfstate`)), null, 2));
+  writeFileSync(join(stackDir, 'zz_offline_override.tf.json'), JSON.stringify(offlineOverride(stsUrl, join(workDir, `${form}.tfstate`), aliases), null, 2));
   await run('terraform', ['init', '-input=false', '-no-color'], stackDir, env);
   await run('terraform', ['validate', '-no-color'], stackDir, env);
   await run('terraform', ['plan', '-refresh=false', '-input=false', '-lock=false', '-no-color', '-out=plan.bin'], stackDir, env);
@@ -169,15 +179,17 @@ async function synthAndPlan(configPath: string, stackName: string, form: 'json' 
 export async function verifyConfig(configPath: string, workRoot: string, bundleDir: string, log: (line: string) => void): Promise<string[]> {
   const absolute = resolve(configPath);
   // A config that does not validate fails here, with the schema's messages, before any synth.
-  const { name: stackName } = loadConfigFile(absolute);
+  const config = loadConfigFile(absolute);
+  const stackName = config.name;
+  const aliases = secondRegions(config).map(regionAlias);
   const workDir = join(workRoot, basename(configPath).replace(/\.json$/, ''));
   mkdirSync(workDir, { recursive: true });
   const { server, url } = await startFakeSts();
   try {
     // Both forms at once: each is mostly waiting on one single-threaded tool.
     const [jsonPlan, hclPlan] = await Promise.all([
-      synthAndPlan(absolute, stackName, 'json', workDir, url, bundleDir),
-      synthAndPlan(absolute, stackName, 'hcl', workDir, url, bundleDir),
+      synthAndPlan(absolute, stackName, 'json', workDir, url, bundleDir, aliases),
+      synthAndPlan(absolute, stackName, 'hcl', workDir, url, bundleDir, aliases),
     ]);
     log(`${configPath}: JSON and HCL forms valid; plan:`);
     for (const line of summarizePlan(jsonPlan)) log(`  ${line}`);

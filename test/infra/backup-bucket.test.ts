@@ -74,4 +74,22 @@ describe('backup bucket', () => {
     expect(objects?.resources).toEqual(['arn:aws:s3:::shared-backups/ecs-db-backup/*']);
     expect(synth.output?.bucket_name?.value).toBe('shared-backups');
   });
+
+  it('has no Object Lock unless configured', () => {
+    const synth = synthStack();
+    expect(onlyResource(synth, 'aws_s3_bucket')).not.toHaveProperty('object_lock_enabled');
+    expect(resources(synth, 'aws_s3_bucket_object_lock_configuration')).toEqual([]);
+  });
+
+  it.each([
+    ['governance', 'GOVERNANCE', 14],
+    ['compliance', 'COMPLIANCE', 400],
+  ] as const)('locks every new version for the configured days in %s mode', (mode, s3Mode, days) => {
+    const synth = synthStack({ ...BASE_CONFIG, objectLock: { mode, days } });
+    expect(onlyResource(synth, 'aws_s3_bucket')).toEqual({ bucket: 'acme-db-backups', object_lock_enabled: true });
+    expect(onlyResource(synth, 'aws_s3_bucket_object_lock_configuration')).toEqual({
+      bucket: '${aws_s3_bucket.bucket_3056591E.id}',
+      rule: { default_retention: { mode: s3Mode, days } },
+    });
+  });
 });

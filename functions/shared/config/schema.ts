@@ -3,6 +3,8 @@ import * as z from 'zod';
 import { DEFAULT_DEPLOYMENT_NAME, MAX_DEPLOYMENT_NAME_LENGTH } from './deployment-names.js';
 import { firesRepeatedly } from '../core/schedule.js';
 import { mayBeSameDatabase } from '../core/same-database.js';
+import { disasterRecoveryIssues, objectLockSchema, replicationSchema, snapshotsSchema } from './disaster-recovery.js';
+import { bucketName, kmsKeyArn, pattern, regionName, timeZone } from './fields.js';
 
 /**
  * The one configuration schema: main.ts validates the file with it before synthesizing, and the
@@ -22,7 +24,6 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-const pattern = (re: RegExp, what: string) => z.string().regex(re, { message: `must be ${what}` });
 
 /** Target names end up in S3 keys, EFS paths, metric dimensions and shell scripts. */
 const targetName = pattern(
@@ -31,8 +32,6 @@ const targetName = pattern(
 );
 /** ECS cluster, service and container names (the ECS rules). */
 const ecsName = pattern(/^[A-Za-z0-9_-]{1,255}$/, '1-255 letters, digits, hyphens or underscores');
-/** A KMS key ARN (IAM policies need the key's ARN, not an alias). */
-const kmsKeyArn = pattern(/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, 'a KMS key ARN');
 /** Database, user and role names: no quoting tricks needed anywhere they go. */
 const dbName = pattern(
   /^[A-Za-z0-9_][A-Za-z0-9_$-]{0,62}$/,
@@ -59,14 +58,6 @@ const cronExpression = z.string().superRefine((expr, ctx) => {
     new Cron(expr, { paused: true, mode: '5-part' });
   } catch (error) {
     ctx.addIssue({ code: 'custom', message: `is not a valid 5-field cron expression (${(error as Error).message})` });
-  }
-});
-
-const timeZone = z.string().superRefine((tz, ctx) => {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `is not an IANA time zone (for example "UTC" or "Europe/Berlin")` });
   }
 });
 
@@ -186,13 +177,10 @@ export const configSchema = z
       .describe(
         'Deployment name: prefixes every resource name, is the metric dimension `service` and the stack name, so two deployments (staging and prod, two VPCs) live in one account and region.',
       ),
-    region: pattern(/^[a-z]{2}(?:-[a-z]+)+-\d$/, 'an AWS region like "eu-west-1"').describe('AWS region.'),
+    region: regionName.describe('AWS region.'),
     bucket: z
       .strictObject({
-        name: pattern(
-          /^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
-          'a valid S3 bucket name (3-63 lowercase letters, digits, dots, hyphens)',
-        ).describe('Bucket name.'),
+        name: bucketName.describe('Bucket name.'),
         existing: z.boolean().default(false).describe('Use an existing bucket instead of creating it.'),
       })
       .describe('Backup bucket.'),
@@ -270,6 +258,9 @@ export const configSchema = z
       .default({ timeoutSeconds: 900, memoryMb: 512, reservedConcurrency: 2, logRetentionDays: 30, fastPathSeconds: 120 })
       .describe('Orchestrator Lambda settings.'),
     targets: z.array(targetSchema).min(1).describe('Databases to back up.'),
+    snapshots: snapshotsSchema.optional(),
+    replication: replicationSchema.optional(),
+    objectLock: objectLockSchema.optional(),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
@@ -281,6 +272,7 @@ export const configSchema = z
     for (const cluster of Object.keys(c.execKmsKeys)) {
       if (!clusters.has(cluster)) ctx.addIssue({ code: 'custom', path: ['execKmsKeys', cluster], message: `names cluster "${cluster}", which no target uses` });
     }
+    for (const issue of disasterRecoveryIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
   })
   .describe('ecs-db-backup configuration');
 
