@@ -2,7 +2,7 @@ import type { Construct } from 'constructs';
 import { LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
-import { encodeTargets, TARGETS_ENV } from '../functions/shared/config/load.js';
+import { serializeTargets, TARGETS_FILE_ENV, TARGETS_FILE_NAME } from '../functions/shared/config/load.js';
 import type { BackupConfig } from '../functions/shared/config/schema.js';
 import { backupAgeLimitHours } from '../functions/shared/core/schedule.js';
 import { AccountContext } from './account-context.js';
@@ -16,11 +16,8 @@ import { EFS_MOUNT_PATH, OrchestratorFunction } from './orchestrator-function.js
 import { OrchestratorRole } from './orchestrator-role.js';
 import { HourlySchedule } from './schedule.js';
 import { TaskRoleExecPolicy } from './task-role-exec.js';
-import { ConfigError } from '../functions/shared/errors.js';
 import { orchestratorFunctionName } from '../functions/shared/config/deployment-names.js';
 
-/** Lambda caps the whole environment (names and values) at 4 KB. */
-const LAMBDA_ENV_LIMIT_BYTES = 4096;
 
 /** Props of {@link BackupStack}. */
 export interface BackupStackProps {
@@ -91,7 +88,7 @@ export class BackupStack extends TerraformStack {
       account,
     });
     const environment = {
-      [TARGETS_ENV]: encodeTargets(config.targets),
+      [TARGETS_FILE_ENV]: TARGETS_FILE_NAME,
       BUCKET: config.bucket.name,
       KEY_PREFIX: config.keyPrefix,
       EFS_MOUNT_PATH,
@@ -102,15 +99,11 @@ export class BackupStack extends TerraformStack {
       // The stack does not own an existing bucket's settings: the Lambda checks its versioning itself.
       ...(config.bucket.existing ? { CHECK_BUCKET_VERSIONING: '1' } : {}),
     };
-    const envBytes = Object.entries(environment).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
-    if (envBytes > LAMBDA_ENV_LIMIT_BYTES) {
-      throw new ConfigError(
-        `the Lambda environment would be ${envBytes} bytes, over Lambda's ${LAMBDA_ENV_LIMIT_BYTES}: split the targets over two deployments`,
-      );
-    }
     const fn = new OrchestratorFunction(this, 'orchestrator', {
       functionName,
       bundleDir: props.bundleDir,
+      // The targets travel in the code asset, replaced with the code in one step (see modules/orchestrator-asset.ts).
+      dataFiles: { [TARGETS_FILE_NAME]: serializeTargets(config.targets) },
       roleArn: role.roleArn,
       subnetIds: config.subnetIds,
       securityGroupIds: [network.lambdaSecurityGroupId, ...config.securityGroupIds],

@@ -17,7 +17,7 @@ export const BUNDLE_DIR_ENV = 'ORCHESTRATOR_BUNDLE_DIR';
 export const BUNDLE_FILE = 'index.mjs';
 
 /** A fixed mtime for bundle files, so the zip (and the function's code hash) depends on content only. */
-const FIXED_MTIME = new Date('2000-01-01T00:00:00Z');
+export const FIXED_MTIME = new Date('2000-01-01T00:00:00Z');
 
 // Bundled CommonJS dependencies call require() for Node built-ins, which an ES module lacks.
 const REQUIRE_BANNER = "import { createRequire as __cjsRequire } from 'node:module'; const require = __cjsRequire(import.meta.url);";

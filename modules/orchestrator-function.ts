@@ -3,6 +3,7 @@ import { AssetType, TerraformAsset, type ITerraformDependable } from 'cdktf';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group/index.js';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function/index.js';
 import { ConfigError } from '../functions/shared/errors.js';
+import { stageOrchestratorAsset } from './orchestrator-asset.js';
 
 /** Where the backup access point is mounted in the Lambda (Lambda requires a path under /mnt). */
 export const EFS_MOUNT_PATH = '/mnt/backup';
@@ -17,6 +18,8 @@ export interface OrchestratorFunctionProps {
   readonly functionName: string;
   /** Directory holding the built bundle (`index.mjs`); zipped as a Terraform asset. */
   readonly bundleDir: string;
+  /** Data files packaged next to the bundle, by file name (the validated targets). Default: none. */
+  readonly dataFiles?: Readonly<Record<string, string>>;
   /** Execution role ARN. */
   readonly roleArn: string;
   /** Subnets of the function. */
@@ -59,7 +62,7 @@ export class OrchestratorFunction extends Construct {
       name: `/aws/lambda/${props.functionName}`,
       retentionInDays: props.logRetentionDays ?? 30,
     });
-    const asset = new TerraformAsset(this, 'bundle', { path: props.bundleDir, type: AssetType.ARCHIVE });
+    const asset = new TerraformAsset(this, 'bundle', { path: stageOrchestratorAsset(props.bundleDir, props.dataFiles ?? {}), type: AssetType.ARCHIVE });
     const fn = new LambdaFunction(this, 'function', {
       functionName: props.functionName,
       description: 'ecs-db-backup orchestrator: starts dumps over ECS Exec, uploads verified dumps to S3',

@@ -1,4 +1,5 @@
-import { decodeTargets, TARGETS_ENV } from '../shared/config/load.js';
+import { resolve } from 'node:path';
+import { readTargetsFile, TARGETS_FILE_ENV } from '../shared/config/load.js';
 import type { Target } from '../shared/config/schema.js';
 import { ConfigError } from '../shared/errors.js';
 
@@ -43,7 +44,8 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
 export function readEnv(env: NodeJS.ProcessEnv = process.env): OrchestratorEnv {
   const partSizeMb = integer(env, 'UPLOAD_PART_SIZE_MB', 0, 5, 5120);
   return {
-    targets: decodeTargets(required(env, TARGETS_ENV)),
+    // Relative to the code directory: the stack packages the file next to the handler.
+    targets: readTargetsFile(resolve(env.LAMBDA_TASK_ROOT ?? '.', required(env, TARGETS_FILE_ENV))),
     bucket: required(env, 'BUCKET'),
     keyPrefix: required(env, 'KEY_PREFIX', true),
     efsMountPath: required(env, 'EFS_MOUNT_PATH'),

@@ -3,7 +3,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encodeTargets } from '../../functions/shared/config/load.js';
+import { serializeTargets, TARGETS_FILE_NAME } from '../../functions/shared/config/load.js';
 import { targetSchema, type Target } from '../../functions/shared/config/schema.js';
 import { BackupError } from '../../functions/shared/errors.js';
 import { buildOrchestratorBundle, invokeBundle, localLambdaEnv, type LambdaRun } from '../../test/helpers/lambda-runner.js';
@@ -75,10 +75,11 @@ export async function startWorld(o: WorldOptions): Promise<DemoWorld> {
     startS3rver({ bucket: o.bucket }),
     startStandin({ region: o.region, clusters: o.clusters.map((name) => ({ name, tasks: [] })) }),
   ]);
-  let targetsGz = '';
+  // Next to the bundle, as the stack packages it.
+  const targetsFile = join(dirname(bundle), TARGETS_FILE_NAME);
   const lambdaEnv = (): Record<string, string> =>
     localLambdaEnv({
-      targetsGz,
+      targetsFile,
       bucket: s3.bucket,
       keyPrefix: o.keyPrefix,
       efsDir,
@@ -122,7 +123,7 @@ export async function startWorld(o: WorldOptions): Promise<DemoWorld> {
     },
     setTargets(targets) {
       const parsed = targets.map((t) => targetSchema.parse(t));
-      targetsGz = encodeTargets(parsed);
+      writeFileSync(targetsFile, serializeTargets(parsed));
       writeFileSync(
         configPath,
         JSON.stringify({

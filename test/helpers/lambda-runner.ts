@@ -63,7 +63,8 @@ export interface RunningLambda {
 
 /** Where a locally invoked orchestrator finds its targets, bucket, EFS and the stand-ins. */
 export interface LocalLambdaSetup {
-  targetsGz: string;
+  /** The targets file (as the stack packages it; see serializeTargets). */
+  targetsFile: string;
   bucket: string;
   keyPrefix: string;
   efsDir: string;
@@ -78,7 +79,7 @@ export interface LocalLambdaSetup {
 /** The orchestrator's environment on this machine: what the CDKTF stack sets in AWS, pointed at s3rver and the ECS stand-in. */
 export function localLambdaEnv(o: LocalLambdaSetup): Record<string, string> {
   return {
-    BACKUP_TARGETS_GZ: o.targetsGz,
+    BACKUP_TARGETS_FILE: o.targetsFile,
     BUCKET: o.bucket,
     KEY_PREFIX: o.keyPrefix,
     EFS_MOUNT_PATH: o.efsDir,

@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { encodeTargets } from '../../functions/shared/config/load.js';
+import { serializeTargets, TARGETS_FILE_NAME } from '../../functions/shared/config/load.js';
 import { targetSchema, type Target } from '../../functions/shared/config/schema.js';
 import { WEEKDAYS } from '../../functions/shared/core/s3-keys.js';
 import { startStandin, type Standin, type StandinContainer } from '../../scripts/standin/index.js';
@@ -84,10 +84,11 @@ export async function startHarness<S extends S3Server = S3rverHandle>(
     startStandin({ clusters: [{ name: CLUSTER, tasks: [], ...(opts.kms ? { kmsKeyId: opts.kms.keyArn } : {}) }] }, opts.kms ? { kms: opts.kms.agent } : {}),
   ]);
   const proxy = await startFaultyProxy(s3.endpoint);
-  let targetsGz = '';
+  // Next to the bundle, as the stack packages it.
+  const targetsFile = join(dirname(bundle), TARGETS_FILE_NAME);
   const baseEnv = (): Record<string, string> => ({
     ...localLambdaEnv({
-      targetsGz,
+      targetsFile,
       bucket: s3.bucket,
       keyPrefix: KEY_PREFIX,
       efsDir,
@@ -117,7 +118,7 @@ export async function startHarness<S extends S3Server = S3rverHandle>(
     fakePgDump: (behaviour) => fakePgDumpDir(behaviour, scratchDir),
     setTargets(targets) {
       const parsed = targets.map((t) => targetSchema.parse({ cluster: CLUSTER, backupDir: CONTAINER_BACKUP_DIR, ...t }));
-      targetsGz = encodeTargets(parsed);
+      writeFileSync(targetsFile, serializeTargets(parsed));
       return parsed;
     },
     invoke,

@@ -50,6 +50,13 @@ export function synthStack(config: unknown = BASE_CONFIG): SynthJson {
   return JSON.parse(Testing.synth(stack)) as SynthJson;
 }
 
+/** Synthesizes like {@link synthStack}, assets included, into a temp dir; returns the stack's directory (cdk.tf.json, assets/). */
+export function synthStackToDir(config: unknown = BASE_CONFIG): string {
+  const app = Testing.app();
+  const stack = new BackupStack(app, 'test', { config: parseConfig(config), bundleDir: fixtureBundle() });
+  return join(Testing.fullSynth(stack), 'stacks', 'test');
+}
+
 /** Every resource of a type, in synthesis order. */
 export function resources(synth: SynthJson, type: string): Record<string, unknown>[] {
   return Object.values(synth.resource?.[type] ?? {});

@@ -1,8 +1,10 @@
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { CreateBucketCommand, PutBucketVersioningCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findVersioningProblem } from '../../functions/orchestrator/bucket-check.js';
 import { readEnv } from '../../functions/orchestrator/env.js';
-import { encodeTargets } from '../../functions/shared/config/load.js';
+import { serializeTargets, TARGETS_FILE_NAME } from '../../functions/shared/config/load.js';
 import { targetSchema, type BackupConfig } from '../../functions/shared/config/schema.js';
 import { bucketVersioning } from '../../functions/shared/exec-checker/bucket-versioning.js';
 import type { CheckContext } from '../../functions/shared/exec-checker/types.js';
@@ -23,6 +25,7 @@ let bundle: string;
 
 beforeAll(async () => {
   [moto, bundle] = await Promise.all([startMotoS3({ bucket: BUCKETS.enabled }), buildOrchestratorBundle()]);
+  writeFileSync(join(dirname(bundle), TARGETS_FILE_NAME), serializeTargets(targets));
   await moto.client.send(new CreateBucketCommand({ Bucket: BUCKETS.never }));
   await moto.client.send(new CreateBucketCommand({ Bucket: BUCKETS.suspended }));
   await moto.client.send(new PutBucketVersioningCommand({ Bucket: BUCKETS.suspended, VersioningConfiguration: { Status: 'Enabled' } }));
@@ -36,7 +39,7 @@ afterAll(async () => {
 function lambdaEnv(bucket: string, check: boolean): Record<string, string> {
   return {
     ...localLambdaEnv({
-      targetsGz: encodeTargets(targets),
+      targetsFile: join(dirname(bundle), TARGETS_FILE_NAME),
       bucket,
       keyPrefix: 'backups/',
       efsDir: tempDir('versioning-efs'),

@@ -1,7 +1,9 @@
 import { GetBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { encodeTargets } from '../../functions/shared/config/load.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { serializeTargets } from '../../functions/shared/config/load.js';
 import { targetSchema } from '../../functions/shared/config/schema.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
@@ -14,8 +16,10 @@ const written: string[] = [];
 
 beforeAll(() => {
   const target = targetSchema.parse({ name: 'orders-pg', engine: 'postgres', cluster: 'prod', service: 'db', container: 'db', database: 'app', backupDir: '/backup' });
+  const targetsFile = join(tempDir('bucket-check-code'), 'backup-targets.json');
+  writeFileSync(targetsFile, serializeTargets([target]));
   Object.assign(process.env, {
-    BACKUP_TARGETS_GZ: encodeTargets([target]),
+    BACKUP_TARGETS_FILE: targetsFile,
     BUCKET: 'shared-backups',
     KEY_PREFIX: 'backups/',
     EFS_MOUNT_PATH: tempDir('bucket-check-efs'),

@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeTargets, encodeTargets, loadConfigFile, parseConfig, resolveConfigPath } from '../../functions/shared/config/load.js';
+import { loadConfigFile, parseConfig, readTargetsFile, resolveConfigPath, serializeTargets } from '../../functions/shared/config/load.js';
 import { ConfigError } from '../../functions/shared/errors.js';
 import { renderJsonSchema, SCHEMA_PATH } from '../../scripts/write-json-schema.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -480,9 +480,11 @@ describe('config file loading', () => {
     expect(resolveConfigPath(flag, env)).toBe(expected);
   });
 
-  it('round-trips the targets through the Lambda environment', () => {
+  it('round-trips the targets through the targets file the function ships with', () => {
     const config = loadConfigFile('examples/full.json');
-    expect(decodeTargets(encodeTargets(config.targets))).toEqual(config.targets);
+    const file = join(tempDir('targets-file'), 'backup-targets.json');
+    writeFileSync(file, serializeTargets(config.targets));
+    expect(readTargetsFile(file)).toEqual(config.targets);
   });
 });
 

@@ -1,12 +1,19 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readEnv } from '../../functions/orchestrator/env.js';
-import { encodeTargets } from '../../functions/shared/config/load.js';
+import { serializeTargets } from '../../functions/shared/config/load.js';
 import { targetSchema } from '../../functions/shared/config/schema.js';
 import { ConfigError } from '../../functions/shared/errors.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const targets = [targetSchema.parse({ name: 'pg', engine: 'postgres', cluster: 'c', service: 's', container: 'db', database: 'app', backupDir: '/backup' })];
+/** The function's code directory, as Lambda unpacks it: the targets file next to the handler. */
+const codeDir = tempDir('orchestrator-code');
+writeFileSync(join(codeDir, 'backup-targets.json'), serializeTargets(targets));
 const env = (over: Record<string, string | undefined> = {}): NodeJS.ProcessEnv => ({
-  BACKUP_TARGETS_GZ: encodeTargets(targets),
+  LAMBDA_TASK_ROOT: codeDir,
+  BACKUP_TARGETS_FILE: 'backup-targets.json',
   BUCKET: 'backups',
   KEY_PREFIX: 'ecs-db-backup/',
   EFS_MOUNT_PATH: '/mnt/backup',
@@ -37,11 +44,24 @@ describe('readEnv', () => {
     { name: 'BUCKET', over: { BUCKET: undefined }, message: /environment variable BUCKET is missing/ },
     { name: 'KEY_PREFIX', over: { KEY_PREFIX: undefined }, message: /environment variable KEY_PREFIX is missing/ },
     { name: 'EFS_MOUNT_PATH', over: { EFS_MOUNT_PATH: '' }, message: /environment variable EFS_MOUNT_PATH is missing/ },
-    { name: 'BACKUP_TARGETS_GZ', over: { BACKUP_TARGETS_GZ: undefined }, message: /BACKUP_TARGETS_GZ is missing/ },
+    { name: 'BACKUP_TARGETS_FILE', over: { BACKUP_TARGETS_FILE: undefined }, message: /environment variable BACKUP_TARGETS_FILE is missing/ },
     { name: 'FAST_PATH_SECONDS', over: { FAST_PATH_SECONDS: 'soon' }, message: /FAST_PATH_SECONDS must be an integer from 0 to 600, got "soon"/ },
     { name: 'UPLOAD_PART_SIZE_MB', over: { UPLOAD_PART_SIZE_MB: '4' }, message: /UPLOAD_PART_SIZE_MB must be an integer from 5 to 5120/ },
   ])('names $name when it is missing or bad', ({ over, message }) => {
     expect(() => readEnv(env(over))).toThrow(ConfigError);
     expect(() => readEnv(env(over))).toThrow(message);
+  });
+
+  it.each([
+    ['is missing from the code', null, /^cannot read the targets file \S+\/absent\.json: ENOENT.*: redeploy the stack, which packages it with the function$/],
+    ['is not JSON', '{"targets": [', /^the targets file \S+ is not valid JSON: .*: redeploy the stack$/],
+    ['holds a target the schema refuses', JSON.stringify({ targets: [{ ...targets[0], backupDir: 'relative' }] }), /^the targets file \S+ is invalid:\n {2}targets\[0\]\.backupDir: must be an absolute path/],
+    ['holds no targets', JSON.stringify({ targets: [] }), /targets: Too small/],
+    ['is the old format (a bare list)', JSON.stringify(targets), /^the targets file \S+ is invalid:\n {2}\(root\): Invalid input: expected object, received array$/],
+  ])('fails clearly when the targets file %s', (_case, content, message) => {
+    const file = content === null ? 'absent.json' : 'bad.json';
+    if (content !== null) writeFileSync(join(codeDir, file), content);
+    expect(() => readEnv(env({ BACKUP_TARGETS_FILE: file }))).toThrow(ConfigError);
+    expect(() => readEnv(env({ BACKUP_TARGETS_FILE: file }))).toThrow(message);
   });
 });

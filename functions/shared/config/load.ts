@@ -1,5 +1,4 @@
 import { readFileSync } from 'node:fs';
-import { gunzipSync, gzipSync } from 'node:zlib';
 import * as z from 'zod';
 import { ConfigError, errorMessage } from '../errors.js';
 import { configSchema, targetSchema, type BackupConfig, type Target } from './schema.js';
@@ -8,7 +7,15 @@ import { configSchema, targetSchema, type BackupConfig, type Target } from './sc
 export const CONFIG_PATH_ENV = 'BACKUP_CONFIG';
 /** Config file used when neither flag nor environment variable names one. */
 export const DEFAULT_CONFIG_PATH = 'backup.config.json';
-/** Lambda environment variable carrying the validated targets (gzip + base64: Lambda's env is 4 KB). */
+/**
+ * Lambda environment variable naming the file of validated targets that ships inside the function's
+ * code asset (relative to the code directory, $LAMBDA_TASK_ROOT). In the code rather than the
+ * environment (4 KB for all variables) so hundreds of targets fit; see modules/orchestrator-asset.ts
+ * for why not SSM or S3.
+ */
+export const TARGETS_FILE_ENV = 'BACKUP_TARGETS_FILE';
+/** Name of that file in the code asset. */
+export const TARGETS_FILE_NAME = 'backup-targets.json';
 export const TARGETS_ENV = 'BACKUP_TARGETS_GZ';
 
 /** Turns zod issues into `<json path>: <problem>` lines. */
@@ -55,23 +62,29 @@ export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessE
   return flag ?? env[CONFIG_PATH_ENV] ?? DEFAULT_CONFIG_PATH;
 }
 
-/** Encodes validated targets for the Lambda environment. */
-export function encodeTargets(targets: readonly Target[]): string {
-  return gzipSync(JSON.stringify(targets)).toString('base64');
+/** The targets file's schema: the validated targets, under a key so the file can grow. */
+const targetsFileSchema = z.strictObject({ targets: z.array(targetSchema).min(1) });
+
+/** The content of the targets file for validated targets. */
+export function serializeTargets(targets: readonly Target[]): string {
+  return `${JSON.stringify({ targets })}\n`;
 }
 
-/** Decodes and re-validates the targets the infrastructure put into the Lambda environment. */
-export function decodeTargets(encoded: string | undefined): readonly Target[] {
-  if (encoded === undefined || encoded === '') {
-    throw new ConfigError(`environment variable ${TARGETS_ENV} is missing: the function was deployed without targets`);
+/** Reads and re-validates the targets file the stack packaged with the function; the error says what to do. */
+export function readTargetsFile(path: string): readonly Target[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read the targets file ${path}: ${errorMessage(error)}: redeploy the stack, which packages it with the function`, [], { cause: error });
   }
   let json: unknown;
   try {
-    json = JSON.parse(gunzipSync(Buffer.from(encoded, 'base64')).toString('utf8'));
+    json = JSON.parse(text);
   } catch (error) {
-    throw new ConfigError(`environment variable ${TARGETS_ENV} is not gzip+base64 JSON: ${errorMessage(error)}`, [], { cause: error });
+    throw new ConfigError(`the targets file ${path} is not valid JSON: ${errorMessage(error)}: redeploy the stack`, [], { cause: error });
   }
-  return parseWith(z.array(targetSchema).min(1), json, `environment variable ${TARGETS_ENV}`);
+  return parseWith(targetsFileSchema, json, `the targets file ${path}`).targets;
 }
 
 function deepFreeze<T>(value: T): T {
