@@ -16,7 +16,6 @@ export const DEFAULT_CONFIG_PATH = 'backup.config.json';
 export const TARGETS_FILE_ENV = 'BACKUP_TARGETS_FILE';
 /** Name of that file in the code asset. */
 export const TARGETS_FILE_NAME = 'backup-targets.json';
-export const TARGETS_ENV = 'BACKUP_TARGETS_GZ';
 
 /** Turns zod issues into `<json path>: <problem>` lines. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
