@@ -47,6 +47,8 @@ export async function putManifest(
         Key: key,
         Body: body,
         ContentType: 'application/json',
+        // Named, not left to the client's checksum setting: a bucket with Object Lock refuses a PutObject without one.
+        ChecksumAlgorithm: 'CRC32',
         ...(options.kmsKeyId ? { ServerSideEncryption: 'aws:kms' as const, SSEKMSKeyId: options.kmsKeyId } : {}),
       }),
     );
