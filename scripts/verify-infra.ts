@@ -125,8 +125,9 @@ function offlineOverride(stsUrl: string, statePath: string, aliases: readonly st
   };
 }
 
+/** Runs a command; resolves to its stdout, rejects with its exit status, stderr and stdout. */
 // Asynchronous on purpose: the stand-in STS endpoint lives in this process and must keep answering.
-function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
+export function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((ok, fail) => {
     const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

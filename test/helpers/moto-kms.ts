@@ -114,7 +114,8 @@ export async function startMotoKms(opts: { enforceIam?: boolean } = {}): Promise
   };
 }
 
-async function createUser(iam: IAMClient, name: string, actions: string[]): Promise<MotoCredentials> {
+/** Creates IAM user `name` allowed `actions` on "*"; returns its access key. */
+export async function createUser(iam: IAMClient, name: string, actions: string[]): Promise<MotoCredentials> {
   await iam.send(new CreateUserCommand({ UserName: name }));
   const policy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: actions, Resource: '*' }] };
   await iam.send(new PutUserPolicyCommand({ UserName: name, PolicyName: 'test', PolicyDocument: JSON.stringify(policy) }));
@@ -123,7 +124,7 @@ async function createUser(iam: IAMClient, name: string, actions: string[]): Prom
 }
 
 /** Waits until moto accepts TCP connections (no HTTP request: with IAM enforced, every request counts). */
-async function waitForPort(port: number, exited: Promise<void>): Promise<void> {
+export async function waitForPort(port: number, exited: Promise<void>): Promise<void> {
   let gone = false;
   void exited.then(() => (gone = true));
   for (let i = 0; i < 300; i++) {

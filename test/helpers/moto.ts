@@ -1,5 +1,9 @@
 import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
+import { IAMClient } from '@aws-sdk/client-iam';
 import { spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createUser, waitForPort, type MotoCredentials } from './moto-kms.js';
 import { freePort } from './postgres.js';
 
 /**
@@ -71,4 +75,50 @@ export async function startMotoS3(opts: { bucket?: string } = {}): Promise<MotoS
       await stop();
     },
   };
+}
+
+/** moto's server for every service, with or without IAM enforcement, and credentials allowed everything. */
+export interface MotoServer {
+  /** `http://127.0.0.1:<port>`: the value for AWS_ENDPOINT_URL. */
+  endpoint: string;
+  /** Allowed everything: with IAM enforced an IAM user with a "*" policy, else any key. */
+  admin: MotoCredentials;
+  stop(): Promise<void>;
+}
+
+const MOTO_SERVER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'moto_server.py');
+/** With IAM enforced, the first three calls are not authorized: they create the admin user. */
+const ADMIN_SETUP_CALLS = 3;
+
+/**
+ * Starts moto (test/helpers/moto_server.py: moto.server plus the fixes it documents) on a free loopback
+ * port. `enforceIam` makes moto check every call's signature and the caller's IAM policies
+ * (INITIAL_NO_AUTH_ACTION_COUNT): an assumed role's credentials can do exactly what its policies allow.
+ */
+export async function startMotoServer(opts: { enforceIam?: boolean } = {}): Promise<MotoServer> {
+  const port = await freePort();
+  const child = spawn('python3', [MOTO_SERVER_SCRIPT, '-H', '127.0.0.1', '-p', String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...(opts.enforceIam ? { INITIAL_NO_AUTH_ACTION_COUNT: String(ADMIN_SETUP_CALLS) } : {}) },
+  });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  const endpoint = `http://127.0.0.1:${port}`;
+  try {
+    await waitForPort(port, exited);
+    let admin: MotoCredentials = { accessKeyId: 'AKIAMOTOADMIN0000000', secretAccessKey: 'moto-admin' };
+    if (opts.enforceIam) {
+      const iam = new IAMClient({ endpoint, region: 'us-east-1', credentials: admin });
+      admin = await createUser(iam, 'moto-admin', ['*']).finally(() => iam.destroy());
+    }
+    return { endpoint, admin, stop };
+  } catch (error) {
+    await stop();
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n${stderr.trim()}`);
+  }
 }

@@ -1,0 +1,167 @@
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseConfig } from '../../functions/shared/config/load.js';
+import type { BackupConfig } from '../../functions/shared/config/schema.js';
+import { STACK_NAME } from '../../modules/backup-stack.js';
+import { BUNDLE_DIR_ENV } from '../../modules/orchestrator-bundle.js';
+import { startMotoServer } from '../../test/helpers/moto.js';
+import { run } from '../verify-infra.js';
+import { awsEndpoint, type AwsEndpoint } from './aws-endpoint.js';
+import { configForInfra, existingInfraShape } from './deploy-config.js';
+import { judgeDrift, planDrift } from './drift.js';
+import { createExistingInfra, type ExistingInfra } from './existing-infra.js';
+import { inventoryDiff, takeInventory } from './inventory.js';
+import { clientsFor, readBack, type ReadBackContext, type StateResource } from './read-back.js';
+
+/**
+ * One example config deployed for real into moto, the way the README tells users: JSON with
+ * `cdktf deploy --auto-approve --skip-provider-lock` / `cdktf destroy`, HCL with plain
+ * `terraform init/apply/destroy` on `cdktf synth --hcl`. Between apply and destroy: the read-back,
+ * an optional check of the running system, and a second plan that must be empty but for the emulator's
+ * known gaps. moto runs with IAM enforced, so every call is signed and checked against a policy.
+ */
+
+const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** Prefix of every resource name (BackupStack's default). */
+export const NAME_PREFIX = 'ecs-db-backup';
+
+/** What a check of the running system gets: the deployment in the emulator. */
+export interface Deployed {
+  readonly aws: AwsEndpoint;
+  readonly config: BackupConfig;
+  readonly infra: ExistingInfra;
+  readonly outputs: Readonly<Record<string, string>>;
+  readonly accountId: string;
+}
+
+/** Options of {@link verifyDeployment}. */
+export interface DeploymentOptions {
+  /** An example config (made-up ids; rewritten to the emulator's). */
+  readonly examplePath: string;
+  readonly form: 'json' | 'hcl';
+  /** Scratch directory of this deployment (synth output, state, config). */
+  readonly workDir: string;
+  /** A prebuilt orchestrator bundle, so every synth packages the same code. */
+  readonly bundleDir: string;
+  readonly log: (line: string) => void;
+  /** Runs after the read-back, before the second plan (e.g. the orchestrator against the deployment). */
+  readonly whileDeployed?: (deployed: Deployed) => Promise<void>;
+}
+
+/** What a deployment found. */
+export interface DeploymentReport {
+  /** Anything not as intended: a failure. */
+  readonly problems: string[];
+  /** Known emulator gaps met (read-back rows and plan drift), printed. */
+  readonly gaps: string[];
+  readonly rowsChecked: number;
+}
+
+/** Deploys, reads back, plans again and destroys one config; the emulator is stopped at the end. */
+export async function verifyDeployment(opts: DeploymentOptions): Promise<DeploymentReport> {
+  const example = JSON.parse(readFileSync(opts.examplePath, 'utf8')) as unknown;
+  // The example itself must still validate (it is what users copy).
+  parseConfig(example, opts.examplePath);
+  rmSync(opts.workDir, { recursive: true, force: true });
+  mkdirSync(opts.workDir, { recursive: true });
+  const moto = await startMotoServer({ enforceIam: true });
+  const aws = awsEndpoint(moto.endpoint, moto.admin);
+  const report: DeploymentReport = { problems: [], gaps: [], rowsChecked: 0 };
+  let clients: ReturnType<typeof clientsFor> | undefined;
+  try {
+    const infra = await createExistingInfra(aws, existingInfraShape(example));
+    const configPath = join(opts.workDir, 'backup.config.json');
+    writeFileSync(configPath, JSON.stringify(configForInfra(example, infra), null, 2));
+    const config = parseConfig(configForInfra(example, infra), configPath);
+    clients = clientsFor(aws, config.region);
+    const before = await takeInventory(clients);
+    const tf = terraformSteps(opts, aws, configPath);
+    await tf.apply();
+    const outputs = await tf.outputs();
+    const accountId = await callerAccount(aws, config.region);
+    const ctx: ReadBackContext = { config, outputs, accountId, namePrefix: NAME_PREFIX, clients, state: await tf.state() };
+    const read = await readBack(ctx);
+    (report as { rowsChecked: number }).rowsChecked = read.checked;
+    report.problems.push(...read.problems);
+    report.gaps.push(...read.gaps);
+    if (opts.whileDeployed !== undefined) await opts.whileDeployed({ aws, config, infra, outputs, accountId });
+    const drift = judgeDrift(planDrift(await tf.plan()));
+    report.problems.push(...drift.problems.map((p) => `second plan wants to change ${p}`));
+    report.gaps.push(...drift.known.map((k) => `second plan: ${k}`));
+    await tf.destroy();
+    report.problems.push(...inventoryDiff(before, await takeInventory(clients)).map((l) => `after destroy: ${l}`));
+    return report;
+  } finally {
+    clients?.destroy();
+    await moto.stop();
+  }
+}
+
+async function callerAccount(aws: AwsEndpoint, region: string): Promise<string> {
+  const sts = new STSClient(aws.clientConfig(region));
+  try {
+    return (await sts.send(new GetCallerIdentityCommand({}))).Account!;
+  } finally {
+    sts.destroy();
+  }
+}
+
+/** The commands of one form, run in the repo (cdktf) and the synthesized stack directory (terraform). */
+function terraformSteps(opts: DeploymentOptions, aws: AwsEndpoint, configPath: string) {
+  const out = join(opts.workDir, 'cdktf.out');
+  const stackDir = join(out, 'stacks', STACK_NAME);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    AWS_ENDPOINT_URL: aws.endpoint,
+    AWS_ACCESS_KEY_ID: aws.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: aws.secretAccessKey,
+    BACKUP_CONFIG: configPath,
+    [BUNDLE_DIR_ENV]: opts.bundleDir,
+    TF_CLI_CONFIG_FILE: join(REPO_ROOT, 'terraformrc'),
+    // Deployments run side by side: no shared plugin cache (the providers come from the mirror anyway).
+    CDKTF_DISABLE_PLUGIN_CACHE_ENV: 'true',
+    CHECKPOINT_DISABLE: '1',
+    TF_IN_AUTOMATION: '1',
+    CI: '1',
+  };
+  for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'TF_PLUGIN_CACHE_DIR', 'TF_DATA_DIR']) delete env[name];
+  const cdktf = (...args: string[]) => run('npx', ['--no-install', 'cdktf', ...args, '--output', out], REPO_ROOT, env);
+  const terraform = (...args: string[]) => run('terraform', [...args], stackDir, env);
+  return {
+    async apply() {
+      if (opts.form === 'json') {
+        opts.log(`  cdktf deploy --auto-approve --skip-provider-lock`);
+        await cdktf('deploy', '--auto-approve', '--skip-provider-lock');
+      } else {
+        opts.log(`  cdktf synth --hcl, then terraform init && terraform apply`);
+        await cdktf('synth', '--hcl');
+        await terraform('init', '-input=false', '-no-color');
+        await terraform('apply', '-auto-approve', '-input=false', '-no-color');
+      }
+    },
+    async outputs(): Promise<Record<string, string>> {
+      const raw = JSON.parse(await terraform('output', '-json', '-no-color')) as Record<string, { value: unknown }>;
+      return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v.value)]));
+    },
+    async state(): Promise<StateResource[]> {
+      const shown = JSON.parse(await terraform('show', '-json', '-no-color')) as { values?: { root_module?: { resources?: StateResource[] } } };
+      return shown.values?.root_module?.resources ?? [];
+    },
+    async plan(): Promise<unknown> {
+      opts.log('  terraform plan (the second plan)');
+      await terraform('plan', '-input=false', '-no-color', '-out=second.plan');
+      return JSON.parse(await terraform('show', '-json', 'second.plan'));
+    },
+    async destroy() {
+      if (opts.form === 'json') {
+        opts.log('  cdktf destroy --auto-approve');
+        await cdktf('destroy', '--auto-approve', '--skip-synth', '--skip-provider-lock');
+      } else {
+        opts.log('  terraform destroy');
+        await terraform('destroy', '-auto-approve', '-input=false', '-no-color');
+      }
+    },
+  };
+}
