@@ -4,7 +4,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../functions/shared/config/load.js';
 import type { BackupConfig } from '../../functions/shared/config/schema.js';
-import { STACK_NAME } from '../../modules/backup-stack.js';
 import { BUNDLE_DIR_ENV } from '../../modules/orchestrator-bundle.js';
 import { startMotoServer } from '../../test/helpers/moto.js';
 import { run } from '../verify-infra.js';
@@ -24,8 +23,6 @@ import { clientsFor, readBack, type ReadBackContext, type StateResource } from '
  */
 
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-/** Prefix of every resource name (BackupStack's default). */
-export const NAME_PREFIX = 'ecs-db-backup';
 
 /** What a check of the running system gets: the deployment in the emulator. */
 export interface Deployed {
@@ -77,11 +74,11 @@ export async function verifyDeployment(opts: DeploymentOptions): Promise<Deploym
     const config = parseConfig(configForInfra(example, infra), configPath);
     clients = clientsFor(aws, config.region);
     const before = await takeInventory(clients);
-    const tf = terraformSteps(opts, aws, configPath);
+    const tf = terraformSteps(opts, aws, configPath, config.name);
     await tf.apply();
     const outputs = await tf.outputs();
     const accountId = await callerAccount(aws, config.region);
-    const ctx: ReadBackContext = { config, outputs, accountId, namePrefix: NAME_PREFIX, clients, state: await tf.state() };
+    const ctx: ReadBackContext = { config, outputs, accountId, clients, state: await tf.state() };
     const read = await readBack(ctx);
     (report as { rowsChecked: number }).rowsChecked = read.checked;
     report.problems.push(...read.problems);
@@ -109,9 +106,9 @@ async function callerAccount(aws: AwsEndpoint, region: string): Promise<string> 
 }
 
 /** The commands of one form, run in the repo (cdktf) and the synthesized stack directory (terraform). */
-function terraformSteps(opts: DeploymentOptions, aws: AwsEndpoint, configPath: string) {
+function terraformSteps(opts: DeploymentOptions, aws: AwsEndpoint, configPath: string, stackName: string) {
   const out = join(opts.workDir, 'cdktf.out');
-  const stackDir = join(out, 'stacks', STACK_NAME);
+  const stackDir = join(out, 'stacks', stackName);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     AWS_ENDPOINT_URL: aws.endpoint,

@@ -13,7 +13,8 @@ import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns'
 import { isDeepStrictEqual } from 'node:util';
 import { decodeTargets, TARGETS_ENV } from '../../functions/shared/config/load.js';
 import type { BackupConfig } from '../../functions/shared/config/schema.js';
-import { METRICS_NAMESPACE, METRICS_SERVICE, NO_BACKUP_ALARM_HOURS } from '../../modules/alarms.js';
+import { orchestratorFunctionName } from '../../functions/shared/config/deployment-names.js';
+import { METRICS_NAMESPACE, NO_BACKUP_ALARM_HOURS } from '../../modules/alarms.js';
 import { BACKUP_DIR_PERMISSIONS } from '../../modules/efs-access-point.js';
 import { EFS_MOUNT_PATH, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME } from '../../modules/orchestrator-function.js';
 import { SSMMESSAGES_ACTIONS } from '../../modules/task-role-exec.js';
@@ -33,7 +34,6 @@ export interface ReadBackContext {
   readonly outputs: Readonly<Record<string, string>>;
   /** The account the emulator reports. */
   readonly accountId: string;
-  readonly namePrefix: string;
   readonly clients: Clients;
   /** Resources and data sources in the Terraform state after apply (`terraform show -json`). */
   readonly state: readonly StateResource[];
@@ -95,7 +95,7 @@ export function clientsFor(aws: AwsEndpoint, region: string): Clients {
 }
 
 const created = (config: BackupConfig) => !config.bucket.existing;
-const functionName = (ctx: ReadBackContext) => `${ctx.namePrefix}-orchestrator`;
+const functionName = (ctx: ReadBackContext) => orchestratorFunctionName(ctx.config.name);
 const roleName = functionName;
 const bucket = (ctx: ReadBackContext) => ctx.config.bucket.name;
 const bucketArn = (ctx: ReadBackContext) => `arn:aws:s3:::${bucket(ctx)}`;
@@ -128,7 +128,7 @@ const endpointService = (ctx: ReadBackContext, service: string) => `com.amazonaw
 const interfaceServices = (config: BackupConfig) => [...(config.endpoints.ecs ? ['ecs'] : []), ...(config.endpoints.ssmmessages ? ['ssmmessages'] : [])];
 
 async function alarms(ctx: ReadBackContext) {
-  const found = await ctx.clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: `${ctx.namePrefix}-` }));
+  const found = await ctx.clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: `${ctx.config.name}-` }));
   return (found.MetricAlarms ?? []).map((a) => ({
     name: a.AlarmName,
     metric: `${a.Namespace}/${a.MetricName}`,
@@ -140,14 +140,14 @@ async function alarms(ctx: ReadBackContext) {
 
 function expectedAlarms(ctx: ReadBackContext) {
   const actions = [ctx.outputs.alarm_topic_arn];
-  const target = (name: string) => ({ service: METRICS_SERVICE, target: name });
+  const target = (name: string) => ({ service: ctx.config.name, target: name });
   return [
-    { name: `${ctx.namePrefix}-orchestrator-errors`, metric: 'AWS/Lambda/Errors', dimensions: { FunctionName: functionName(ctx) }, actions, missing: 'notBreaching' },
+    { name: `${ctx.config.name}-orchestrator-errors`, metric: 'AWS/Lambda/Errors', dimensions: { FunctionName: functionName(ctx) }, actions, missing: 'notBreaching' },
     ...ctx.config.targets.flatMap((t) => [
-      { name: `${ctx.namePrefix}-${t.name}-no-backup`, metric: `${METRICS_NAMESPACE}/BackupSuccess`, dimensions: target(t.name), actions, missing: 'breaching' },
+      { name: `${ctx.config.name}-${t.name}-no-backup`, metric: `${METRICS_NAMESPACE}/BackupSuccess`, dimensions: target(t.name), actions, missing: 'breaching' },
       ...(t.drill === undefined
         ? []
-        : [{ name: `${ctx.namePrefix}-${t.name}-restore-drill-failed`, metric: `${METRICS_NAMESPACE}/RestoreDrillFailure`, dimensions: target(t.name), actions, missing: 'notBreaching' }]),
+        : [{ name: `${ctx.config.name}-${t.name}-restore-drill-failed`, metric: `${METRICS_NAMESPACE}/RestoreDrillFailure`, dimensions: target(t.name), actions, missing: 'notBreaching' }]),
     ]),
   ].sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -259,7 +259,7 @@ export const READ_BACK_ROWS: readonly ReadBackRow[] = [
       KEY_PREFIX: ctx.config.keyPrefix,
       EFS_MOUNT_PATH,
       FAST_PATH_SECONDS: String(ctx.config.lambda.fastPathSeconds),
-      POWERTOOLS_SERVICE_NAME: METRICS_SERVICE,
+      POWERTOOLS_SERVICE_NAME: ctx.config.name,
       POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       ...(ctx.config.kmsKeyArn === undefined ? {} : { KMS_KEY_ARN: ctx.config.kmsKeyArn }),
     }),
@@ -288,8 +288,8 @@ export const READ_BACK_ROWS: readonly ReadBackRow[] = [
   {
     what: 'hourly rule and its target',
     read: async (ctx) => {
-      const rule = await ctx.clients.events.send(new DescribeRuleCommand({ Name: ctx.namePrefix }));
-      const targets = (await ctx.clients.events.send(new ListTargetsByRuleCommand({ Rule: ctx.namePrefix }))).Targets ?? [];
+      const rule = await ctx.clients.events.send(new DescribeRuleCommand({ Name: ctx.config.name }));
+      const targets = (await ctx.clients.events.send(new ListTargetsByRuleCommand({ Rule: ctx.config.name }))).Targets ?? [];
       return { schedule: rule.ScheduleExpression, state: rule.State, targets: targets.map((t) => t.Arn) };
     },
     expected: (ctx) => ({ schedule: 'rate(1 hour)', state: 'ENABLED', targets: [ctx.outputs.function_arn] }),
@@ -300,7 +300,7 @@ export const READ_BACK_ROWS: readonly ReadBackRow[] = [
       policyJson((await ctx.clients.lambda.send(new GetFunctionPolicyCommand({ FunctionName: functionName(ctx) }))).Policy).Statement.map((s) => ({
         principal: s.Principal, action: s.Action, sourceArn: (s.Condition as { ArnLike?: Record<string, string> } | undefined)?.ArnLike?.['AWS:SourceArn'],
       })),
-    expected: (ctx) => [{ principal: { Service: 'events.amazonaws.com' }, action: 'lambda:InvokeFunction', sourceArn: `arn:aws:events:${ctx.config.region}:${ctx.accountId}:rule/${ctx.namePrefix}` }],
+    expected: (ctx) => [{ principal: { Service: 'events.amazonaws.com' }, action: 'lambda:InvokeFunction', sourceArn: `arn:aws:events:${ctx.config.region}:${ctx.accountId}:rule/${ctx.config.name}` }],
   },
   {
     what: 'alarms and their metric dimensions',
@@ -310,7 +310,7 @@ export const READ_BACK_ROWS: readonly ReadBackRow[] = [
   {
     what: 'no-backup alarm window',
     read: async (ctx) => {
-      const found = await ctx.clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [`${ctx.namePrefix}-${ctx.config.targets[0]!.name}-no-backup`] }));
+      const found = await ctx.clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNames: [`${ctx.config.name}-${ctx.config.targets[0]!.name}-no-backup`] }));
       const a = found.MetricAlarms?.[0];
       return { seconds: (a?.Period ?? 0) * (a?.EvaluationPeriods ?? 0), statistic: a?.Statistic, comparison: a?.ComparisonOperator, threshold: a?.Threshold };
     },
@@ -366,7 +366,7 @@ export const READ_BACK_ROWS: readonly ReadBackRow[] = [
     expected: (ctx) => {
       const keys = ctx.config.targets.some((t) => t.taskRoleName !== undefined && ctx.config.execKmsKeys[t.cluster] !== undefined);
       const actions = sorted([...SSMMESSAGES_ACTIONS, ...(keys ? ['kms:Decrypt'] : [])]);
-      return Object.fromEntries(taskRoles(ctx.config).map((role) => [role, [{ name: `${ctx.namePrefix}-ecs-exec`, actions }]]));
+      return Object.fromEntries(taskRoles(ctx.config).map((role) => [role, [{ name: `${ctx.config.name}-ecs-exec`, actions }]]));
     },
   },
 ];
