@@ -33,7 +33,8 @@ const LISTERS: Record<string, (c: Clients) => Promise<Array<string | undefined>>
   'managed policies': async (c) => ((await c.iam.send(new ListPoliciesCommand({ Scope: 'Local' }))).Policies ?? []).map((p) => p.PolicyName),
   'security groups': async (c) => ((await c.ec2.send(new DescribeSecurityGroupsCommand({}))).SecurityGroups ?? []).map((g) => g.GroupId),
   'security group rules': async (c) => ((await c.ec2.send(new DescribeSecurityGroupRulesCommand({}))).SecurityGroupRules ?? []).map((r) => r.SecurityGroupRuleId),
-  'VPC endpoints': async (c) => ((await c.ec2.send(new DescribeVpcEndpointsCommand({}))).VpcEndpoints ?? []).map((e) => e.VpcEndpointId),
+  // A deleted endpoint is still listed for a while (AWS and moto), in state "deleted".
+  'VPC endpoints': async (c) => ((await c.ec2.send(new DescribeVpcEndpointsCommand({}))).VpcEndpoints ?? []).filter((e) => e.State?.toLowerCase() !== 'deleted').map((e) => e.VpcEndpointId),
   'EFS access points': async (c) => ((await c.efs.send(new DescribeAccessPointsCommand({}))).AccessPoints ?? []).map((a) => a.AccessPointId),
   'log groups': async (c) => ((await c.logs.send(new DescribeLogGroupsCommand({}))).logGroups ?? []).map((g) => g.logGroupName),
   alarms: async (c) => ((await c.cloudwatch.send(new DescribeAlarmsCommand({}))).MetricAlarms ?? []).map((a) => a.AlarmName),
