@@ -10,6 +10,7 @@ command -v mariadbd >/dev/null || need+=(mariadb-server)
 command -v busybox >/dev/null || need+=(busybox)
 command -v dash >/dev/null || need+=(dash)
 command -v zstd >/dev/null || need+=(zstd)
+command -v unzip >/dev/null || need+=(unzip)
 command -v unshare >/dev/null || need+=(util-linux)
 [ -x /usr/bin/time ] || need+=(time)
 [ -x /usr/bin/aws ] || need+=(awscli)
@@ -21,7 +22,14 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 command -v terraform >/dev/null || { echo "error: terraform is not installed (expected terraform 1.11 on PATH)" >&2; exit 1; }
-python3 -c 'import moto.server' 2>/dev/null || { echo "error: moto's server is not installed (python3 -m moto.server is the tests' S3)" >&2; exit 1; }
+# moto (the AWS API emulator: the tests' S3, KMS, IAM/STS, and npm run verify:deploy's whole AWS) is a Python package;
+# 5.2.1 is the version the tests and test/helpers/moto_server.py's fixes are written against.
+python3 -c 'import moto.server, flask, flask_cors' 2>/dev/null || {
+  echo "error: moto's server is not installed (python3 -m moto.server): install it with" >&2
+  echo "  python3 -m pip install 'moto[server]==5.2.1'" >&2
+  echo "(or in a virtualenv whose python3 is first on PATH); then run this script again" >&2
+  exit 1
+}
 [ -d /opt/tf-plugins/registry.terraform.io/hashicorp/aws ] || { echo "error: the AWS provider mirror /opt/tf-plugins is missing" >&2; exit 1; }
 
 stamp=node_modules/.setup-lock-hash

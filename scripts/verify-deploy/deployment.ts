@@ -31,6 +31,10 @@ export interface Deployed {
   readonly infra: ExistingInfra;
   readonly outputs: Readonly<Record<string, string>>;
   readonly accountId: string;
+  /** The Terraform state after apply. */
+  readonly state: readonly StateResource[];
+  /** The synthesized stack directory that was applied. */
+  readonly stackDir: string;
 }
 
 /** Options of {@link verifyDeployment}. */
@@ -43,6 +47,8 @@ export interface DeploymentOptions {
   /** A prebuilt orchestrator bundle, so every synth packages the same code. */
   readonly bundleDir: string;
   readonly log: (line: string) => void;
+  /** Changes the config before it is deployed (the example's, with the emulator's ids). Default: none. */
+  readonly adjust?: (config: Record<string, unknown>) => Record<string, unknown>;
   /** Runs after the read-back, before the second plan (e.g. the orchestrator against the deployment). */
   readonly whileDeployed?: (deployed: Deployed) => Promise<void>;
 }
@@ -70,20 +76,21 @@ export async function verifyDeployment(opts: DeploymentOptions): Promise<Deploym
   try {
     const infra = await createExistingInfra(aws, existingInfraShape(example));
     const configPath = join(opts.workDir, 'backup.config.json');
-    writeFileSync(configPath, JSON.stringify(configForInfra(example, infra), null, 2));
-    const config = parseConfig(configForInfra(example, infra), configPath);
+    const raw = (opts.adjust ?? ((c) => c))(configForInfra(example, infra));
+    writeFileSync(configPath, JSON.stringify(raw, null, 2));
+    const config = parseConfig(raw, configPath);
     clients = clientsFor(aws, config.region);
     const before = await takeInventory(clients);
     const tf = terraformSteps(opts, aws, configPath, config.name);
     await tf.apply();
     const outputs = await tf.outputs();
     const accountId = await callerAccount(aws, config.region);
-    const ctx: ReadBackContext = { config, outputs, accountId, clients, state: await tf.state() };
+    const ctx: ReadBackContext = { config, outputs, accountId, clients, state: await tf.state(), stackDir: tf.stackDir };
     const read = await readBack(ctx);
     (report as { rowsChecked: number }).rowsChecked = read.checked;
     report.problems.push(...read.problems);
     report.gaps.push(...read.gaps);
-    if (opts.whileDeployed !== undefined) await opts.whileDeployed({ aws, config, infra, outputs, accountId });
+    if (opts.whileDeployed !== undefined) await opts.whileDeployed({ aws, config, infra, outputs, accountId, state: ctx.state, stackDir: tf.stackDir });
     const drift = judgeDrift(planDrift(await tf.plan()));
     report.problems.push(...drift.problems.map((p) => `second plan wants to change ${p}`));
     report.gaps.push(...drift.known.map((k) => `second plan: ${k}`));
@@ -127,6 +134,7 @@ function terraformSteps(opts: DeploymentOptions, aws: AwsEndpoint, configPath: s
   const cdktf = (...args: string[]) => run('npx', ['--no-install', 'cdktf', ...args, '--output', out], REPO_ROOT, env);
   const terraform = (...args: string[]) => run('terraform', [...args], stackDir, env);
   return {
+    stackDir,
     async apply() {
       if (opts.form === 'json') {
         opts.log(`  cdktf deploy --auto-approve --skip-provider-lock`);

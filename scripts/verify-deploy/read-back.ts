@@ -10,8 +10,13 @@ import {
   GetBucketVersioningCommand, GetPublicAccessBlockCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { decodeTargets, TARGETS_ENV } from '../../functions/shared/config/load.js';
+import { readTargetsFile, TARGETS_FILE_ENV, TARGETS_FILE_NAME } from '../../functions/shared/config/load.js';
 import type { BackupConfig } from '../../functions/shared/config/schema.js';
 import { orchestratorFunctionName } from '../../functions/shared/config/deployment-names.js';
 import { backupAgeLimitHours } from '../../functions/shared/core/schedule.js';
@@ -38,6 +43,8 @@ export interface ReadBackContext {
   readonly clients: Clients;
   /** Resources and data sources in the Terraform state after apply (`terraform show -json`). */
   readonly state: readonly StateResource[];
+  /** The synthesized stack directory Terraform applied (its assets are the deployed code). */
+  readonly stackDir: string;
 }
 
 /** One resource or data source in the state. */
@@ -47,7 +54,7 @@ export interface StateResource {
 }
 
 /** The values of the one state entry whose address starts with `prefix`. */
-function stateValues(ctx: ReadBackContext, prefix: string): Record<string, unknown> {
+function stateValues(ctx: Pick<ReadBackContext, 'state'>, prefix: string): Record<string, unknown> {
   const found = ctx.state.filter((r) => r.address.startsWith(prefix));
   if (found.length !== 1) throw new Error(`expected one ${prefix}* in the state, found ${found.length}`);
   return found[0]!.values;
@@ -159,7 +166,7 @@ function expectedAlarms(ctx: ReadBackContext) {
 
 function expectedEnvironment(ctx: ReadBackContext): Record<string, unknown> {
   return {
-    [TARGETS_ENV]: ctx.config.targets,
+    [TARGETS_FILE_ENV]: TARGETS_FILE_NAME,
     BUCKET: ctx.config.bucket.name,
     KEY_PREFIX: ctx.config.keyPrefix,
     EFS_MOUNT_PATH,
@@ -168,6 +175,21 @@ function expectedEnvironment(ctx: ReadBackContext): Record<string, unknown> {
     POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     ...(ctx.config.kmsKeyArn === undefined ? {} : { KMS_KEY_ARN: ctx.config.kmsKeyArn }),
   };
+}
+
+/** The zip Terraform uploaded as the function's code (the state's `filename`, relative to the stack directory). */
+export function deployedZip(ctx: Pick<ReadBackContext, 'state' | 'stackDir'>): string {
+  return join(ctx.stackDir, String(stateValues(ctx, 'aws_lambda_function.').filename));
+}
+
+function targetsInZip(zip: string): unknown {
+  const dir = mkdtempSync(join(tmpdir(), 'deployed-code-'));
+  try {
+    execFileSync('unzip', ['-q', zip, TARGETS_FILE_NAME, '-d', dir]);
+    return readTargetsFile(join(dir, TARGETS_FILE_NAME));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Every property checked after a deploy. */
@@ -270,10 +292,18 @@ export const READ_BACK_ROWS: readonly ReadBackRow[] = [
     what: 'Lambda environment',
     read: async (ctx) => {
       const vars: Record<string, unknown> = { ...(await ctx.clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName(ctx) }))).Environment?.Variables };
-      vars[TARGETS_ENV] = decodeTargets(vars[TARGETS_ENV] as string | undefined);
       return Object.fromEntries(Object.keys(expectedEnvironment(ctx)).map((k) => [k, vars[k]]));
     },
     expected: expectedEnvironment,
+  },
+  {
+    what: "Lambda code: the synthesized asset, with the config's targets in it",
+    read: async (ctx) => {
+      const f = await ctx.clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName(ctx) }));
+      const zip = deployedZip(ctx);
+      return { codeIsTheAsset: f.CodeSha256 === createHash('sha256').update(readFileSync(zip)).digest('base64'), targets: targetsInZip(zip) };
+    },
+    expected: (ctx) => ({ codeIsTheAsset: true, targets: ctx.config.targets }),
   },
   {
     what: 'Lambda reserved concurrency',

@@ -14,8 +14,13 @@ import { buildOrchestratorBundle as buildDeployBundle } from '../../modules/orch
 export async function buildOrchestratorBundle(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'orchestrator-bundle-'));
   const { file } = buildDeployBundle({ outDir: dir });
-  writeFileSync(join(dir, 'runner.mjs'), RUNNER);
+  writeRunner(dir);
   return file;
+}
+
+/** Puts the runner invokeBundle needs next to a bundle in `dir` (e.g. a deployed function's unzipped code). */
+export function writeRunner(dir: string): void {
+  writeFileSync(join(dir, 'runner.mjs'), RUNNER);
 }
 
 const RESULT_TAG = '@@LAMBDA_RESULT@@ ';
