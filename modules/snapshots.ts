@@ -5,7 +5,7 @@ import { BackupSelection } from '@cdktf/provider-aws/lib/backup-selection/index.
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment/index.js';
-import { selectionArnPatterns, snapshotVaultName } from '../functions/shared/core/snapshot-selection.js';
+import { selectionArnPatterns, snapshotRoleName, snapshotVaultName } from '../functions/shared/core/snapshot-selection.js';
 import type { AccountContext } from './account-context.js';
 import { SnapshotVault, type VaultLock } from './snapshot-vault.js';
 
@@ -75,7 +75,7 @@ export class SnapshotLayer extends Construct {
     const assume = new DataAwsIamPolicyDocument(this, 'assume', {
       statement: [{ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['backup.amazonaws.com'] }] }],
     });
-    const role = new IamRole(this, 'role', { name: `${namePrefix}-snapshots`, assumeRolePolicy: assume.json });
+    const role = new IamRole(this, 'role', { name: snapshotRoleName(namePrefix), assumeRolePolicy: assume.json });
     this.roleArn = role.arn;
     for (const policy of BACKUP_SERVICE_POLICIES) {
       new IamRolePolicyAttachment(this, `policy-${policy}`, {

@@ -12,12 +12,14 @@ import { WEEKDAYS } from '../functions/shared/core/s3-keys.js';
 import { BackupError, errorMessage } from '../functions/shared/errors.js';
 import type { BackupSelector, RestoreRequest } from '../functions/orchestrator/restore/restore-request.js';
 import type { JobOutcome } from '../functions/orchestrator/restore/restore-state.js';
+import { snapshotMain } from './restore/snapshot-cli.js';
 
 /**
  * `npm run restore -- --target NAME [--list] [--backup monday|latest | --version-id V] [--into DB]
  * [--overwrite] [--yes] [--verify] [--function NAME] [--config PATH]`: lists a target's backups from S3, or
  * restores one by invoking the orchestrator Lambda and polling it until the restore ends. Replacing a
  * live database needs --overwrite and a typed confirmation (or --yes for automation).
+ * With `--snapshot`, restores AWS Backup snapshots instead (scripts/restore/snapshot-cli.ts).
  */
 
 /** Exit code of a bad command line. */
@@ -216,6 +218,8 @@ function defaultClients(config: BackupConfig): CliClients {
 
 /** The whole command; resolves to the exit code (0 done, 1 failed or refused, 2 usage error). */
 export async function main(argv: readonly string[], io: CliIo, clients?: (config: BackupConfig) => CliClients): Promise<number> {
+  // Snapshots (AWS Backup) have their own options and clients: scripts/restore/snapshot-cli.ts.
+  if (argv.includes('--snapshot')) return snapshotMain(argv, io);
   let o: RestoreCliOptions;
   let loaded: { config: BackupConfig; target: Target };
   try {

@@ -35,3 +35,8 @@ export function snapshotTypeOf(arn: string): SnapshotResourceType | null {
 export function snapshotVaultName(namePrefix: string, copy = false): string {
   return `${namePrefix}-snapshots${copy ? '-copy' : ''}`;
 }
+
+/** Name of the IAM role AWS Backup takes to back up and restore a deployment's snapshots. */
+export function snapshotRoleName(namePrefix: string): string {
+  return `${namePrefix}-snapshots`;
+}
