@@ -21,7 +21,7 @@ export interface DrillBenchOptions {
 const HASHER_TEST = 'if command -v md5sum >/dev/null 2>&1; then';
 
 /** The backup job with its row digests switched off, for comparison: otherwise the very same script. */
-function countsOnly(script: string): string {
+export function countsOnly(script: string): string {
   if (!script.includes(HASHER_TEST)) throw new Error('the backup job no longer tests for md5sum as the bench expects; update scripts/bench/drill.ts');
   return script.replace(HASHER_TEST, 'if false; then');
 }

@@ -1,13 +1,15 @@
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Target } from '../../functions/shared/config/schema.js';
 import { CHUNK_BYTES } from '../../functions/shared/core/marker.js';
 import { buildBackupJob } from '../../functions/shared/core/scripts/backup-job.js';
 import { HASH_FUNCTIONS } from '../../functions/shared/core/scripts/common.js';
 import { PG_BIN } from '../../test/helpers/postgres.js';
+import { countsOnly } from './drill.js';
 import { timedJob } from './job.js';
 import type { BenchPostgres } from './pg-database.js';
 import type { DumpResult } from './results.js';
-import { runPlans, type Plan } from './runner.js';
+import { runPlans, type Plan, type Row } from './runner.js';
 import { timed } from './timed.js';
 
 /** The job's hash functions for a bash script (the job runs them under dash or busybox sh; they are POSIX). */
@@ -36,9 +38,21 @@ function finishedDumpPlans(work: string, functions: string): Plan[] {
   ];
 }
 
+/** The compression choice of the postgres job, replaced by none: otherwise the very same script. */
+const COMPRESS_CHOICE = 'then COMPRESS=zstd; else COMPRESS=1; fi';
+
+function uncompressed(script: string): string {
+  if (!script.includes(COMPRESS_CHOICE)) throw new Error('the postgres job no longer chooses its compression as the bench expects; update scripts/bench/dump-postgres.ts');
+  return script.replace(COMPRESS_CHOICE, 'then COMPRESS=0; else COMPRESS=0; fi');
+}
+
 /** Options of the PostgreSQL dump benchmark. */
 export interface DumpBenchOptions {
   repeats: number;
+  /** Plans measured in the same round robin (end to end), whose rows come back in `extra`. */
+  extra?: readonly Plan[];
+  /** Only the floor (and the extra plans): the dump section itself was not asked for. */
+  floorOnly?: boolean;
   work: string;
   log: (line: string) => void;
 }
@@ -60,10 +74,10 @@ export interface JobDump {
   bytes: number;
 }
 
-/** Runs the product's backup job (buildBackupJob, with dash) into runDir; checks its row count of pgbench_accounts when it reports counts. */
-export async function runBackupJob(db: BenchPostgres, runDir: string, runId: string) {
+/** Runs the product's backup job (buildBackupJob, with dash; the bench target unless told) into runDir; checks its row count of pgbench_accounts when it reports counts. */
+export async function runBackupJob(db: BenchPostgres, runDir: string, runId: string, target: Target = db.target, variant: (script: string) => string = (s) => s) {
   rmSync(runDir, { recursive: true, force: true });
-  const job = await timedJob('postgres backup job', runDir, buildBackupJob(db.target, { runId, runDir, startedAt: new Date().toISOString() }), {
+  const job = await timedJob('postgres backup job', runDir, variant(buildBackupJob(target, { runId, runDir, startedAt: new Date().toISOString() })), {
     env: { POSTGRES_PASSWORD: db.pg.password },
     path: [PG_BIN],
   });
@@ -79,7 +93,7 @@ export async function runBackupJob(db: BenchPostgres, runDir: string, runId: str
  * Measures, round robin, the floor, the naive `pg_dump -Fc` (gzip level 6) and the product's backup job as the
  * container runs it. The last job's dump stays in `work/job` for the restore section.
  */
-export async function benchDump(db: BenchPostgres, opts: DumpBenchOptions): Promise<{ result: DumpResult; jobDump: JobDump }> {
+export async function benchDump(db: BenchPostgres, opts: DumpBenchOptions): Promise<{ result: DumpResult; jobDump: JobDump | undefined; extra: Row[] }> {
   const naiveFile = join(opts.work, 'naive.pgdump');
   let round = 0;
   let last: JobDump | undefined;
@@ -104,6 +118,19 @@ export async function benchDump(db: BenchPostgres, opts: DumpBenchOptions): Prom
       },
     },
   ];
+  const variant = (label: string, target: Target, change: (script: string) => string): Plan => ({
+    label,
+    async run() {
+      const job = await runBackupJob(db, join(opts.work, 'job-variant'), `bench-variant-${++round}`, target, change);
+      rmSync(join(opts.work, 'job-variant'), { recursive: true, force: true });
+      return { wallSeconds: job.wallSeconds, cpuSeconds: job.cpuSeconds, maxRssKiB: job.maxRssKiB, bytes: job.dump.bytes };
+    },
+  });
+  plans.push(
+    variant("the job at priority normal (no renice of itself or of its server session)", { ...db.target, priority: 'normal' }, (s) => s),
+    variant('the job without row digests (rows counted only)', db.target, countsOnly),
+    variant('the job uncompressed (`-Z 0`: what compression costs)', db.target, uncompressed),
+  );
   const partFile = join(opts.work, 'part.pgdump');
   const part = (label: string, script: string): Plan => ({
     label,
@@ -122,10 +149,13 @@ export async function benchDump(db: BenchPostgres, opts: DumpBenchOptions): Prom
     part('job part: the same stream + `hash_stream` (sha256 and every 8 MiB chunk\'s, as the job hashes now)', `${hashFunctions}\n${stream('(cd $d && hash_stream)')}`),
     ...finishedDumpPlans(opts.work, hashFunctions),
   );
+  const measured = [...(opts.floorOnly ? plans.slice(0, 1) : plans), ...(opts.extra ?? [])];
   opts.log('dump: warming the page cache with one untimed floor run...');
   await plans[0]!.run();
-  await timed('pg_dump for the hash rows', ['bash', '-o', 'pipefail', '-c', `pg_dump -Fc -Z1 -f ${join(opts.work, HASHED_DUMP)}`], { env: { ...db.env, PATH: `${PG_BIN}:/usr/bin:/bin` } });
-  const [floor, naive, job, ...parts] = await runPlans(plans, opts.repeats, db.postmasterPid, opts.log);
+  if (!opts.floorOnly) await timed('pg_dump for the hash rows', ['bash', '-o', 'pipefail', '-c', `pg_dump -Fc -Z1 -f ${join(opts.work, HASHED_DUMP)}`], { env: { ...db.env, PATH: `${PG_BIN}:/usr/bin:/bin` } });
+  const rows = await runPlans(measured, opts.repeats, db.postmasterPid, opts.log);
   rmSync(join(opts.work, HASHED_DUMP), { force: true });
-  return { result: { database: db.database, floor: floor!, naive: naive!, job: job!, parts }, jobDump: last! };
+  const extra = rows.splice(rows.length - (opts.extra?.length ?? 0));
+  const [floor, naive, job, ...parts] = rows;
+  return { result: { database: db.database, floor: floor!, naive: naive ?? floor!, job: job ?? floor!, parts }, jobDump: last, extra };
 }

@@ -8,8 +8,10 @@ export class UsageError extends Error {
 }
 
 /** The CLI's usage text. */
-export const USAGE = `usage: npm run bench -- [--pg-size-mb 1000] [--redis-keys 1000000] [--upload-sizes-mib 256,1024]
-                        [--repeats 3] [--json FILE] [--only ${SECTIONS.join(',')}]
+export const USAGE = `usage: npm run bench -- [--pg-size-mb 1000 | --size 10g] [--redis-keys 1000000] [--upload-sizes-mib 256,1024]
+                        [--repeats 3] [--resume-upload] [--json FILE] [--only ${SECTIONS.join(',')}]
+  --size takes the database size with a unit (500m, 1g, 10g); --resume-upload (on by default from 5 GB) also backs up
+  once through Lambda invocations with a low time limit, so that the upload resumes over several of them.
   Measures every section when --only is not given; prints tables to stdout (progress to stderr) and writes
   the results as JSON (default bench-results/bench-<timestamp>.json).`;
 
@@ -29,6 +31,17 @@ function integer(flag: string, text: string, min: number, max: number): number {
   return n;
 }
 
+/** From this database size on, a run backs up once more over short invocations (--resume-upload). */
+export const RESUME_FROM_MB = 5000;
+
+/** A database size with a unit, `500m`, `1g`, `10g` (MB and GB, powers of ten), in MB. */
+function sizeMb(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)([mg])b?$/i.exec(text.trim());
+  const mb = m ? Number(m[1]) * (m[2]!.toLowerCase() === 'g' ? 1000 : 1) : NaN;
+  if (!Number.isFinite(mb) || mb < 16 || mb > 1_000_000) throw new UsageError(`--size must be a size from 16m to 1000g like 500m, 1g or 10g, not "${text}"`);
+  return Math.round(mb);
+}
+
 function list(flag: string, text: string): string[] {
   const items = text.split(',').map((s) => s.trim());
   if (items.some((s) => s === '')) throw new UsageError(`--${flag} must be a comma-separated list without empty items, not "${text}"`);
@@ -45,6 +58,8 @@ export function parseBenchArgs(argv: readonly string[], now: Date = new Date()):
       allowPositionals: false,
       options: {
         'pg-size-mb': { type: 'string' },
+        size: { type: 'string' },
+        'resume-upload': { type: 'boolean' },
         'redis-keys': { type: 'string' },
         'upload-sizes-mib': { type: 'string' },
         repeats: { type: 'string' },
@@ -69,11 +84,14 @@ export function parseBenchArgs(argv: readonly string[], now: Date = new Date()):
     only = SECTIONS.filter((s) => wanted.includes(s));
   }
   if (v.json !== undefined && v.json.trim() === '') throw new UsageError('--json needs a file name');
+  if (v.size !== undefined && v['pg-size-mb'] !== undefined) throw new UsageError('--size and --pg-size-mb say the same thing: give one of them');
+  const pgSizeMb = v.size !== undefined ? sizeMb(v.size) : v['pg-size-mb'] === undefined ? DEFAULTS.pgSizeMb : integer('pg-size-mb', v['pg-size-mb'], 16, 1_000_000);
   return {
-    pgSizeMb: v['pg-size-mb'] === undefined ? DEFAULTS.pgSizeMb : integer('pg-size-mb', v['pg-size-mb'], 16, 1_000_000),
+    pgSizeMb,
     redisKeys: v['redis-keys'] === undefined ? DEFAULTS.redisKeys : integer('redis-keys', v['redis-keys'], 1, 1_000_000_000),
     uploadSizesMiB: sizes,
     repeats: v.repeats === undefined ? DEFAULTS.repeats : integer('repeats', v.repeats, 1, 100),
+    resumeUpload: v['resume-upload'] ?? pgSizeMb >= RESUME_FROM_MB,
     jsonPath: v.json ?? defaultJsonPath(now),
     only,
   };

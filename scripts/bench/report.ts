@@ -1,4 +1,4 @@
-import type { BenchResults, BundleResult, E2eResult, TargetResult, UploadSize } from './results.js';
+import type { BenchResults, BundleResult, E2eResult, ImpactResult, TargetResult, UploadSize } from './results.js';
 import type { Row } from './runner.js';
 
 const MiB = 1024 * 1024;
@@ -7,6 +7,7 @@ const MB = 1e6;
 const cell = (text: string) => text.replaceAll('|', '\\|');
 const fixed = (n: number, digits = 2) => n.toFixed(digits);
 const ratio = (n: number) => `${n.toFixed(2)}×`;
+const spread = (range: [number, number] | undefined) => (range ? `${fixed(range[0])}–${fixed(range[1])}` : '—');
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   return [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
@@ -16,10 +17,11 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 export function rowsTable(rows: readonly Row[], base: Row, baseName: string): string {
   const total = (r: Row) => r.cpuSeconds + r.serverCpuSeconds;
   return table(
-    ['command', 'wall s', 'client CPU s', 'server CPU s', 'client peak RSS MiB', 'output MiB', `wall vs ${baseName}`, `total CPU vs ${baseName}`],
+    ['command', 'wall s', 'wall min–max s', 'client CPU s', 'server CPU s', 'client peak RSS MiB', 'output MiB', `wall vs ${baseName}`, `total CPU vs ${baseName}`],
     rows.map((r) => [
       r.label,
       fixed(r.wallSeconds),
+      spread(r.wallRange),
       fixed(r.cpuSeconds),
       fixed(r.serverCpuSeconds),
       fixed(r.maxRssKiB / 1024, 0),
@@ -63,17 +65,49 @@ function uploadTable(size: UploadSize): string {
 function e2eText(e: E2eResult): string {
   const m = e.median;
   const t = table(
-    ['', 'wall s', 'vs floor'],
+    ['', 'wall s', 'wall min–max s', 'vs floor'],
     [
-      [e.floor.label, fixed(e.floor.wallSeconds), ratio(1)],
-      ['end to end: built Lambda, hourly event → `succeeded` (object verified, manifest written)', fixed(m.wallSeconds), ratio(m.wallSeconds / e.floor.wallSeconds)],
+      [`${e.floor.label}, the dump section's own runs`, fixed(e.floor.wallSeconds), spread(e.floor.wallRange), ratio(1)],
+      ['end to end: built Lambda, hourly event → `succeeded` (object verified, manifest written)', fixed(m.wallSeconds), spread(e.wallRange), ratio(m.wallSeconds / e.floor.wallSeconds)],
     ],
   );
   const upload = m.uploadSeconds === null ? '' : ` (the UploadSeconds metric, the upload alone: ${fixed(m.uploadSeconds, 1)} s)`;
   const rest = m.wallSeconds - m.dumpSeconds - m.afterDumpSeconds;
-  return `${t}\n\nManifest split (medians): dump ${fixed(m.dumpSeconds, 1)} s (dumpEndedAt − startedAt; the container stamps whole seconds); ` +
+  const r = e.resume;
+  const resumed = r === undefined ? '' : `\n\nResumed upload: one backup through invocations with ${r.budgetSeconds} s of work each (time limit set low): ` +
+    `${r.invocations} invocations, ${r.uploadingInvocations} of them ending with the upload still going, ${fixed(r.wallSeconds, 1)} s in all, ` +
+    `object ${fixed(r.objectBytes / MiB, 1)} MiB ${r.identical ? 'byte-identical to the dump on EFS (sha256, hashed by the bench) and to its manifest' : 'NOT identical to the dump on EFS'}.`;
+  return `${t}${resumed}\n\nManifest split (medians): dump ${fixed(m.dumpSeconds, 1)} s (dumpEndedAt − startedAt; the container stamps whole seconds); ` +
     `${fixed(m.afterDumpSeconds, 1)} s from dumpEndedAt to uploadedAt: noticing done.gz, the upload${upload} and its sha256 check; ` +
     `${fixed(rest, 1)} s the rest (Lambda process start and bundle import, ECS Exec launch, manifest, exit). Object ${fixed(m.objectBytes / MiB, 1)} MiB.`;
+}
+
+/** The proof of a limit: a job cannot finish faster than its CPU (client and server) spread over every core. */
+export function cpuBound(d: NonNullable<BenchResults['sections']['dump']>, cpus: number): string {
+  const cpu = (row: Row) => row.cpuSeconds + row.serverCpuSeconds;
+  const bound = cpu(d.job) / cpus / d.floor.wallSeconds;
+  const need = 1.15 * d.floor.wallSeconds * cpus;
+  return `CPU bound: the job used ${fixed(cpu(d.job))} CPU seconds (client + server); on ${cpus} cores it cannot take less than ` +
+    `${fixed(cpu(d.job) / cpus)} s, ${ratio(bound)} the floor's wall time, however well its stages overlap. ` +
+    `1.15× needs at most ${fixed(need)} CPU seconds. Where the job's CPU goes (rows above): compression (\`-Z1 -f file\` vs the floor), ` +
+    `the tee/fifo copies and hashing (the stream rows vs \`-Z1\` alone), the count pass (counts only vs the stream), the row digests (the job vs counts only).`;
+}
+
+function impactText(x: ImpactResult): string {
+  const base = x.rows[0]!;
+  const t = table(
+    ['scenario', 'TPS', 'p99 latency ms', 'TPS vs no backup', 'p99 vs no backup', 'backup wall s (under load)'],
+    x.rows.map((r) => [
+      r.label,
+      fixed(r.tps, 0),
+      fixed(r.p99Ms, 1),
+      ratio(r.tps / base.tps),
+      ratio(r.p99Ms / base.p99Ms),
+      r.backupSeconds === null ? '—' : `${fixed(r.backupSeconds, 1)}${r.covered < 1 ? ` (load covered ${fixed(r.covered * 100, 0)}%)` : ''}`,
+    ]),
+  );
+  const notes = x.rows.filter((r) => r.note).map((r) => `- ${r.label}: ${r.note}`);
+  return `pgbench -c ${x.clients} -j ${x.clients} (TPC-B-like) for ${x.loadSeconds} s per scenario on the same cores; TPS and p99 of the transactions that ended while the backup ran (floor dump alone: ${fixed(x.floorSeconds)} s).\n\n${t}${notes.length > 0 ? `\n\nThe job's log:\n${notes.join('\n')}` : ''}`;
 }
 
 function bundleTable(b: BundleResult): string {
@@ -94,7 +128,7 @@ export function formatReport(r: BenchResults): string {
   if (db) {
     parts.push(`PostgreSQL 15 database: ${fixed(db.bytes / MB, 0)} MB (pgbench -s ${db.pgbenchScale} + ${db.jsonRows} jsonb rows).`);
   }
-  if (s.dump) parts.push(`### PostgreSQL dump\n\n${rowsTable([s.dump.floor, s.dump.naive, s.dump.job, ...s.dump.parts], s.dump.floor, 'floor')}`);
+  if (s.dump) parts.push(`### PostgreSQL dump\n\n${rowsTable([s.dump.floor, s.dump.naive, s.dump.job, ...s.dump.parts], s.dump.floor, 'floor')}\n\n${cpuBound(s.dump, r.machine.cpus)}`);
   if (s.e2e) parts.push(`### End to end\n\n${e2eText(s.e2e)}`);
   if (s.restore) {
     const x = s.restore;
@@ -107,6 +141,7 @@ export function formatReport(r: BenchResults): string {
         `Backup job with per-table row digests vs counting rows only:\n\n${rowsTable([x.backupCountsOnly, x.backupDigests], x.backupCountsOnly, 'counts only')}`,
     );
   }
+  if (s.impact) parts.push(`### Live database during the backup (PostgreSQL)\n\n${impactText(s.impact)}`);
   if (s.upload) {
     const u = s.upload;
     parts.push(

@@ -1,7 +1,7 @@
 import type { Row } from './runner.js';
 
 /** The sections `npm run bench` measures, in the order a full run measures them. */
-export const SECTIONS = ['bundle', 'upload', 'redis', 'dump', 'e2e', 'restore', 'drill'] as const;
+export const SECTIONS = ['bundle', 'upload', 'redis', 'dump', 'e2e', 'restore', 'drill', 'impact'] as const;
 
 /** One section of the benchmark. */
 export type Section = (typeof SECTIONS)[number];
@@ -12,6 +12,8 @@ export interface BenchOptions {
   redisKeys: number;
   uploadSizesMiB: number[];
   repeats: number;
+  /** Also back up once through invocations with a low time limit, so the upload resumes several times. */
+  resumeUpload: boolean;
   jsonPath: string;
   only: Section[];
 }
@@ -84,13 +86,30 @@ export interface E2eRun {
   objectBytes: number;
 }
 
+/** One backup whose upload took several invocations, each with a low time limit. */
+export interface ResumeRun {
+  /** Seconds of work each invocation had before its safety margin. */
+  budgetSeconds: number;
+  invocations: number;
+  /** Invocations that ended with the upload still going (each resumed it). */
+  uploadingInvocations: number;
+  wallSeconds: number;
+  objectBytes: number;
+  /** The object's sha256 equals the dump file's on EFS (hashed by the bench) and the manifest's. */
+  identical: boolean;
+}
+
 /** End to end (the built Lambda through the harness) against the dump floor, measured round robin. */
 export interface E2eResult {
   database: PgDatabase;
   floor: Row;
   /** Medians of each field over `runs`. */
   median: E2eRun;
+  /** The fastest and the slowest run's wall time. */
+  wallRange?: [number, number];
   runs: E2eRun[];
+  /** With --resume-upload (default from 5 GB on): a backup uploaded over several short invocations. */
+  resume?: ResumeRun;
 }
 
 /** Content check: the drill job vs the restore job alone; the backup job with row digests vs counting rows only. */
@@ -109,6 +128,29 @@ export interface RestoreResult {
   job: Row;
   pgRestore: Row;
   pgRestoreJ2: Row;
+}
+
+/** pgbench under one scenario (no backup, or a backup running): medians over the repeats. */
+export interface ImpactRow {
+  label: string;
+  /** Transactions per second that ended while the backup ran (no backup: over the whole load after its lead). */
+  tps: number;
+  /** 99th percentile latency of those transactions, ms. */
+  p99Ms: number;
+  /** How long the backup took under the load; null without a backup. */
+  backupSeconds: number | null;
+  /** The smallest share of a backup's run the load lasted (1: the load outlasted every backup). */
+  covered: number;
+  /** What the job logged about its priority. */
+  note?: string;
+}
+
+/** Live-database impact: pgbench alone, during the naive dump, during the job at priority low and normal (in this order). */
+export interface ImpactResult {
+  clients: number;
+  loadSeconds: number;
+  floorSeconds: number;
+  rows: ImpactRow[];
 }
 
 /** The orchestrator bundle's size and cold import time. */
@@ -138,7 +180,7 @@ export interface TargetResult {
   measured: number | null;
   comparison: '<=' | '>=';
   limit: number;
-  unit: 'x' | 'MiB' | 'MB' | 'ms';
+  unit: 'x' | 'MiB' | 'MB' | 'ms' | 'invocations';
   /** null: not measured in this run. */
   met: boolean | null;
 }
@@ -158,6 +200,7 @@ export interface BenchResults {
     e2e?: E2eResult;
     restore?: RestoreResult;
     drill?: DrillResult;
+    impact?: ImpactResult;
   };
   targets: TargetResult[];
   /** Sections that failed, with the error; the CLI exits 1 when there is any. */

@@ -16,6 +16,8 @@ export interface Plan<S extends Sample = Sample> {
 export interface Row extends Sample {
   label: string;
   serverCpuSeconds: number;
+  /** The fastest and the slowest repetition's wall time: the spread behind the median. */
+  wallRange?: [number, number];
 }
 
 /**
@@ -55,6 +57,7 @@ export function medianRow(label: string, runs: readonly (Sample & { serverCpuSec
   return {
     label,
     wallSeconds: m((s) => s.wallSeconds),
+    wallRange: [Math.min(...runs.map((s) => s.wallSeconds)), Math.max(...runs.map((s) => s.wallSeconds))],
     cpuSeconds: m((s) => s.cpuSeconds),
     serverCpuSeconds: m((s) => s.serverCpuSeconds),
     maxRssKiB: m((s) => s.maxRssKiB),

@@ -12,6 +12,12 @@ export const LIMITS = {
   bundleMB: 1,
   /** A fresh node importing the bundle, minus `node -e ''`. */
   coldImportMs: 150,
+  /** pgbench TPS during the backup job vs without a backup. */
+  tpsVsNoBackup: 0.85,
+  /** pgbench TPS during the backup job vs during the naive `pg_dump -Fc`. */
+  tpsVsNaive: 1,
+  /** Invocations after the first that resumed the upload of one backup (time limit set low). */
+  resumedInvocations: 2,
 } as const;
 
 function target(t: Omit<TargetResult, 'met'>): TargetResult {
@@ -24,7 +30,8 @@ function target(t: Omit<TargetResult, 'met'>): TargetResult {
  * `met: null`. Upload targets are per size: the configured sizes, or the measured ones.
  */
 export function evaluateTargets(sections: BenchResults['sections'], uploadSizesMiB: readonly number[]): TargetResult[] {
-  const { dump, upload, e2e, drill, bundle } = sections;
+  const { dump, upload, e2e, drill, bundle, impact } = sections;
+  const [alone, naive, job] = impact?.rows ?? [];
   const targets: TargetResult[] = [
     target({
       id: 'dump-vs-floor',
@@ -67,6 +74,14 @@ export function evaluateTargets(sections: BenchResults['sections'], uploadSizesM
       unit: 'x',
     }),
     target({
+      id: 'e2e-upload-resumed',
+      description: 'a backup uploaded over short invocations: invocations that resumed its upload, the object byte-identical to the dump',
+      measured: e2e?.resume ? (e2e.resume.identical ? e2e.resume.uploadingInvocations : 0) : null,
+      comparison: '>=',
+      limit: LIMITS.resumedInvocations,
+      unit: 'invocations',
+    }),
+    target({
       id: 'drill-vs-restore',
       description: 'PostgreSQL content drill (restore + re-dump + archive, digested) vs the restore job alone',
       measured: drill ? drill.drill.wallSeconds / drill.restore.wallSeconds : null,
@@ -80,6 +95,22 @@ export function evaluateTargets(sections: BenchResults['sections'], uploadSizesM
       measured: drill ? drill.backupDigests.wallSeconds / drill.backupCountsOnly.wallSeconds : null,
       comparison: '<=',
       limit: LIMITS.digestsVsCounts,
+      unit: 'x',
+    }),
+    target({
+      id: 'impact-tps-vs-none',
+      description: 'live database: pgbench TPS during the backup job (priority low) vs without a backup',
+      measured: alone && job ? job.tps / alone.tps : null,
+      comparison: '>=',
+      limit: LIMITS.tpsVsNoBackup,
+      unit: 'x',
+    }),
+    target({
+      id: 'impact-tps-vs-naive',
+      description: 'live database: pgbench TPS during the backup job (priority low) vs during the naive `pg_dump -Fc`',
+      measured: naive && job ? job.tps / naive.tps : null,
+      comparison: '>=',
+      limit: LIMITS.tpsVsNaive,
       unit: 'x',
     }),
     target({

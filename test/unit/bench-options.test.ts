@@ -11,6 +11,7 @@ describe('parseBenchArgs', () => {
       redisKeys: DEFAULTS.redisKeys,
       uploadSizesMiB: [256, 1024],
       repeats: 3,
+      resumeUpload: false,
       jsonPath: 'bench-results/bench-2026-11-22T07-08-09Z.json',
       only: [...SECTIONS],
     });
@@ -23,9 +24,23 @@ describe('parseBenchArgs', () => {
       redisKeys: 10_000,
       uploadSizesMiB: [16, 32],
       repeats: 1,
+      resumeUpload: false,
       jsonPath: 'out/x.json',
       only: ['dump', 'restore'],
     });
+  });
+
+  it.each([
+    ['500m', 500, false],
+    ['1g', 1000, false],
+    ['10g', 10_000, true],
+    ['10GB', 10_000, true],
+  ])('reads --size %s as %i MB, resuming the upload from 5 GB on: %s', (size, mb, resume) => {
+    expect(parseBenchArgs(['--size', size], NOW)).toMatchObject({ pgSizeMb: mb, resumeUpload: resume });
+  });
+
+  it('resumes the upload at any size with --resume-upload', () => {
+    expect(parseBenchArgs(['--size', '50m', '--resume-upload'], NOW)).toMatchObject({ pgSizeMb: 50, resumeUpload: true });
   });
 
   it.each([['--help'], ['-h']])('answers help to %s', (flag) => {
@@ -34,6 +49,9 @@ describe('parseBenchArgs', () => {
 
   it.each([
     [['--pg-size-mb', 'big'], '--pg-size-mb'],
+    [['--size', '10t'], '--size'],
+    [['--size', '1m'], '--size'],
+    [['--size', '1g', '--pg-size-mb', '1000'], '--size and --pg-size-mb'],
     [['--pg-size-mb', '8'], '--pg-size-mb'],
     [['--pg-size-mb', '1.5'], '--pg-size-mb'],
     [['--redis-keys', '0'], '--redis-keys'],

@@ -27,6 +27,17 @@ function fullResults(): BenchResults {
     redis: { keys: 1000, cli: row('redis-cli --rdb', 5), cliNoDelay: row('redis-cli --rdb delay 0', 0.5), job: row('redis job', 1) },
     dump: { database: DB, floor: row('floor', 10), naive: row('naive | pipe', 40, { bytes: 50 * 1024 * 1024 }), job: row('job', 11, { bytes: 60 * 1024 * 1024 }), parts: [row('job part: stream', 10.5)] },
     e2e: { database: DB, floor: row('floor', 10), median: { wallSeconds: 15, dumpSeconds: 11, afterDumpSeconds: 3, uploadSeconds: 2, objectBytes: 60 * 1024 * 1024 }, runs: [] },
+    impact: {
+      clients: 2,
+      loadSeconds: 30,
+      floorSeconds: 5,
+      rows: [
+        { label: 'no backup', tps: 1000, p99Ms: 10, backupSeconds: null, covered: 1 },
+        { label: 'naive', tps: 500, p99Ms: 30, backupSeconds: 10, covered: 1 },
+        { label: 'the job, low', tps: 900, p99Ms: 12, backupSeconds: 14, covered: 0.8, note: 'priority low: CPU nice +10' },
+        { label: 'the job, normal', tps: 600, p99Ms: 20, backupSeconds: 9, covered: 1 },
+      ],
+    },
     restore: { database: DB, dumpBytes: 60 * 1024 * 1024, job: row('restore job', 30), pgRestore: row('pg_restore', 40), pgRestoreJ2: row('pg_restore -j 2', 28) },
   };
   return {
@@ -34,7 +45,7 @@ function fullResults(): BenchResults {
     startedAt: '2026-11-22T07:00:00.000Z',
     finishedAt: '2026-11-22T07:10:00.000Z',
     machine: { cpus: 2, node: 'v20.20.2', kernel: '6.1' },
-    options: { pgSizeMb: 1000, redisKeys: 1000, uploadSizesMiB: [256], repeats: 3, jsonPath: 'x.json', only: ['bundle', 'upload', 'redis', 'dump', 'e2e', 'restore'] },
+    options: { pgSizeMb: 1000, redisKeys: 1000, uploadSizesMiB: [256], repeats: 3, resumeUpload: false, jsonPath: 'x.json', only: ['bundle', 'upload', 'redis', 'dump', 'e2e', 'restore'] },
     sections,
     targets: evaluateTargets(sections, [256]),
     errors: {},
@@ -44,12 +55,12 @@ function fullResults(): BenchResults {
 describe('rowsTable', () => {
   it('gives wall and total CPU as ratios to the base row, sizes in MiB, and escapes pipes in labels', () => {
     const base = row('floor', 10);
-    const text = rowsTable([base, row('a | b', 25, { cpuSeconds: 6, serverCpuSeconds: 2, bytes: 3 * 1024 * 1024 })], base, 'floor');
+    const text = rowsTable([base, row('a | b', 25, { cpuSeconds: 6, serverCpuSeconds: 2, bytes: 3 * 1024 * 1024, wallRange: [24, 27.5] })], base, 'floor');
     expect(text.split('\n')).toEqual([
-      '| command | wall s | client CPU s | server CPU s | client peak RSS MiB | output MiB | wall vs floor | total CPU vs floor |',
-      '|---|---|---|---|---|---|---|---|',
-      '| floor | 10.00 | 2.00 | 2.00 | 12 | — | 1.00× | 1.00× |',
-      '| a \\| b | 25.00 | 6.00 | 2.00 | 12 | 3.0 | 2.50× | 2.00× |',
+      '| command | wall s | wall min–max s | client CPU s | server CPU s | client peak RSS MiB | output MiB | wall vs floor | total CPU vs floor |',
+      '|---|---|---|---|---|---|---|---|---|',
+      '| floor | 10.00 | — | 2.00 | 2.00 | 12 | — | 1.00× | 1.00× |',
+      '| a \\| b | 25.00 | 24.00–27.50 | 6.00 | 2.00 | 12 | 3.0 | 2.50× | 2.00× |',
     ]);
   });
 });
@@ -87,6 +98,8 @@ describe('formatReport', () => {
     expect(text).toContain('| ours | 8.00 | 33.6 | 35.8 | 3.00 | 100 | 1.25× |');
     expect(text).toContain('Manifest split (medians): dump 11.0 s');
     expect(text).toContain('| job part: stream | 10.50 |');
+    expect(text).toContain('### Live database during the backup (PostgreSQL)');
+    expect(text).toContain('| the job, low | 900 | 12.0 | 0.90× | 1.20× | 14.0 (load covered 80%) |');
     expect(text).not.toContain('### Failed sections');
   });
 

@@ -34,6 +34,6 @@ describe('runPlans and medianRow', () => {
     expect(medianRow('x', [
       { wallSeconds: 3, cpuSeconds: 1, maxRssKiB: 5, bytes: 7, serverCpuSeconds: 2 },
       { wallSeconds: 1, cpuSeconds: 3, maxRssKiB: 9, bytes: 8, serverCpuSeconds: 4 },
-    ])).toEqual({ label: 'x', wallSeconds: 2, cpuSeconds: 2, maxRssKiB: 7, bytes: 7.5, serverCpuSeconds: 3 });
+    ])).toEqual({ label: 'x', wallSeconds: 2, wallRange: [1, 3], cpuSeconds: 2, maxRssKiB: 7, bytes: 7.5, serverCpuSeconds: 3 });
   });
 });

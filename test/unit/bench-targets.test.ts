@@ -71,8 +71,11 @@ describe('evaluateTargets', () => {
       ['upload-throughput-32mib', null, null],
       ['upload-rss-32mib', null, null],
       ['e2e-vs-floor', null, null],
+      ['e2e-upload-resumed', null, null],
       ['drill-vs-restore', null, null],
       ['backup-digests-vs-counts', null, null],
+      ['impact-tps-vs-none', null, null],
+      ['impact-tps-vs-naive', null, null],
       ['bundle-size', null, null],
       ['cold-import', null, null],
     ]);
@@ -86,6 +89,17 @@ describe('evaluateTargets', () => {
     const targets = evaluateTargets({ bundle }, []);
     expect(targets.find((t) => t.id === 'bundle-size')).toMatchObject({ met: sizeMet, unit: 'MB', limit: 1 });
     expect(targets.find((t) => t.id === 'cold-import')).toMatchObject({ met: importMet, unit: 'ms', limit: 150 });
+  });
+
+  it.each([
+    [900, 800, true, true],
+    [840, 860, false, false],
+  ])('says pgbench at %i TPS during the job (1000 alone, %i during the naive dump) meets the targets: %s, %s', (job, naive, vsNone, vsNaive) => {
+    const r = (label: string, tps: number) => ({ label, tps, p99Ms: 1, backupSeconds: 1, covered: 1 });
+    const impact = { clients: 2, loadSeconds: 10, floorSeconds: 1, rows: [r('none', 1000), r('naive', naive), r('job', job), r('normal', 500)] };
+    const targets = evaluateTargets({ impact }, []);
+    expect(targets.find((t) => t.id === 'impact-tps-vs-none')).toMatchObject({ met: vsNone, comparison: '>=', limit: 0.85 });
+    expect(targets.find((t) => t.id === 'impact-tps-vs-naive')).toMatchObject({ met: vsNaive, comparison: '>=', limit: 1 });
   });
 
   it('treats a ratio that is not a finite number as not measured', () => {
