@@ -15,7 +15,7 @@ import type { JobOutcome } from '../functions/orchestrator/restore/restore-state
 import { snapshotMain } from './restore/snapshot-cli.js';
 
 /**
- * `npm run restore -- --target NAME [--list] [--backup monday|latest | --version-id V] [--into DB]
+ * `npm run restore -- --target NAME [--list [--region R]] [--backup monday|latest | --version-id V] [--into DB]
  * [--overwrite] [--yes] [--verify] [--function NAME] [--config PATH]`: lists a target's backups from S3, or
  * restores one by invoking the orchestrator Lambda and polling it until the restore ends. Replacing a
  * live database needs --overwrite and a typed confirmation (or --yes for automation).
@@ -43,6 +43,8 @@ export interface RestoreCliOptions {
   /** Orchestrator Lambda; default: the config's deployment's (`<name>-orchestrator`). */
   function?: string;
   config?: string;
+  /** List from the bucket of this region: the deployment's, or the replica's (`replication.region`). */
+  region?: string;
   pollSeconds: number;
 }
 
@@ -76,6 +78,7 @@ function program(io: CliIo): Command {
     .option('--verify', "compare the restored tables' content with the backup's (SQL engines; reads the data once more)", false)
     .addOption(new Option('--function <name>', "orchestrator Lambda (default: <the config's name>-orchestrator)"))
     .addOption(new Option('--config <path>', 'backup config file (default $BACKUP_CONFIG, then ./backup.config.json)'))
+    .addOption(new Option('--region <region>', "with --list: list the bucket of this region (the replica's: replication.region)"))
     .addOption(new Option('--poll-seconds <n>', 'seconds between progress polls').default('5'))
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
@@ -94,7 +97,20 @@ export function parseArgs(argv: readonly string[], io: CliIo): RestoreCliOptions
   if (o.list && (o.backup !== undefined || o.versionId !== undefined || o.into !== undefined || o.overwrite || o.verify)) {
     throw new UsageError('--list only lists: drop --backup, --version-id, --into, --overwrite and --verify');
   }
+  if (o.region !== undefined && !o.list) {
+    throw new UsageError(
+      '--region works with --list only: the orchestrator restores from its own bucket; after losing the region, deploy the stack in the replica region with the replica as its existing bucket and restore there',
+    );
+  }
   return { ...o, pollSeconds };
+}
+
+/** The bucket and region a listing reads: the deployment's, or with `region` the replica's. */
+export function listedBucket(config: BackupConfig, region: string | undefined): { bucket: string; region: string } {
+  if (region === undefined || region === config.region) return { bucket: config.bucket.name, region: config.region };
+  if (config.replication !== undefined && region === config.replication.region) return { bucket: config.replication.bucketName, region };
+  const regions = [config.region, ...(config.replication ? [config.replication.region] : [])];
+  throw new UsageError(`--region must be ${regions.join(' or ')} (the bucket's${config.replication ? " or the replica's" : ''} region), got "${region}"`);
 }
 
 /** The backup the options choose (default: the newest). */
@@ -208,32 +224,34 @@ function loadTarget(o: RestoreCliOptions): { config: BackupConfig; target: Targe
   return { config, target };
 }
 
-function defaultClients(config: BackupConfig): CliClients {
+function defaultClients(config: BackupConfig, s3Region: string = config.region): CliClients {
   // The SDK reads AWS_ENDPOINT_URL_LAMBDA / AWS_ENDPOINT_URL_S3 itself; path-style only for S3 stand-ins.
   return {
     lambda: new LambdaClient({ region: config.region }),
-    s3: new S3Client({ region: config.region, ...(process.env.S3_FORCE_PATH_STYLE === '1' ? { forcePathStyle: true } : {}) }),
+    s3: new S3Client({ region: s3Region, ...(process.env.S3_FORCE_PATH_STYLE === '1' ? { forcePathStyle: true } : {}) }),
   };
 }
 
 /** The whole command; resolves to the exit code (0 done, 1 failed or refused, 2 usage error). */
-export async function main(argv: readonly string[], io: CliIo, clients?: (config: BackupConfig) => CliClients): Promise<number> {
+export async function main(argv: readonly string[], io: CliIo, clients?: (config: BackupConfig, s3Region: string) => CliClients): Promise<number> {
   // Snapshots (AWS Backup) have their own options and clients: scripts/restore/snapshot-cli.ts.
   if (argv.includes('--snapshot')) return snapshotMain(argv, io);
   let o: RestoreCliOptions;
   let loaded: { config: BackupConfig; target: Target };
+  let listed: { bucket: string; region: string };
   try {
     o = parseArgs(argv, io);
     loaded = loadTarget(o);
+    listed = listedBucket(loaded.config, o.region);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : USAGE_EXIT;
     io.err(`error: ${errorMessage(error)}\n`);
     return USAGE_EXIT;
   }
-  const sdk = (clients ?? defaultClients)(loaded.config);
+  const sdk = (clients ?? defaultClients)(loaded.config, listed.region);
   try {
     if (o.list) {
-      io.out(formatListing(await listBackups(sdk.s3, loaded.config.bucket.name, loaded.config.keyPrefix, o.target, { includeVersions: true })));
+      io.out(formatListing(await listBackups(sdk.s3, listed.bucket, loaded.config.keyPrefix, o.target, { includeVersions: true })));
       return 0;
     }
     await confirmRestore(loaded.target, o, io);
