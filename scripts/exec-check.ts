@@ -27,7 +27,7 @@ function program(): Command {
   return new Command('exec-check')
     .description('Diagnoses why ECS Exec (and the backup path) does not work for a task or a backup target.')
     .addOption(new Option('--cluster <name>', 'ECS cluster of the task'))
-    .addOption(new Option('--task <id>', 'task ID or ARN (with --target: instead of the newest RUNNING task)'))
+    .addOption(new Option('--task <id>', 'task ID or ARN (with --target: instead of the task the orchestrator would pick)'))
     .addOption(new Option('--container <name>', 'check only this container (with --cluster/--task)'))
     .addOption(new Option('--target <name>', 'backup target from the config: cluster, service, container and the backup-path checks'))
     .addOption(new Option('--config <path>', 'backup config file (default $BACKUP_CONFIG, then ./backup.config.json)'))

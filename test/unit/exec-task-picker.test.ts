@@ -36,11 +36,13 @@ beforeEach(() => {
 
 describe('pickTask', () => {
   it.each([
-    ['picks the newest RUNNING task', [task('old', { startedMinute: 1 }), task('new', { startedMinute: 9 }), task('mid', { startedMinute: 5 })], 'new'],
-    ['skips a task whose agent is not RUNNING', [task('new', { startedMinute: 9, agent: 'PENDING' }), task('mid', { startedMinute: 5 })], 'mid'],
-    ['skips a task without ECS Exec', [task('new', { startedMinute: 9, enabled: false }), task('mid', { startedMinute: 5 })], 'mid'],
-    ['skips a task that is still starting', [task('new', { startedMinute: 9, lastStatus: 'PENDING' }), task('mid', { startedMinute: 5 })], 'mid'],
-    ['skips a task without the container', [task('new', { startedMinute: 9, container: 'sidecar' }), task('mid', { startedMinute: 5 })], 'mid'],
+    // A rolling deploy: the newest task may be a freshly initialised, near-empty instance.
+    ['picks the RUNNING task that has run longest, not the newest', [task('mid', { startedMinute: 5 }), task('new', { startedMinute: 9 }), task('old', { startedMinute: 1 })], 'old'],
+    ['skips the oldest task when its agent is not RUNNING', [task('old', { startedMinute: 1, agent: 'PENDING' }), task('new', { startedMinute: 9 }), task('mid', { startedMinute: 5 })], 'mid'],
+    ['skips a task without ECS Exec', [task('old', { startedMinute: 1, enabled: false }), task('mid', { startedMinute: 5 })], 'mid'],
+    ['skips a task that is still starting', [task('old', { startedMinute: 1, lastStatus: 'PENDING' }), task('mid', { startedMinute: 5 })], 'mid'],
+    ['skips a task without the container', [task('old', { startedMinute: 1, container: 'sidecar' }), task('mid', { startedMinute: 5 })], 'mid'],
+    ['puts a task without a start time after those with one', [task('unknown'), task('new', { startedMinute: 9 })], 'new'],
   ])('%s', async (_name, tasks, expectedId) => {
     serve(tasks);
     const picked = await pickTask(ecs, 'db', 'postgres-svc', 'postgres');

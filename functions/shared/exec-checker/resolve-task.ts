@@ -1,26 +1,19 @@
-import { DescribeTasksCommand, ListTasksCommand, type ECSClient } from '@aws-sdk/client-ecs';
+import type { ECSClient } from '@aws-sdk/client-ecs';
+import { execAgentRunning, runningTasksLongestFirst } from '../exec/task-picker.js';
 import { ExecCheckError } from './errors.js';
 
-/** The ARN of the newest RUNNING task of `service` in `cluster`. */
-export async function newestRunningTask(ecs: ECSClient, cluster: string, service: string): Promise<string> {
-  const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const out = await ecs.send(new ListTasksCommand({ cluster, serviceName: service, desiredStatus: 'RUNNING', nextToken }));
-    arns.push(...(out.taskArns ?? []));
-    nextToken = out.nextToken;
-  } while (nextToken !== undefined);
-  const running = [];
-  for (let i = 0; i < arns.length; i += 100) {
-    const out = await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(i, i + 100) }));
-    running.push(...(out.tasks ?? []).filter((t) => t.lastStatus === 'RUNNING' && t.taskArn));
-  }
-  running.sort((a, b) => (b.startedAt?.getTime() ?? 0) - (a.startedAt?.getTime() ?? 0));
-  const newest = running[0]?.taskArn;
-  if (newest === undefined) {
+/**
+ * The ARN of the RUNNING task of `service` the orchestrator would pick (pickTask: the one that has run longest
+ * among those whose agent in `container` runs), so the checks look at the task the backups use; when no agent
+ * runs, the longest-running task, whose checks then say why.
+ */
+export async function orchestratorTask(ecs: ECSClient, cluster: string, service: string, container: string): Promise<string> {
+  const running = await runningTasksLongestFirst(ecs, cluster, service);
+  const task = running.find((t) => execAgentRunning(t, container)) ?? running[0];
+  if (task?.taskArn === undefined) {
     throw new ExecCheckError(
       `service ${service} in cluster ${cluster} has no RUNNING task: start it (desired count ≥ 1) or pass --task`,
     );
   }
-  return newest;
+  return task.taskArn;
 }

@@ -5,7 +5,7 @@ import { runChecks } from './checks.js';
 import { loadContext, type ContextInput } from './context.js';
 import { UnknownTargetError } from './errors.js';
 import { runProbe, type ExecRunner } from './probe.js';
-import { newestRunningTask } from './resolve-task.js';
+import { orchestratorTask } from './resolve-task.js';
 import type { CheckResult, Clients } from './types.js';
 
 
@@ -44,7 +44,7 @@ export async function runExecCheck(
     notes.push('backup-path checks skipped: pass --target NAME to check the orchestrator, EFS and the backup mount');
   } else {
     const { config, target } = options.loaded ?? loadTarget(request.target, request.configPath);
-    const task = request.task ?? (await newestRunningTask(clients.ecs, target.cluster, target.service));
+    const task = request.task ?? (await orchestratorTask(clients.ecs, target.cluster, target.service, target.container));
     const functionName = request.functionName ?? orchestratorFunctionName(config.name);
     input = { cluster: target.cluster, task, container: target.container, backup: { config, target, functionName } };
   }

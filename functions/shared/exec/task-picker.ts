@@ -15,20 +15,19 @@ export interface PickedTask {
 /** DescribeTasks accepts at most this many tasks per call. */
 const DESCRIBE_BATCH = 100;
 
-/** RUNNING tasks of the service, newest first, skipping tasks whose container's ExecuteCommandAgent is not RUNNING. */
+/**
+ * The RUNNING task of the service that has run longest, among those whose container's ExecuteCommandAgent is
+ * RUNNING. Longest, not newest: during a rolling deploy (or after a task was replaced) the newest task may be a
+ * freshly initialised instance, an empty database on a new volume or a replica still catching up, and its near-empty
+ * dump would become the backup; the task that has served longest is the one the service's data lives in. Tasks
+ * without a start time come last.
+ */
 export async function pickTask(ecs: ECSClient, cluster: string, service: string, container: string): Promise<PickedTask> {
-  const arns = await listRunningTaskArns(ecs, cluster, service);
-  const tasks: Task[] = [];
-  for (let i = 0; i < arns.length; i += DESCRIBE_BATCH) {
-    const { tasks: described = [] } = await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(i, i + DESCRIBE_BATCH) }));
-    tasks.push(...described);
-  }
-  const running = tasks.filter((t) => t.lastStatus === 'RUNNING' && t.taskArn);
+  const running = await runningTasksLongestFirst(ecs, cluster, service);
   const where = `service ${service} in cluster ${cluster}`;
   if (running.length === 0) {
     throw new NoRunningTaskError(`${where} has no RUNNING task; start the service (desired count ≥ 1) and wait for a task to run`);
   }
-  running.sort((a, b) => timeOf(b) - timeOf(a));
   const skipped = { notEnabled: 0, noContainer: 0, agentDown: 0 };
   for (const task of running) {
     if (task.enableExecuteCommand === false) {
@@ -40,8 +39,7 @@ export async function pickTask(ecs: ECSClient, cluster: string, service: string,
       skipped.noContainer++;
       continue;
     }
-    const agent = found.managedAgents?.find((a) => a.name === 'ExecuteCommandAgent');
-    if (agent?.lastStatus !== 'RUNNING') {
+    if (!execAgentRunning(task, container)) {
       skipped.agentDown++;
       continue;
     }
@@ -68,6 +66,23 @@ export async function pickTask(ecs: ECSClient, cluster: string, service: string,
   throw new NoRunningTaskError(`no RUNNING task of ${where} has a container named ${container}; check the container name in the configuration`);
 }
 
+/** The service's RUNNING tasks (described), the one that has run longest first: the order pickTask tries them in. */
+export async function runningTasksLongestFirst(ecs: ECSClient, cluster: string, service: string): Promise<Task[]> {
+  const arns = await listRunningTaskArns(ecs, cluster, service);
+  const tasks: Task[] = [];
+  for (let i = 0; i < arns.length; i += DESCRIBE_BATCH) {
+    const { tasks: described = [] } = await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(i, i + DESCRIBE_BATCH) }));
+    tasks.push(...described);
+  }
+  return tasks.filter((t) => t.lastStatus === 'RUNNING' && t.taskArn).sort((a, b) => timeOf(a) - timeOf(b));
+}
+
+/** Whether the named container of the task reports its ExecuteCommandAgent RUNNING. */
+export function execAgentRunning(task: Task, container: string): boolean {
+  const found = task.containers?.find((c) => c.name === container);
+  return found?.managedAgents?.find((a) => a.name === 'ExecuteCommandAgent')?.lastStatus === 'RUNNING';
+}
+
 async function listRunningTaskArns(ecs: ECSClient, cluster: string, service: string): Promise<string[]> {
   const arns: string[] = [];
   let nextToken: string | undefined;
@@ -80,5 +95,5 @@ async function listRunningTaskArns(ecs: ECSClient, cluster: string, service: str
 }
 
 function timeOf(task: Task): number {
-  return (task.startedAt ?? task.createdAt)?.getTime() ?? 0;
+  return (task.startedAt ?? task.createdAt)?.getTime() ?? Number.POSITIVE_INFINITY;
 }

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { callerIdentity } from '../../../functions/shared/exec-checker/caller-identity.js';
 import { loadContext } from '../../../functions/shared/exec-checker/context.js';
 import { ExecCheckError } from '../../../functions/shared/exec-checker/errors.js';
-import { newestRunningTask } from '../../../functions/shared/exec-checker/resolve-task.js';
+import { orchestratorTask } from '../../../functions/shared/exec-checker/resolve-task.js';
 import type { CheckResult } from '../../../functions/shared/exec-checker/types.js';
 import { goodBackup, goodCluster, goodFunction, goodTask, goodTaskDefinition, IDS, mockedClients } from './fixtures.js';
 
@@ -148,28 +148,42 @@ describe('loadContext', () => {
   });
 });
 
-describe('newestRunningTask', () => {
-  it('picks the newest RUNNING task of the service across pages', async () => {
+describe('orchestratorTask', () => {
+  const agent = (status: string) => [{ name: 'postgres', managedAgents: [{ name: 'ExecuteCommandAgent' as const, lastStatus: status }] }];
+  it('picks the task the orchestrator would: the RUNNING one that has run longest with its agent running, across pages', async () => {
     const { clients, mocks } = mockedClients();
     mocks.ecs
       .on(ListTasksCommand)
-      .resolvesOnce({ taskArns: ['a', 'b'], nextToken: 'n' })
-      .resolvesOnce({ taskArns: ['c'] });
+      .resolvesOnce({ taskArns: ['a', 'b', 'c'], nextToken: 'n' })
+      .resolvesOnce({ taskArns: ['d'] });
     mocks.ecs.on(DescribeTasksCommand).resolves({
       tasks: [
-        { taskArn: 'a', lastStatus: 'RUNNING', startedAt: new Date('2026-11-01T00:00:00Z') },
-        { taskArn: 'b', lastStatus: 'PENDING', startedAt: new Date('2026-11-03T00:00:00Z') },
-        { taskArn: 'c', lastStatus: 'RUNNING', startedAt: new Date('2026-11-02T00:00:00Z') },
+        { taskArn: 'a', lastStatus: 'RUNNING', startedAt: new Date('2026-10-01T00:00:00Z'), containers: agent('PENDING') },
+        { taskArn: 'b', lastStatus: 'PENDING', startedAt: new Date('2026-10-02T00:00:00Z'), containers: agent('RUNNING') },
+        { taskArn: 'c', lastStatus: 'RUNNING', startedAt: new Date('2026-11-03T00:00:00Z'), containers: agent('RUNNING') },
+        { taskArn: 'd', lastStatus: 'RUNNING', startedAt: new Date('2026-11-02T00:00:00Z'), containers: agent('RUNNING') },
       ],
     });
-    expect(await newestRunningTask(clients.ecs, 'prod', 'orders-db')).toBe('c');
+    expect(await orchestratorTask(clients.ecs, 'prod', 'orders-db', 'postgres')).toBe('d');
     expect(mocks.ecs.commandCalls(ListTasksCommand)[0]?.args[0].input).toEqual({ cluster: 'prod', serviceName: 'orders-db', desiredStatus: 'RUNNING', nextToken: undefined });
+  });
+
+  it('falls back to the longest-running task when no agent runs, so its checks say why', async () => {
+    const { clients, mocks } = mockedClients();
+    mocks.ecs.on(ListTasksCommand).resolves({ taskArns: ['a', 'b'] });
+    mocks.ecs.on(DescribeTasksCommand).resolves({
+      tasks: [
+        { taskArn: 'b', lastStatus: 'RUNNING', startedAt: new Date('2026-11-03T00:00:00Z'), containers: agent('STOPPED') },
+        { taskArn: 'a', lastStatus: 'RUNNING', startedAt: new Date('2026-11-01T00:00:00Z'), containers: agent('PENDING') },
+      ],
+    });
+    expect(await orchestratorTask(clients.ecs, 'prod', 'orders-db', 'postgres')).toBe('a');
   });
 
   it('says what to do when the service has no RUNNING task', async () => {
     const { clients, mocks } = mockedClients();
     mocks.ecs.on(ListTasksCommand).resolves({ taskArns: [] });
-    await expect(newestRunningTask(clients.ecs, 'prod', 'orders-db')).rejects.toThrow(
+    await expect(orchestratorTask(clients.ecs, 'prod', 'orders-db', 'postgres')).rejects.toThrow(
       new ExecCheckError('service orders-db in cluster prod has no RUNNING task: start it (desired count ≥ 1) or pass --task'),
     );
   });
