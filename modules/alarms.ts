@@ -57,7 +57,7 @@ export interface BackupAlarmsProps {
 /**
  * The alarm topic and alarms: orchestrator errors, and per target "the newest backup is older than its
  * schedule allows" (BackupAgeHours; missing data breaches, so a Lambda that stopped running, or a target
- * with no backup at all, alarms too) and drill failures.
+ * with no backup at all, alarms too), backups that shrank, and drill failures.
  */
 export class BackupAlarms extends Construct {
   /** ARN of the alarm topic. */
@@ -96,6 +96,15 @@ export class BackupAlarms extends Construct {
         threshold: limit,
         comparisonOperator: 'GreaterThanThreshold',
         treatMissingData: 'breaching',
+        ...actions,
+      });
+      new CloudwatchMetricAlarm(this, `backup-shrank-${target.name}`, {
+        alarmName: `${props.namePrefix}-${target.name}-backup-shrank`,
+        alarmDescription: `A backup of ${target.name} is much smaller than the one before it (see the target's shrink rules); it was uploaded: the log line "backup shrank" names the tables.`,
+        namespace: METRICS_NAMESPACE,
+        metricName: 'BackupShrank',
+        dimensions,
+        ...ANY_FAILURE_IN_AN_HOUR,
         ...actions,
       });
       if (target.drill) {

@@ -41,7 +41,7 @@ export const TARGET_CHARTS: readonly { title: string; metrics: readonly MetricNa
   { title: 'bytes per backup', metrics: ['BackupBytes'], stat: 'Maximum', view: 'timeSeries' },
   { title: 'dump and upload seconds', metrics: ['DumpSeconds', 'UploadSeconds'], stat: 'Maximum', view: 'timeSeries' },
   { title: 'age of the newest backup (hours; its alarm is the no-backup one)', metrics: ['BackupAgeHours'], stat: 'Maximum', view: 'timeSeries' },
-  { title: 'backups, failures and drills', metrics: ['BackupSuccess', 'BackupFailure', 'RestoreDrillSuccess', 'RestoreDrillFailure', 'BucketVersioningDisabled'], stat: 'Sum', view: 'bar' },
+  { title: 'backups, failures and drills', metrics: ['BackupSuccess', 'BackupFailure', 'BackupShrank', 'RestoreDrillSuccess', 'RestoreDrillFailure', 'BucketVersioningDisabled'], stat: 'Sum', view: 'bar' },
 ];
 
 type Widget = Record<string, unknown>;

@@ -2,6 +2,7 @@ import type { BackupListing } from '../../functions/shared/adapters/s3-backups.j
 import type { Target } from '../../functions/shared/config/schema.js';
 import type { Manifest } from '../../functions/shared/core/manifest.js';
 import { isDue, nextSlot } from '../../functions/shared/core/schedule.js';
+import { shrinkage, type Shrinkage } from '../../functions/shared/core/shrink.js';
 import type { CurrentRun, TargetRunStatus } from '../../functions/orchestrator/run-status.js';
 import { formatBytes, formatUtc } from './units.js';
 
@@ -24,10 +25,6 @@ export const HEALTH_RULES = {
    * orchestrator looks every hour, and an upload may span a second invocation.
    */
   staleGraceHours: 2,
-  /** A newest backup this many percent smaller than the one before it has shrunk. */
-  shrinkPercent: 50,
-  /** A previous backup smaller than this is not compared by size (tiny databases swing a lot). */
-  shrinkMinBytes: 1024 * 1024,
 } as const;
 
 /** What the status is made of, for one target. */
@@ -186,7 +183,8 @@ function runOf(state: TargetRunStatus | null, last: BackupSummary | null, now: D
 /** The status of one target at `now`. */
 export function assessTarget(facts: TargetFacts, now: Date): TargetStatus {
   const { target, runState } = facts;
-  const backups = verifiedBackups(facts.listings).map((l) => summarize(l, now));
+  const verified = verifiedBackups(facts.listings);
+  const backups = verified.map((l) => summarize(l, now));
   const [last = null, previous = null] = backups;
   const run = runOf(runState, last, now);
   const failure = runState?.lastFailure ?? null;
@@ -203,13 +201,16 @@ export function assessTarget(facts: TargetFacts, now: Date): TargetStatus {
     lastDrill: drillSummary(runState),
     lastFailure: failure ? { at: failure.at, reason: failure.reason, slot: failure.slot } : null,
   };
-  const found = healthReasons(status, facts, now);
+  // The orchestrator's own verdict when the manifest records one; older manifests are compared here by the same rules.
+  const [newest, before] = verified;
+  const shrank = newest?.manifest.shrank ?? (newest && before ? shrinkage(before.manifest, newest.manifest, target.shrink) : null);
+  const found = healthReasons(status, facts, now, shrank);
   const health = HEALTH_WORDS.find((w) => found.some((f) => f.word === w)) ?? 'ok';
   return { ...status, health, healthy: health === 'ok', reasons: found.map((f) => `${f.word}: ${f.reason}`) };
 }
 
 /** Every rule that fires, in HEALTH_WORDS order. */
-function healthReasons(s: Omit<TargetStatus, 'health' | 'healthy' | 'reasons'>, facts: TargetFacts, now: Date): { word: HealthWord; reason: string }[] {
+function healthReasons(s: Omit<TargetStatus, 'health' | 'healthy' | 'reasons'>, facts: TargetFacts, now: Date, shrank: Shrinkage | null): { word: HealthWord; reason: string }[] {
   const found: { word: HealthWord; reason: string }[] = [];
   const last = s.lastBackup;
   const backupRunning = s.run !== undefined && s.run !== null && 'kind' in s.run && s.run.kind === 'backup';
@@ -226,10 +227,11 @@ function healthReasons(s: Omit<TargetStatus, 'health' | 'healthy' | 'reasons'>, 
   } else {
     found.push({ word: 'never', reason: `no verified backup in S3 yet${backupRunning ? ' (the first one is running)' : ''}` });
   }
-  const prev = s.previousBackup;
-  if (last && prev && prev.size >= HEALTH_RULES.shrinkMinBytes && last.size < prev.size * (1 - HEALTH_RULES.shrinkPercent / 100)) {
-    const drop = Math.round(((prev.size - last.size) / prev.size) * 100);
-    found.push({ word: 'shrank', reason: `the last backup (${formatBytes(last.size)}) is ${drop}% smaller than the one before it (${formatBytes(prev.size)})` });
+  if (shrank) {
+    const bytes = shrank.bytes;
+    const size = bytes ? `the last backup (${formatBytes(bytes.after)}) is ${Math.round((1 - bytes.after / bytes.before) * 100)}% smaller than the one before it (${formatBytes(bytes.before)})` : null;
+    const tables = shrank.tables.length > 0 ? `${shrank.tables.length} table(s) lost ${shrank.percent}% of their rows or more: ${shrank.tables.slice(0, 5).map((t) => `${t.name} ${t.before} → ${t.after}`).join(', ')}` : null;
+    found.push({ word: 'shrank', reason: [size, tables].filter((x) => x !== null).join('; ') });
   }
   if (s.lastDrill?.outcome === 'failed') {
     found.push({ word: 'drill failed', reason: `the last restore drill (${formatUtc(s.lastDrill.finishedAt)}) failed: ${s.lastDrill.detail}` });

@@ -67,6 +67,22 @@ describe('alarms', () => {
     }
   });
 
+  it.each(['with-drill', 'no-drill'])('alarms when a backup of %s shrank, staying OK while nothing is reported', (name) => {
+    const alarm = resources(synthStack(CONFIG), 'aws_cloudwatch_metric_alarm').find((a) => a.alarm_name === `ecs-db-backup-${name}-backup-shrank`);
+    expect(alarm).toMatchObject({
+      namespace: 'EcsDbBackup',
+      metric_name: 'BackupShrank',
+      dimensions: { service: 'ecs-db-backup', target: name },
+      statistic: 'Sum',
+      period: 3600,
+      evaluation_periods: 1,
+      threshold: 1,
+      comparison_operator: 'GreaterThanOrEqualToThreshold',
+      treat_missing_data: 'notBreaching',
+      alarm_actions: [TOPIC],
+    });
+  });
+
   it('alarms on restore drill failures only for targets with a drill', () => {
     const drills = resources(synthStack(CONFIG), 'aws_cloudwatch_metric_alarm').filter((a) => a.metric_name === 'RestoreDrillFailure');
     expect(drills).toEqual([

@@ -2,14 +2,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WEEKDAYS } from '../../functions/shared/core/s3-keys.js';
-import type { LambdaRun } from '../helpers/lambda-runner.js';
-import { containerEnv, editRunJson, KEY_PREFIX, SCHEDULED_EVENT, startHarness, waitFor, type Harness } from '../helpers/orchestrator-harness.js';
+import { metricSum, type LambdaRun } from '../helpers/lambda-runner.js';
+import { CLUSTER, CONTAINER_BACKUP_DIR, containerEnv, editRunJson, KEY_PREFIX, SCHEDULED_EVENT, startHarness, waitFor, type Harness } from '../helpers/orchestrator-harness.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { startAll } from '../helpers/start-all.js';
 
 /**
  * The built orchestrator against a real PostgreSQL 15, with what a target's history brings: the weekday key of a
- * run whose slot is on another day than its start, and the BackupAgeHours reports the staleness alarm watches.
+ * run whose slot is on another day than its start, the BackupAgeHours reports the staleness alarm watches, and a
+ * dump much smaller than the backup before it (a freshly initialised task in a rolling deploy).
  */
 
 let h: Harness;
@@ -19,6 +20,11 @@ beforeAll(async () => {
   [h, pg] = await startAll([startHarness(), startPostgres()]);
   await pg.createDatabase('app');
   await pg.psql('app', `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 500) g;`);
+  // The service's data (over 1 MiB dumped) and what a freshly initialised instance of it holds.
+  await pg.createDatabase('shop');
+  await pg.psql('shop', `CREATE TABLE orders (id int PRIMARY KEY, v text); INSERT INTO orders SELECT g, md5(g::text) || md5((g + 1)::text) FROM generate_series(1, 60000) g;`);
+  await pg.createDatabase('shop_fresh');
+  await pg.psql('shop_fresh', `CREATE TABLE orders (id int PRIMARY KEY, v text); INSERT INTO orders SELECT g, 'seed' FROM generate_series(1, 10) g;`);
 }, 180_000);
 
 afterAll(async () => {
@@ -98,5 +104,57 @@ describe('BackupAgeHours', () => {
     const expected = (Date.now() - Date.parse('2026-01-01T00:00:00Z')) / 3_600_000;
     expect(ages(run, 'old-pg')).toHaveLength(1);
     expect(Math.abs(ages(run, 'old-pg')[0]! - expected)).toBeLessThan(0.1);
+  });
+});
+
+describe('a rolling deploy with a freshly initialised task', () => {
+  const manual = { action: 'backup', target: 'shop' };
+  const fast = { env: { FAST_PATH_SECONDS: '60' } };
+  const manifestOf = async (key: string) => JSON.parse((await h.getObject(key.replace(/\.pgdump$/, '.json')))!.toString()) as Record<string, unknown>;
+
+  it('backs up from the task that has run longest, and flags a dump that shrank when only the fresh one is left', async () => {
+    const oldTask = h.addService('shop', { env: containerEnv({ DB_PASSWORD: pg.password }) });
+    h.setTargets([{ name: 'shop', engine: 'postgres', service: 'shop', container: 'shop', database: 'shop', user: 'postgres', passwordEnv: 'DB_PASSWORD', port: pg.port }]);
+    const first = await h.run(manual, fast);
+    expect(outcomeOf(first).outcome).toBe('succeeded');
+    expect(metricSum(first, 'BackupShrank', 'shop')).toBe(0);
+    const before = await manifestOf(outcomeOf(first).key!);
+    expect(before).not.toHaveProperty('shrank');
+    expect((before.counts as { tables: Record<string, number> }).tables).toEqual({ 'public.orders': 60000 });
+
+    // The deploy starts a newer task whose database was just initialised (its pg_dump reads shop_fresh).
+    const fresh = h.fakePgDump('for a; do shift; [ "$a" = shop ] && a=shop_fresh; set -- "$@" "$a"; done\nexec ' + "'/usr/lib/postgresql/15/bin/pg_dump'" + ' "$@"');
+    h.standin.setTask(CLUSTER, {
+      id: 'f'.repeat(32),
+      service: 'shop',
+      startedAt: new Date().toISOString(),
+      containers: [{ name: 'shop', env: containerEnv({ DB_PASSWORD: pg.password }, fresh), mounts: { [CONTAINER_BACKUP_DIR]: h.efsDir } }],
+    });
+    const during = await h.run(manual, fast);
+    expect(outcomeOf(during).outcome).toBe('succeeded');
+    expect(metricSum(during, 'BackupShrank', 'shop')).toBe(0);
+    expect(await manifestOf(outcomeOf(during).key!)).toMatchObject({ sourceTask: expect.stringContaining(oldTask), counts: { tables: { 'public.orders': 60000 } } });
+
+    // The old task is gone: the fresh one is all there is. Its dump is valid, and uploaded, but flagged.
+    h.standin.removeTask(CLUSTER, oldTask);
+    const after = await h.run(manual, fast);
+    const outcome = outcomeOf(after);
+    expect(outcome.outcome).toBe('succeeded');
+    expect(metricSum(after, 'BackupShrank', 'shop')).toBe(1);
+    const manifest = await manifestOf(outcome.key!);
+    expect(manifest).toMatchObject({
+      sourceTask: expect.stringContaining('f'.repeat(32)),
+      counts: { tables: { 'public.orders': 10 } },
+      shrank: {
+        previousRunId: outcomeOf(during).runId,
+        bytes: { before: (before as { size: number }).size, after: manifest.size },
+        tables: [{ name: 'public.orders', before: 60000, after: 10 }],
+        percent: 50,
+      },
+    });
+    expect((await h.getObject(outcome.key!))!.length).toBe(manifest.size);
+    const warning = after.logs.find((l) => l.level === 'WARN' && l.message.startsWith('backup shrank:'));
+    expect(warning?.message).toContain('public.orders (60000 → 10 rows)');
+    expect(warning).toMatchObject({ target: 'shop', shrankTables: ['public.orders'] });
   });
 });

@@ -388,6 +388,16 @@ const MALFORMED: Array<[string, (c: Draft) => unknown, string[]]> = [
     (c: Draft) => Object.assign(c.targets[0], { engine: 'mongodb', database: 'app$1' }),
     ["targets[0].database: must not contain \"$\" for engine \"mongodb\" (MongoDB refuses such database names)"],
   ],
+  [
+    "shrink percent zero",
+    (c: Draft) => (c.targets[0].shrink = { percent: 0 }),
+    ["targets[0].shrink.percent: Too small: expected number to be >=1"],
+  ],
+  [
+    "unknown shrink field",
+    (c: Draft) => (c.targets[0].shrink = { bytes: 1 }),
+    ["targets[0].shrink: Unrecognized key: \"bytes\""],
+  ],
 ];
 
 describe('config validation', () => {

@@ -4,7 +4,7 @@ import { targetSchema, type Target } from '../../functions/shared/config/schema.
 import type { Manifest } from '../../functions/shared/core/manifest.js';
 import { weekdayOf } from '../../functions/shared/core/s3-keys.js';
 import type { CurrentRun, TargetRunStatus } from '../../functions/orchestrator/run-status.js';
-import { assessTarget, HEALTH_RULES, type TargetFacts } from '../../scripts/status/assess.js';
+import { assessTarget, type TargetFacts } from '../../scripts/status/assess.js';
 
 const NOW = new Date('2026-11-22T14:00:00Z');
 const MiB = 1024 * 1024;
@@ -46,7 +46,7 @@ describe('health', () => {
     ['a failure after the last success is failed', facts([backup(13.9, MiB)], runState({ lastFailure: { runId: 'r', slot: null, at: hoursAgo(1), reason: 'pg_dump exited 1' } })), 'failed', /failed at 2026-11-22 13:00Z: pg_dump exited 1/],
     ['a failure before the last success is history', facts([backup(1, MiB)], runState({ lastFailure: { runId: 'r', slot: null, at: hoursAgo(5), reason: 'x' } })), 'ok', null],
     ['half the size of the one before is shrank', facts([backup(13.9, 4 * MiB), backup(37.9, 10 * MiB)]), 'shrank', /60% smaller than the one before it/],
-    ['a small previous backup is not compared', facts([backup(13.9, 1000), backup(37.9, HEALTH_RULES.shrinkMinBytes - 1)]), 'ok', null],
+    ['a small previous backup is not compared', facts([backup(13.9, 1000), backup(37.9, target.shrink.minBytes - 1)]), 'ok', null],
     ['a failed last drill is drill failed', facts([backup(13.9, MiB)], runState({ lastDrill: { runId: 'd', kind: 'drill', outcome: 'failed', reason: 'table public.t: 10 rows at dump time, 9 restored', slot: null, startedAt: hoursAgo(2), finishedAt: hoursAgo(2) } })), 'drill failed', /10 rows at dump time, 9 restored/],
     ['an unreadable run state is unknown', facts([backup(13.9, MiB)], null), 'unknown', /could not be read: AccessDenied/],
   ])('%s', (_, given, word, reason) => {
@@ -55,6 +55,19 @@ describe('health', () => {
     expect(status.healthy).toBe(word === 'ok');
     if (reason) expect(status.reasons[0]).toMatch(reason);
     else expect(status.reasons).toEqual([]);
+  });
+
+  it("reads the shrink threshold from the target's config", () => {
+    const strict = targetSchema.parse({ ...target, shrink: { percent: 20 } });
+    const given = [backup(13.9, 7.5 * MiB), backup(37.9, 10 * MiB)];
+    expect(assessTarget(facts(given), NOW).health).toBe('ok');
+    expect(assessTarget(facts(given, runState(), strict), NOW).reasons).toEqual(['shrank: the last backup (7.5 MiB) is 25% smaller than the one before it (10.0 MiB)']);
+  });
+
+  it('shows the shrink the orchestrator recorded in the manifest, tables included', () => {
+    const last = backup(13.9, 10 * MiB);
+    last.manifest!.shrank = { previousRunId: 'p', previousKey: 'k', tables: [{ name: 'public.orders', before: 5000, after: 3 }], percent: 50 };
+    expect(assessTarget(facts([last, backup(37.9, 10 * MiB)]), NOW).reasons).toEqual(['shrank: 1 table(s) lost 50% of their rows or more: public.orders 5000 → 3']);
   });
 
   it('names the most severe word and keeps every reason', () => {

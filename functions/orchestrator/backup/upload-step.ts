@@ -19,6 +19,7 @@ import { backupKey, runWeekday, type Weekday } from '../../shared/core/s3-keys.j
 import { errorMessage } from '../../shared/errors.js';
 import type { Deps, TargetOutcome } from '../deps.js';
 import { failRun } from './fail-run.js';
+import { compareWithPrevious, logShrinkage } from './shrink-check.js';
 
 /** Invocations that may hit S3 errors before the run fails (about this many hours of retries). */
 export const MAX_UPLOAD_ATTEMPTS = 3;
@@ -152,6 +153,12 @@ async function uploadAndRecord(
     deps.telemetry.logger.info('dump uploaded', { ...log, size: result.size, sha256: result.sha256, resumed: result.resumed, parts: result.parts, chunkList: marker.chunks != null });
   }
   const uploaded = run.uploaded!;
+  let shrank;
+  try {
+    shrank = await compareWithPrevious(deps, target, { size: uploaded.size, counts: marker.counts });
+  } catch (error) {
+    return retryLater(error, 'reading the previous backup to compare with');
+  }
   // The container stamps endedAt to the millisecond where its date can (busybox: to the second), the orchestrator its startedAt to the millisecond: clamp at 0.
   const dumpSeconds = Math.max(0, (Date.parse(marker.endedAt) - Date.parse(marker.startedAt)) / 1000);
   const uploadSeconds = run.uploadMs / 1000;
@@ -175,6 +182,7 @@ async function uploadAndRecord(
     objectVersionId: uploaded.versionId,
     ...(Number.isFinite(dumpSeconds) ? { dumpSeconds } : {}),
     uploadSeconds,
+    ...(shrank ? { shrank } : {}),
   };
   try {
     await putManifest(deps.s3, deps.env.bucket, deps.env.keyPrefix, manifest, deps.env.kmsKeyArn ? { kmsKeyId: deps.env.kmsKeyArn } : {});
@@ -186,7 +194,9 @@ async function uploadAndRecord(
     BackupBytes: uploaded.size,
     DumpSeconds: Number.isFinite(dumpSeconds) ? dumpSeconds : undefined,
     UploadSeconds: uploadSeconds,
+    BackupShrank: shrank ? 1 : 0,
   });
+  if (shrank) logShrinkage(deps, log, shrank);
   deps.telemetry.logger.info('backup succeeded', { ...log, size: uploaded.size, sha256: uploaded.sha256, versionId: uploaded.versionId });
   const floats = marker.counts?.floatColumns ?? [];
   if (floats.length > 0) deps.telemetry.logger.warn(`FLOAT columns keep only about 6 significant digits through the dump tool: ${floats.slice(0, 20).join(', ')}; use DOUBLE or DECIMAL to keep every digit`, log);

@@ -21,6 +21,8 @@ export const METRICS = {
   UploadSeconds: MetricUnit.Seconds,
   /** Hours since the newest verified backup started (CloudWatch has no hour unit). */
   BackupAgeHours: MetricUnit.NoUnit,
+  /** 1 when a successful backup is much smaller than the one before it (uploaded, but flagged), else 0. */
+  BackupShrank: MetricUnit.Count,
   RestoreDrillSuccess: MetricUnit.Count,
   RestoreDrillFailure: MetricUnit.Count,
   /** An existing bucket is not versioned (or its versioning cannot be read): older weeks are not kept. */

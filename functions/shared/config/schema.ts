@@ -5,6 +5,7 @@ import { firesRepeatedly } from '../core/schedule.js';
 import { mayBeSameDatabase } from '../core/same-database.js';
 import { disasterRecoveryIssues, objectLockSchema, replicationSchema, snapshotsSchema } from './disaster-recovery.js';
 import { bucketName, kmsKeyArn, pattern, regionName, timeZone } from './fields.js';
+import { DEFAULT_SHRINK_RULES } from '../core/shrink.js';
 
 /**
  * The one configuration schema: main.ts validates the file with it before synthesizing, and the
@@ -104,6 +105,14 @@ export const targetSchema = z
       .default('low')
       .describe('low: backups and drills run at nice +10 and the lowest best-effort I/O class (where the image has renice and ionice), the dump\'s database session too, so the live database goes first; normal: full speed. Restores always run at normal priority.'),
     drill: drillSchema.optional(),
+    shrink: z
+      .strictObject({
+        percent: z.number().int().min(1).max(100).default(DEFAULT_SHRINK_RULES.percent).describe('A dump this many percent smaller, or a table with this many percent fewer rows, than in the previous backup is flagged.'),
+        minBytes: z.number().int().min(0).default(DEFAULT_SHRINK_RULES.minBytes).describe('A previous backup smaller than this many bytes is not compared by size.'),
+        minRows: z.number().int().min(1).default(DEFAULT_SHRINK_RULES.minRows).describe('A table with fewer rows than this in the previous backup is not compared.'),
+      })
+      .default({ ...DEFAULT_SHRINK_RULES })
+      .describe('When a backup counts as shrunk (still uploaded, but flagged: BackupShrank metric and alarm, a log line naming the tables, the manifest\'s "shrank"; npm run status says "shrank").'),
   })
   .superRefine((t, ctx) => {
     if (['postgres', 'mysql', 'mariadb'].includes(t.engine) && t.database === undefined) {

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { ENGINES } from '../config/schema.js';
 import { BackupError } from '../errors.js';
 import { countsSchema } from './counts.js';
+import { shrinkageSchema } from './shrink.js';
 import { WEEKDAYS } from './s3-keys.js';
 
 /**
@@ -44,6 +45,8 @@ export const manifestSchema = z.object({
   /** Seconds the dump ran in the container and the upload took (summed over invocations); absent in older manifests. */
   dumpSeconds: z.number().nonnegative().optional(),
   uploadSeconds: z.number().nonnegative().optional(),
+  /** Set when the dump is much smaller than the backup before it (core/shrink.ts): uploaded, but flagged. */
+  shrank: shrinkageSchema.optional(),
 });
 
 /** A validated manifest. */
