@@ -157,6 +157,7 @@ function expectedAlarms(ctx: ReadBackContext) {
     { name: `${ctx.config.name}-orchestrator-errors`, metric: 'AWS/Lambda/Errors', dimensions: { FunctionName: functionName(ctx) }, ...onFailure },
     ...ctx.config.targets.flatMap((t) => [
       { name: `${ctx.config.name}-${t.name}-no-backup`, metric: `${METRICS_NAMESPACE}/BackupAgeHours`, dimensions: target(t.name), actions, missing: 'breaching', threshold: backupAgeLimitHours(t) },
+      { name: `${ctx.config.name}-${t.name}-backup-shrank`, metric: `${METRICS_NAMESPACE}/BackupShrank`, dimensions: target(t.name), ...onFailure },
       ...(t.drill === undefined
         ? []
         : [{ name: `${ctx.config.name}-${t.name}-restore-drill-failed`, metric: `${METRICS_NAMESPACE}/RestoreDrillFailure`, dimensions: target(t.name), ...onFailure }]),
