@@ -1,10 +1,12 @@
 import { BackupClient } from '@aws-sdk/client-backup';
+import { ResourceGroupsTaggingAPIClient } from '@aws-sdk/client-resource-groups-tagging-api';
 import { Command, CommanderError, Option } from 'commander';
 import { loadConfigFile, resolveConfigPath } from '../../functions/shared/config/load.js';
 import type { BackupConfig } from '../../functions/shared/config/schema.js';
 import { snapshotRoleName, snapshotTypeOf, snapshotVaultName } from '../../functions/shared/core/snapshot-selection.js';
 import { BackupError, errorMessage } from '../../functions/shared/errors.js';
 import type { CliIo } from '../restore.js';
+import { formatFindings, judgeSelection, listTaggedResources } from './snapshot-check.js';
 import { listVaultRecoveryPoints, restoreMetadataOf, startRestore, waitForRestore } from './snapshot-backup.js';
 import { chooseRecoveryPoint, defaultNewName, formatRecoveryPoints, newestFirst, planRestore, resourceName, SnapshotRestoreRefused, type RecoveryPoint } from './snapshot-plan.js';
 
@@ -12,6 +14,7 @@ import { chooseRecoveryPoint, defaultNewName, formatRecoveryPoints, newestFirst,
  * `npm run restore -- --snapshot (--resource ARN | --tag) [--list] [--recovery-point ARN] [--region R]
  * [--new-name NAME] [--config PATH]`: lists the AWS Backup recovery points of the snapshot vault and its
  * copy vault (newest first), or restores one into a NEW resource and waits for the job to end.
+ * `--snapshot --check`: whether the resources carrying the tag key are actually selected (exit 1 if not).
  */
 
 /** Exit code of a bad command line. */
@@ -25,6 +28,7 @@ export interface SnapshotCliOptions {
   resource?: string;
   tag: boolean;
   list: boolean;
+  check: boolean;
   recoveryPoint?: string;
   region?: string;
   newName?: string;
@@ -34,6 +38,8 @@ export interface SnapshotCliOptions {
 
 /** An AWS Backup client for a region (replaced in tests). */
 export type BackupClients = (region: string) => BackupClient;
+/** A tagging API client for a region (replaced in tests). */
+export type TaggingClients = (region: string) => ResourceGroupsTaggingAPIClient;
 
 function program(io: CliIo): Command {
   return new Command('restore --snapshot')
@@ -42,6 +48,7 @@ function program(io: CliIo): Command {
     .addOption(new Option('--resource <arn>', 'ARN of the backed-up resource (table, DB instance, file system, volume)'))
     .option('--tag', "every resource the plan selected by its tag (the vaults' recovery points)", false)
     .option('--list', 'list the recovery points (source and copy region, newest first) and exit', false)
+    .option('--check', "report whether the resources carrying the snapshot tag's key are selected by the plan, and exit", false)
     .addOption(new Option('--recovery-point <arn>', 'the recovery point to restore (default: the newest completed one)'))
     .addOption(new Option('--region <region>', 'restore from the vault in this region (the deployment or the copy region)'))
     .addOption(new Option('--new-name <name>', 'name of the new table / DB instance / file system token (default <name>-restored-<time>)'))
@@ -54,7 +61,10 @@ function program(io: CliIo): Command {
 /** Parses the command line; throws SnapshotUsageError (or CommanderError for help and commander's own errors). */
 export function parseSnapshotArgs(argv: readonly string[], io: CliIo): SnapshotCliOptions {
   const o = program(io).parse([...argv], { from: 'user' }).opts<Omit<SnapshotCliOptions, 'pollSeconds'> & { pollSeconds: string }>();
-  if ((o.resource === undefined) === !o.tag) throw new SnapshotUsageError('pass exactly one of --resource ARN and --tag');
+  if (o.check && (o.resource !== undefined || o.tag || o.list || o.recoveryPoint !== undefined || o.newName !== undefined)) {
+    throw new SnapshotUsageError('--check only checks: drop --resource, --tag, --list, --recovery-point and --new-name');
+  }
+  if (!o.check && (o.resource === undefined) === !o.tag) throw new SnapshotUsageError('pass exactly one of --resource ARN and --tag');
   if (o.resource !== undefined && snapshotTypeOf(o.resource) === null) {
     throw new SnapshotUsageError(`--resource must be the ARN of an EBS volume, EFS file system, DynamoDB table or RDS instance, got "${o.resource}"`);
   }
@@ -111,7 +121,7 @@ async function restore(o: SnapshotCliOptions, config: BackupConfig, clients: Bac
 }
 
 /** The whole `--snapshot` command; resolves to the exit code (0 done, 1 failed or refused, 2 usage error). */
-export async function snapshotMain(argv: readonly string[], io: CliIo, clients?: BackupClients): Promise<number> {
+export async function snapshotMain(argv: readonly string[], io: CliIo, clients?: BackupClients, tagging?: TaggingClients): Promise<number> {
   let o: SnapshotCliOptions;
   let config: BackupConfig;
   try {
@@ -131,6 +141,17 @@ export async function snapshotMain(argv: readonly string[], io: CliIo, clients?:
   };
   try {
     const points = await listAll(config, clientFor);
+    if (o.check) {
+      const tag = config.snapshots.tag;
+      const client = tagging ? tagging(config.region) : new ResourceGroupsTaggingAPIClient({ region: config.region });
+      try {
+        const findings = judgeSelection(await listTaggedResources(client, tag.key), tag, points);
+        io.out(formatFindings(findings, tag.key));
+        return findings.every((f) => f.selected) ? 0 : 1;
+      } finally {
+        client.destroy();
+      }
+    }
     if (o.list) {
       io.out(formatRecoveryPoints(o.resource === undefined ? points : points.filter((p) => p.resourceArn === o.resource)));
       return 0;
