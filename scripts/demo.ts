@@ -1,7 +1,7 @@
 /**
  * `npm run demo [-- --config FILE] [--small] [--tamper]`: the whole backup path on this machine, with real parts
  * wherever they can run here. Database servers on loopback (throwaway ones with sample data, or with
- * --config the user's own), s3rver as the bucket, the ECS/agent stand-in as ECS Exec (commands really
+ * --config the user's own), moto's S3 as the bucket, the ECS/agent stand-in as ECS Exec (commands really
  * run under a pty, in a mount namespace where the "container's" backup dir is a temp directory standing
  * for EFS), and the orchestrator as its built Lambda bundle invoked with the hourly EventBridge event.
  * Every backup is then verified (restored and compared; with --config by the product's drill) and a

@@ -16,7 +16,7 @@ export interface OrchestratorEnv {
   kmsKeyArn: string | undefined;
   /** Multipart part size; undefined = the transfer module's default. Tests lower it to 5 MiB. */
   partSizeBytes: number | undefined;
-  /** Path-style S3 addressing: only for S3 stand-ins such as s3rver. */
+  /** Path-style S3 addressing: only for local S3 stand-ins (moto, s3rver). */
   s3ForcePathStyle: boolean;
   /** Check the bucket's versioning once per cold start: set for an existing bucket, whose settings the stack does not own. */
   checkBucketVersioning: boolean;

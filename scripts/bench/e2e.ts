@@ -124,11 +124,11 @@ async function resumeRun(h: Harness, budgetSeconds: number, log: (line: string) 
 
 /**
  * The real path, once per repeat: the built Lambda bundle invoked with the hourly event through the orchestrator
- * harness (ECS Exec stand-in, a temp dir as EFS, s3rver behind its proxy) backing up the bench database. `body` gets
+ * harness (ECS Exec stand-in, a temp dir as EFS, moto's S3 behind its proxy) backing up the bench database. `body` gets
  * the plan to run round robin with the dump section's plans, so end to end and dump share the very same floor runs.
  */
 export async function withE2ePlan<T>(db: BenchPostgres, opts: Pick<E2eBenchOptions, 'log'>, body: (e2e: E2ePlan) => Promise<T>): Promise<T> {
-  opts.log('e2e: building the Lambda bundle, starting s3rver and the ECS stand-in...');
+  opts.log("e2e: building the Lambda bundle, starting moto's S3 and the ECS stand-in...");
   return withStarted(() => startHarness({ fastPathSeconds: FAST_PATH_SECONDS }), async (h) => {
     h.addService('bench-db', { env: containerEnv({ DB_PASSWORD: db.pg.password }) });
     h.setTargets([

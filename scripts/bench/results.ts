@@ -64,7 +64,7 @@ export interface UploadSize {
   aws: UploadRow;
 }
 
-/** Uploader: ours (as bundled, product defaults) against `aws s3 cp` (and lib-storage) on s3rver. */
+/** Uploader: ours (as bundled, product defaults) against `aws s3 cp` (and lib-storage) on s3rver (scripts/bench/s3rver.ts). */
 export interface UploadResult {
   partSizeMiB: number;
   concurrency: number;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
 import { MULTIPART } from '../../functions/shared/adapters/s3-transfer.js';
-import { startS3rver } from '../../test/helpers/s3rver.js';
+import { startBenchS3rver, type BenchS3 } from './s3rver.js';
 import { withStarted } from './cleanup.js';
 import type { UploadResult, UploadRow, UploadSize } from './results.js';
 import { roundRobin, type Plan, type Sample } from './runner.js';
@@ -26,6 +26,8 @@ export interface UploadBenchOptions {
   repeats: number;
   work: string;
   log: (line: string) => void;
+  /** The S3 server to upload to. Default: plain s3rver (measured faster than moto here, see s3rver.ts). */
+  startS3?: (bucket: string) => Promise<BenchS3>;
 }
 
 /** Bundles upload-child.ts the way the orchestrator is bundled (esbuild, node, esm, node20) into dir; returns the file. */
@@ -87,7 +89,7 @@ function uploadRow(label: string, runs: readonly UploadSample[], bytes: number):
 }
 
 /**
- * Uploads random files of each size to a local s3rver with our uploader (bundled, product defaults), lib-storage's
+ * Uploads random files of each size to a local S3 (s3rver unless told) with our uploader (bundled, product defaults), lib-storage's
  * Upload and `aws s3 cp` (its defaults), each in its own process under `/usr/bin/time -v`, round robin;
  * every object is verified by sha256 and deleted.
  */
@@ -96,7 +98,7 @@ export async function benchUpload(opts: UploadBenchOptions): Promise<UploadResul
   mkdirSync(dir, { recursive: true });
   const child = bundleUploadChild(join(dir, 'bundle'));
   const awsVersion = execFileSync(AWS_CLI, ['--version'], { encoding: 'utf8' }).trim();
-  return withStarted(() => startS3rver({ bucket: 'bench' }), async (s3) => {
+  return withStarted(() => (opts.startS3 ?? startBenchS3rver)('bench'), async (s3) => {
     const awsConfig = join(dir, 'aws-config');
     // Region and path-style addressing only: `aws s3 cp` keeps its default part size and concurrency.
     await writeFile(awsConfig, '[default]\nregion = us-east-1\ns3 =\n  addressing_style = path\n');

@@ -11,7 +11,7 @@ export type DemoArgs = { help: true; text: string } | { help: false; config?: st
 export const DEMO_USAGE = 'usage: npm run demo [-- [--config FILE] [--small] [--tamper] [--help]]';
 
 const DETAILS = `
-Runs the whole backup path on this machine (as root): database servers, s3rver as the bucket, the
+Runs the whole backup path on this machine (as root): database servers, moto's S3 as the bucket, the
 ECS/agent stand-in as ECS Exec, a temp directory as EFS, and the orchestrator's built Lambda bundle
 invoked with the hourly EventBridge event until every target's backup is in the bucket. Then it
 verifies every backup and prints a summary table. Everything it started is stopped at the end, also

@@ -56,7 +56,7 @@ async function startServers(life: Lifecycle): Promise<[DemoWorld, PostgresServer
 /** Runs the default demo; resolves to the summary rows. */
 export async function runDefaultDemo(ctx: DemoContext): Promise<SummaryRow[]> {
   const { life, say } = ctx;
-  say('- starting PostgreSQL 15, Redis 7, MariaDB, s3rver, the ECS/agent stand-in; building the Lambda bundle');
+  say('- starting PostgreSQL 15, Redis 7, MariaDB, moto (S3), the ECS/agent stand-in; building the Lambda bundle');
   const [world, pg, redis, maria] = await startServers(life);
   life.check();
   const seeded = await seedSampleData(pg, redis, maria, ctx.small ? SAMPLE_SIZES.small : SAMPLE_SIZES.full);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 /**
  * Everything the demo starts, and stopping it: one temp root holds every directory (TMPDIR points
- * there, so the test helpers' servers, s3rver, the bundle and the EFS stand-in all land in it), each
+ * there, so the test helpers' servers, the bundle and the EFS stand-in all land in it), each
  * started thing is registered, and stopAll() stops them, then kills any process still running from
  * the root (a server's argv names its directory) or from a stand-in container (marked in its
  * environment), then removes the root. Safe to call from a signal handler and again afterwards.

@@ -9,14 +9,14 @@ import { startWorld } from './world.js';
 
 /**
  * `--config FILE`: the user's own targets against their own local servers. The stand-in tasks are
- * named as in the config; the bucket (s3rver) and the EFS (a temp directory) are throwaway. Each
+ * named as in the config; the bucket (moto's S3) and the EFS (a temp directory) are throwaway. Each
  * backup is verified with the product's restore drill, so the user's databases are only read.
  */
 
 /** Runs the demo on a validated config and its planned stand-in tasks; resolves to the summary rows. */
 export async function runLocalDemo(ctx: DemoContext, config: BackupConfig, tasks: readonly PlannedTask[]): Promise<SummaryRow[]> {
   const { life, say } = ctx;
-  say('- starting s3rver, the ECS/agent stand-in; building the Lambda bundle');
+  say('- starting moto (S3), the ECS/agent stand-in; building the Lambda bundle');
   const world = await life.track(
     startWorld({
       clusters: [...new Set(config.targets.map((t) => t.cluster))],

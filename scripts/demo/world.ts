@@ -8,14 +8,14 @@ import { targetSchema, type Target } from '../../functions/shared/config/schema.
 import { BackupError } from '../../functions/shared/errors.js';
 import { buildOrchestratorBundle, invokeBundle, localLambdaEnv, type LambdaRun } from '../../test/helpers/lambda-runner.js';
 import { containerEnv } from '../../test/helpers/orchestrator-harness.js';
-import { startS3rver, type S3rverHandle } from '../../test/helpers/s3rver.js';
+import { startMotoS3, type MotoS3 } from '../../test/helpers/moto.js';
 import { startLambdaApi, type LambdaApi } from '../standin/lambda-api.js';
 import { startStandin, type Standin } from '../standin/index.js';
 import { DEMO_MARK_ENV } from './lifecycle.js';
 import type { PlannedTask } from './local-config.js';
 
 /**
- * The demo's stand-in AWS: a temp directory as the backup EFS, s3rver as the bucket, the ECS/agent
+ * The demo's stand-in AWS: a temp directory as the backup EFS, moto's S3 (versioned) as the bucket, the ECS/agent
  * stand-in with the clusters the targets name, the orchestrator's built bundle invoked in a child
  * `node` per event, and a Lambda Invoke stand-in so that the restore CLI reaches that bundle.
  */
@@ -42,7 +42,7 @@ export interface WorldOptions {
 /** A running stand-in world. */
 export interface DemoWorld {
   efsDir: string;
-  s3: S3rverHandle;
+  s3: MotoS3;
   standin: Standin;
   lambda: LambdaApi;
   keyPrefix: string;
@@ -59,7 +59,7 @@ export interface DemoWorld {
   stop(): Promise<void>;
 }
 
-/** Starts the world: bundle build, s3rver, the ECS and Lambda stand-ins. */
+/** Starts the world: bundle build, moto's S3, the ECS and Lambda stand-ins. */
 export async function startWorld(o: WorldOptions): Promise<DemoWorld> {
   const efsDir = mkdtempSync(join(tmpdir(), 'efs-'));
   chmodSync(efsDir, 0o777);
@@ -72,7 +72,7 @@ export async function startWorld(o: WorldOptions): Promise<DemoWorld> {
   };
   const [bundle, s3, standin] = await Promise.all([
     buildOrchestratorBundle(),
-    startS3rver({ bucket: o.bucket }),
+    startMotoS3({ bucket: o.bucket }),
     startStandin({ region: o.region, clusters: o.clusters.map((name) => ({ name, tasks: [] })) }),
   ]);
   // Next to the bundle, as the stack packages it.

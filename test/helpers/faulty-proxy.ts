@@ -2,7 +2,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import type { AddressInfo } from 'node:net';
 
 /**
- * An HTTP proxy in front of s3rver that can fail or slow down chosen requests, to play S3 errors and
+ * An HTTP proxy in front of the tests' S3 (moto) that can fail or slow down chosen requests, to play S3 errors and
  * slow links for the orchestrator running in another process.
  */
 
@@ -47,7 +47,7 @@ export async function startFaultyProxy(upstream: string): Promise<FaultyProxy> {
   const target = new URL(upstream);
   let rule: (req: ProxiedRequest) => ProxyVerdict = () => 'pass';
   const seen: FaultyProxy['seen'] = [];
-  // No keep-alive to s3rver: stopping it must not wait for idle proxy connections.
+  // No keep-alive to the S3 server: stopping it must not wait for idle proxy connections.
   const upstreamRequest = (req: IncomingMessage, res: ServerResponse) => {
     const out = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent: false }, (upstreamRes) => {
       res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);

@@ -81,7 +81,7 @@ export interface LocalLambdaSetup {
   kmsEndpoint?: string;
 }
 
-/** The orchestrator's environment on this machine: what the CDKTF stack sets in AWS, pointed at s3rver and the ECS stand-in. */
+/** The orchestrator's environment on this machine: what the CDKTF stack sets in AWS, pointed at the local S3 (moto) and the ECS stand-in. */
 export function localLambdaEnv(o: LocalLambdaSetup): Record<string, string> {
   return {
     BACKUP_TARGETS_FILE: o.targetsFile,
@@ -92,7 +92,7 @@ export function localLambdaEnv(o: LocalLambdaSetup): Record<string, string> {
     POWERTOOLS_SERVICE_NAME: 'ecs-db-backup',
     POWERTOOLS_METRICS_NAMESPACE: 'EcsDbBackup',
     AWS_REGION: o.region,
-    // s3rver knows only these keys; the stand-in checks none.
+    // Dummy keys: moto (and s3rver in the bench) take any; the stand-in checks none.
     AWS_ACCESS_KEY_ID: 'S3RVER',
     AWS_SECRET_ACCESS_KEY: 'S3RVER',
     AWS_ENDPOINT_URL_ECS: o.ecsEndpoint,

@@ -1,5 +1,5 @@
-import { CreateBucketCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { IAMClient } from '@aws-sdk/client-iam';
+import { CreateBucketCommand, ListMultipartUploadsCommand, PutBucketVersioningCommand, S3Client } from '@aws-sdk/client-s3';
 import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,10 @@ export interface MotoS3 {
   endpoint: string;
   bucket: string;
   client: S3Client;
+  /** Another client like `client` (for tests that add middleware); the caller destroys it. */
+  newClient(): S3Client;
+  /** Ids of the bucket's multipart uploads started and neither completed nor aborted (of one key if given). */
+  openUploads(key?: string): Promise<string[]>;
   stop(): Promise<void>;
 }
 
@@ -36,8 +40,8 @@ async function waitUntilUp(endpoint: string, exited: () => string | null): Promi
   }
 }
 
-/** Starts moto on 127.0.0.1 and creates `bucket` (default "backups") with versioning enabled. */
-export async function startMotoS3(opts: { bucket?: string } = {}): Promise<MotoS3> {
+/** Starts moto on 127.0.0.1 and creates `bucket` (default "backups") with versioning enabled (unless `versioning: false`). */
+export async function startMotoS3(opts: { bucket?: string; versioning?: boolean } = {}): Promise<MotoS3> {
   const bucket = opts.bucket ?? 'backups';
   const port = await freePort();
   const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -58,18 +62,34 @@ export async function startMotoS3(opts: { bucket?: string } = {}): Promise<MotoS
     await stop();
     throw error;
   }
-  const client = new S3Client({
-    endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'MOTO', secretAccessKey: 'MOTO' },
-  });
+  const newClient = () =>
+    new S3Client({
+      endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'MOTO', secretAccessKey: 'MOTO' },
+    });
+  const client = newClient();
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
-  await client.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  if (opts.versioning !== false) {
+    await client.send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  }
   return {
     endpoint,
     bucket,
     client,
+    newClient,
+    async openUploads(key) {
+      const ids: string[] = [];
+      let keyMarker: string | undefined;
+      let uploadIdMarker: string | undefined;
+      do {
+        const page = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
+        for (const u of page.Uploads ?? []) if (u.UploadId !== undefined && (key === undefined || u.Key === key)) ids.push(u.UploadId);
+        [keyMarker, uploadIdMarker] = page.IsTruncated ? [page.NextKeyMarker, page.NextUploadIdMarker] : [undefined, undefined];
+      } while (keyMarker !== undefined);
+      return ids;
+    },
     async stop() {
       client.destroy();
       await stop();

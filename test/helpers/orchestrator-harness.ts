@@ -11,12 +11,12 @@ import { startStandin, type Standin, type StandinContainer } from '../../scripts
 import { startFaultyProxy, type FaultyProxy } from './faulty-proxy.js';
 import { buildOrchestratorBundle, invokeBundle, localLambdaEnv, type LambdaRun, type RunningLambda } from './lambda-runner.js';
 import { PG_BIN } from './postgres.js';
-import { startS3rver, type S3rverHandle } from './s3rver.js';
+import { startMotoS3, type MotoS3 } from './moto.js';
 
 /**
  * The orchestrator's world for integration tests: a temp directory standing for EFS (bind-mounted at
- * /backup in every stand-in "container" and used as the Lambda's EFS_MOUNT_PATH), s3rver behind a
- * faulty proxy, the ECS/agent stand-in, and the built bundle invoked in a child process.
+ * /backup in every stand-in "container" and used as the Lambda's EFS_MOUNT_PATH), moto's S3 (a versioned
+ * bucket) behind a faulty proxy, the ECS/agent stand-in, and the built bundle invoked in a child process.
  */
 
 /** Where the backup EFS is mounted in the stand-in containers. */
@@ -38,11 +38,11 @@ export const SCHEDULED_EVENT = {
   detail: {},
 } as const;
 
-/** What the harness needs of an S3 server: s3rver (the default) or moto (test/helpers/moto.ts). */
-export type S3Server = Pick<S3rverHandle, 'endpoint' | 'bucket' | 'client' | 'stop'>;
+/** What the harness needs of an S3 server: moto's (test/helpers/moto.ts, the default) or another. */
+export type S3Server = Pick<MotoS3, 'endpoint' | 'bucket' | 'client' | 'stop'>;
 
 /** A running harness. */
-export interface Harness<S extends S3Server = S3rverHandle> {
+export interface Harness<S extends S3Server = MotoS3> {
   efsDir: string;
   s3: S;
   proxy: FaultyProxy;
@@ -71,8 +71,8 @@ export interface HarnessKms {
   agent: KMSClient;
 }
 
-/** Starts the harness; `fastPathSeconds` defaults to 0 (the first invocation only starts the dump); `startS3` defaults to s3rver. */
-export async function startHarness<S extends S3Server = S3rverHandle>(
+/** Starts the harness; `fastPathSeconds` defaults to 0 (the first invocation only starts the dump); `startS3` defaults to moto. */
+export async function startHarness<S extends S3Server = MotoS3>(
   opts: { fastPathSeconds?: number; partSizeMb?: number; kms?: HarnessKms; startS3?: () => Promise<S> } = {},
 ): Promise<Harness<S>> {
   const efsDir = mkdtempSync(join(tmpdir(), 'efs-'));
@@ -80,7 +80,7 @@ export async function startHarness<S extends S3Server = S3rverHandle>(
   const scratchDir = mkdtempSync(join(tmpdir(), 'orchestrator-scratch-'));
   const [bundle, s3, standin] = await Promise.all([
     buildOrchestratorBundle(),
-    (opts.startS3 ?? (startS3rver as unknown as () => Promise<S>))(),
+    (opts.startS3 ?? (startMotoS3 as unknown as () => Promise<S>))(),
     startStandin({ clusters: [{ name: CLUSTER, tasks: [], ...(opts.kms ? { kmsKeyId: opts.kms.keyArn } : {}) }] }, opts.kms ? { kms: opts.kms.agent } : {}),
   ]);
   const proxy = await startFaultyProxy(s3.endpoint);

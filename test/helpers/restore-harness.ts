@@ -9,12 +9,12 @@ import { expect } from 'vitest';
 import { startLambdaApi, type LambdaApi } from '../../scripts/standin/lambda-api.js';
 import type { LambdaRun } from './lambda-runner.js';
 import { CONTAINER_BACKUP_DIR, CLUSTER, KEY_PREFIX, startHarness, type Harness, type S3Server } from './orchestrator-harness.js';
-import type { S3rverHandle } from './s3rver.js';
+import type { MotoS3 } from './moto.js';
 
 /**
  * The orchestrator harness plus what restores need: the Lambda Invoke stand-in running the bundle,
  * a config file for the restore CLI, and helpers that run a backup or a restore/drill to its end.
- * S3 versioning is s3rver's own (see s3rver.ts), or moto's with `startS3`, behind the harness's faulty proxy.
+ * S3 is moto's (real versioning), or another with `startS3`, behind the harness's faulty proxy.
  */
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -22,7 +22,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const FUNCTION_NAME = 'ecs-db-backup-orchestrator';
 
 /** A running restore world. */
-export interface RestoreHarness<S extends S3Server = S3rverHandle> {
+export interface RestoreHarness<S extends S3Server = MotoS3> {
   h: Harness<S>;
   lambda: LambdaApi;
   /** Invokes the bundle with S3 going through the faulty proxy (`remainingMs`: the Lambda's time budget). */
@@ -54,8 +54,8 @@ export interface JobResultLike {
   source?: { key: string; versionId: string | null };
 }
 
-/** Starts the world; the fast path waits up to 30 s so small dumps and restores finish in one invocation; `startS3` defaults to s3rver. */
-export async function startRestoreHarness<S extends S3Server = S3rverHandle>(opts: { startS3?: () => Promise<S> } = {}): Promise<RestoreHarness<S>> {
+/** Starts the world; the fast path waits up to 30 s so small dumps and restores finish in one invocation; `startS3` defaults to moto. */
+export async function startRestoreHarness<S extends S3Server = MotoS3>(opts: { startS3?: () => Promise<S> } = {}): Promise<RestoreHarness<S>> {
   const h = await startHarness<S>({ fastPathSeconds: 30, ...(opts.startS3 ? { startS3: opts.startS3 } : {}) });
   const run = (event: unknown, env: Record<string, string> = {}, remainingMs?: number) =>
     h.run(event, { env, ...(remainingMs !== undefined ? { remainingMs } : {}) });

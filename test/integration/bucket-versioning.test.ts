@@ -30,7 +30,7 @@ beforeAll(async () => {
   await moto.client.send(new CreateBucketCommand({ Bucket: BUCKETS.suspended }));
   await moto.client.send(new PutBucketVersioningCommand({ Bucket: BUCKETS.suspended, VersioningConfiguration: { Status: 'Enabled' } }));
   await moto.client.send(new PutBucketVersioningCommand({ Bucket: BUCKETS.suspended, VersioningConfiguration: { Status: 'Suspended' } }));
-}, 60_000);
+});
 
 afterAll(async () => {
   await moto?.stop();
@@ -65,21 +65,21 @@ describe('the orchestrator checks an existing bucket at cold start', () => {
     expect(errors.map((l) => l.message)).toEqual([expect.stringMatching(message)]);
     expect(errors[0]?.bucket).toBe(bucket);
     for (const t of targets) expect(metricSum(run, 'BucketVersioningDisabled', t.name)).toBe(1);
-  }, 60_000);
+  });
 
   it('says nothing for a versioned bucket', async () => {
     const run = await invokeBundle(bundle, { action: 'status' }, lambdaEnv(BUCKETS.enabled, true)).done;
     expect(run.error).toBeNull();
     expect(run.logs.filter((l) => l.level === 'ERROR')).toEqual([]);
     expect(metricSum(run, 'BucketVersioningDisabled', 'orders-pg')).toBe(0);
-  }, 60_000);
+  });
 
   it('does not look without CHECK_BUCKET_VERSIONING (a bucket the stack created and versions)', async () => {
     const run = await invokeBundle(bundle, { action: 'status' }, lambdaEnv(BUCKETS.never, false)).done;
     expect(run.error).toBeNull();
     expect(run.logs.filter((l) => l.level === 'ERROR')).toEqual([]);
     expect(metricSum(run, 'BucketVersioningDisabled', 'orders-pg')).toBe(0);
-  }, 60_000);
+  });
 
   it('finds the problem through the adapter the handler uses', async () => {
     const env = readEnv(lambdaEnv(BUCKETS.suspended, true));

@@ -13,7 +13,7 @@ import { startAll } from '../helpers/start-all.js';
 
 /**
  * The orchestrator bundle against real PostgreSQL 15, Redis 7 and MariaDB servers, the ECS/agent
- * stand-in and s3rver: a scheduled invocation starts each dump, a later one uploads it, and the
+ * stand-in and moto's S3: a scheduled invocation starts each dump, a later one uploads it, and the
  * object restores into a fresh server with identical content.
  */
 

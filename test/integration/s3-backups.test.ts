@@ -1,12 +1,4 @@
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  ListObjectVersionsCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -18,13 +10,13 @@ import {
 } from '../../functions/shared/adapters/s3-backups.js';
 import { ManifestError, type Manifest } from '../../functions/shared/core/manifest.js';
 import { backupKey, manifestKey, type Weekday } from '../../functions/shared/core/s3-keys.js';
-import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
+import { startMotoS3, type MotoS3 } from '../helpers/moto.js';
 
 const PREFIX = 'ecs-db-backup/';
-let s3: S3rverHandle;
+let s3: MotoS3;
 
 beforeAll(async () => {
-  s3 = await startS3rver();
+  s3 = await startMotoS3();
 });
 afterAll(async () => {
   await s3?.stop();
@@ -52,13 +44,19 @@ function manifest(target: string, weekday: Weekday, uploadedAt: string, extra: P
   };
 }
 
-async function putDump(target: string, weekday: Weekday, lastModified: string, uploadedAt: string | null, body = 'REDIS') {
+/**
+ * Puts a dump (and its manifest unless `uploadedAt` is null) in the next whole second: moto cannot set an
+ * object's LastModified and keeps it to the second, so the objects' order is the order of the puts.
+ * Returns its version id and LastModified.
+ */
+async function putDump(target: string, weekday: Weekday, uploadedAt: string | null, body = 'REDIS') {
   const key = backupKey(PREFIX, target, weekday, 'rdb');
+  await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 20));
   const put = await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: Buffer.from(body) }));
-  await s3.setLastModified(key, new Date(lastModified));
   const objectVersionId = put.VersionId ?? null;
+  const head = await s3.client.send(new HeadObjectCommand({ Bucket: s3.bucket, Key: key, VersionId: put.VersionId }));
   if (uploadedAt) await putManifest(s3.client, s3.bucket, PREFIX, manifest(target, weekday, uploadedAt, { objectVersionId, runId: `run-${body}` }));
-  return objectVersionId;
+  return { versionId: objectVersionId, lastModified: head.LastModified!.toISOString() };
 }
 
 describe('manifests in S3', () => {
@@ -88,11 +86,13 @@ describe('manifests in S3', () => {
 });
 
 describe('listBackups and lastSuccessfulBackup', () => {
+  const modified: Record<string, string> = {};
   beforeAll(async () => {
-    await putDump('app', 'monday', '2026-11-16T00:02:00Z', '2026-11-16T00:02:00Z', 'run-monday');
-    await putDump('app', 'wednesday', '2026-11-18T00:02:00Z', '2026-11-18T00:02:00Z', 'run-wednesday');
-    await putDump('app', 'friday', '2026-11-20T00:02:00Z', null);
-    await putDump('app2', 'sunday', '2026-11-22T00:02:00Z', '2026-11-22T00:02:00Z');
+    modified.monday = (await putDump('app', 'monday', '2026-11-16T00:02:00Z', 'run-monday')).lastModified;
+    modified.wednesday = (await putDump('app', 'wednesday', '2026-11-18T00:02:00Z', 'run-wednesday')).lastModified;
+    modified.friday = (await putDump('app', 'friday', null)).lastModified;
+    await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: backupKey(PREFIX, 'app2', 'sunday', 'rdb'), Body: 'REDIS' }));
+    await putManifest(s3.client, s3.bucket, PREFIX, manifest('app2', 'sunday', '2026-11-22T00:02:00Z'));
     await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${PREFIX}app/runs/r1/done.gz`, Body: 'x' }));
   });
 
@@ -102,9 +102,9 @@ describe('listBackups and lastSuccessfulBackup', () => {
       const listing = await listBackups(s3.client, s3.bucket, PREFIX, 'app', { includeVersions });
 
       expect(listing.map((l) => [l.weekday, l.key, l.manifestKey, l.size, l.lastModified.toISOString(), l.manifest?.runId ?? null])).toEqual([
-        ['friday', `${PREFIX}app/friday.rdb`, `${PREFIX}app/friday.json`, 5, '2026-11-20T00:02:00.000Z', null],
-        ['wednesday', `${PREFIX}app/wednesday.rdb`, `${PREFIX}app/wednesday.json`, 13, '2026-11-18T00:02:00.000Z', 'run-run-wednesday'],
-        ['monday', `${PREFIX}app/monday.rdb`, `${PREFIX}app/monday.json`, 10, '2026-11-16T00:02:00.000Z', 'run-run-monday'],
+        ['friday', `${PREFIX}app/friday.rdb`, `${PREFIX}app/friday.json`, 5, modified.friday, null],
+        ['wednesday', `${PREFIX}app/wednesday.rdb`, `${PREFIX}app/wednesday.json`, 13, modified.wednesday, 'run-run-wednesday'],
+        ['monday', `${PREFIX}app/monday.rdb`, `${PREFIX}app/monday.json`, 10, modified.monday, 'run-run-monday'],
       ]);
       expect(listing.every((l) => l.isLatest && (l.versionId !== null) === includeVersions)).toBe(true);
     },
@@ -120,14 +120,14 @@ describe('listBackups and lastSuccessfulBackup', () => {
   });
 
   it('lists every kept version with the manifest version that names it', async () => {
-    const old = await putDump('weekly', 'monday', '2026-11-16T00:02:00Z', '2026-11-16T00:02:00Z', 'old');
-    const current = await putDump('weekly', 'monday', '2026-11-23T00:02:00Z', '2026-11-23T00:02:00Z', 'new!');
+    const old = await putDump('weekly', 'monday', '2026-11-16T00:02:00Z', 'old');
+    const current = await putDump('weekly', 'monday', '2026-11-23T00:02:00Z', 'new!');
 
     const listing = await listBackups(s3.client, s3.bucket, PREFIX, 'weekly', { includeVersions: true });
 
     expect(listing.map((l) => [l.versionId, l.isLatest, l.size, l.lastModified.toISOString(), l.manifest?.runId])).toEqual([
-      [current, true, 4, '2026-11-23T00:02:00.000Z', 'run-new!'],
-      [old, false, 3, '2026-11-16T00:02:00.000Z', 'run-old'],
+      [current.versionId, true, 4, current.lastModified, 'run-new!'],
+      [old.versionId, false, 3, old.lastModified, 'run-old'],
     ]);
     expect((await listBackups(s3.client, s3.bucket, PREFIX, 'weekly')).map((l) => l.manifest?.runId)).toEqual(['run-new!']);
   });
@@ -135,37 +135,6 @@ describe('listBackups and lastSuccessfulBackup', () => {
   it('gives null for a target without backups', async () => {
     expect(await lastSuccessfulBackup(s3.client, s3.bucket, PREFIX, 'never')).toBeNull();
     expect(await listBackups(s3.client, s3.bucket, PREFIX, 'never')).toEqual([]);
-  });
-});
-
-describe('the s3rver helper emulates a versioned bucket', () => {
-  const key = 'emulation/monday.rdb';
-  const get = async (versionId?: string) => {
-    try {
-      const res = await s3.client.send(new GetObjectCommand({ Bucket: s3.bucket, Key: key, VersionId: versionId }));
-      return await res.Body!.transformToString();
-    } catch (error) {
-      return (error as Error).name;
-    }
-  };
-  const listed = () => s3.client.send(new ListObjectVersionsCommand({ Bucket: s3.bucket, Prefix: key }));
-
-  it('keeps replaced versions, hides the key behind a delete marker, and brings it back when the marker is removed', async () => {
-    const put = (body: string) => s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: key, Body: body })).then((r) => r.VersionId!);
-    const v1 = await put('one');
-    const v2 = await put('two');
-    expect([await get(), await get(v1), await get(v2), await get('nope')]).toEqual(['two', 'one', 'two', 'NoSuchVersion']);
-
-    const marker = (await s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key }))).VersionId!;
-    expect([await get(), await get(v2)]).toEqual(['NoSuchKey', 'two']);
-    const withMarker = await listed();
-    expect(withMarker.DeleteMarkers?.map((m) => [m.VersionId, m.IsLatest])).toEqual([[marker, true]]);
-    expect(withMarker.Versions?.map((v) => [v.VersionId, v.IsLatest])).toEqual([[v2, false], [v1, false]]);
-
-    await s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key, VersionId: marker }));
-    await s3.client.send(new DeleteObjectCommand({ Bucket: s3.bucket, Key: key, VersionId: v1 }));
-    expect([await get(), await get(v1)]).toEqual(['two', 'NoSuchVersion']);
-    expect((await listed()).Versions?.map((v) => [v.VersionId, v.IsLatest])).toEqual([[v2, true]]);
   });
 });
 

@@ -12,7 +12,6 @@ import { putManifest } from '../../functions/shared/adapters/s3-backups.js';
 import { backupKey, weekdayOf } from '../../functions/shared/core/s3-keys.js';
 import { main, type StatusIo } from '../../scripts/status.js';
 import type { TargetStatus } from '../../scripts/status/assess.js';
-import { startMotoS3, type MotoS3 } from '../helpers/moto.js';
 import { containerEnv, KEY_PREFIX, readRunJson, waitFor } from '../helpers/orchestrator-harness.js';
 import { startPostgres, type PostgresServer } from '../helpers/postgres.js';
 import { startRestoreHarness, type RestoreHarness } from '../helpers/restore-harness.js';
@@ -27,7 +26,7 @@ import { startAll } from '../helpers/start-all.js';
  */
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-let w: RestoreHarness<MotoS3>;
+let w: RestoreHarness;
 let pg: PostgresServer;
 let configPath: string;
 let runningDir = '';
@@ -85,7 +84,7 @@ const cliEnv = () => ({
 });
 
 beforeAll(async () => {
-  [w, pg] = await startAll([startRestoreHarness({ startS3: startMotoS3 }), startPostgres()]);
+  [w, pg] = await startAll([startRestoreHarness(), startPostgres()]);
   await pg.createDatabase('app');
   await pg.psql('app', 'CREATE TABLE items (id int PRIMARY KEY, name text); INSERT INTO items SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 2000) g;');
   w.h.addService('postgres', { env: containerEnv({ DB_PASSWORD: pg.password }) });

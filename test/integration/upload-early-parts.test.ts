@@ -9,7 +9,7 @@ import { Semaphore } from '../../functions/orchestrator/semaphore.js';
 import { EfsState } from '../../functions/shared/adapters/efs-state.js';
 import { targetSchema } from '../../functions/shared/config/schema.js';
 import { startingRecord, type RunRecord } from '../../functions/shared/core/run-record.js';
-import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
+import { startMotoS3, type MotoS3 } from '../helpers/moto.js';
 
 /**
  * The sender of early parts (issue #11 item 10): a growing dump the job promotes (renames) or removes between two
@@ -18,11 +18,11 @@ import { startS3rver, type S3rverHandle } from '../helpers/s3rver.js';
 
 const MiB = 1024 * 1024;
 const target = targetSchema.parse({ name: 'cache', engine: 'redis', cluster: 'c', service: 's', container: 'k', backupDir: '/backup' });
-let s3: S3rverHandle;
+let s3: MotoS3;
 let root: string;
 
 beforeAll(async () => {
-  s3 = await startS3rver();
+  s3 = await startMotoS3();
   root = await mkdtemp(join(tmpdir(), 'early-parts-'));
 });
 afterAll(async () => {
