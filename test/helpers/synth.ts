@@ -36,6 +36,13 @@ export const BASE_CONFIG = {
   ],
 } as const;
 
+/** Three targets on two clusters (blue, green), one with allowServiceRestart: what the role tests scope permissions by. */
+export const TWO_CLUSTER_TARGETS = [
+  { name: 'a-pg', engine: 'postgres', cluster: 'blue', service: 'a-db', container: 'postgres', database: 'a', backupDir: '/backup' },
+  { name: 'b-redis', engine: 'redis', cluster: 'blue', service: 'b-cache', container: 'redis', backupDir: '/backup', allowServiceRestart: true },
+  { name: 'c-mongo', engine: 'mongodb', cluster: 'green', service: 'c-db', container: 'mongo', backupDir: '/backup' },
+] as const;
+
 const FIXTURE_HANDLER = 'export const handler = async () => ({ ok: true });\n';
 
 /** A stand-in bundle directory: infra tests check packaging, not the orchestrator's code. */

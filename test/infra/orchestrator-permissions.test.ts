@@ -4,7 +4,7 @@ import { parseConfig } from '../../functions/shared/config/load.js';
 import type { Target } from '../../functions/shared/config/schema.js';
 import { targetPrefix } from '../../functions/shared/core/s3-keys.js';
 import { rolePolicies, TEST_ACCESS_POINT_ID, TEST_ACCOUNT, type NamedPolicy } from '../helpers/iam-policy.js';
-import { BASE_CONFIG, synthStack } from '../helpers/synth.js';
+import { BASE_CONFIG, synthStack, TWO_CLUSTER_TARGETS } from '../helpers/synth.js';
 import { AWS_CALLS, RUNTIME_REQUESTS, type CallScope, type IamRequest } from './aws-calls.js';
 
 // Least privilege, proven: every request the orchestrator makes (aws-calls.ts) is simulated with
@@ -29,11 +29,7 @@ const FULL = {
   kmsKeyArn: BUCKET_KEY,
   execKmsKeys: { green: EXEC_KEY },
   keyPrefix: 'db/prod/',
-  targets: [
-    { name: 'a-pg', engine: 'postgres', cluster: 'blue', service: 'a-db', container: 'postgres', database: 'a', backupDir: '/backup' },
-    { name: 'b-redis', engine: 'redis', cluster: 'blue', service: 'b-cache', container: 'redis', backupDir: '/backup', allowServiceRestart: true },
-    { name: 'c-mongo', engine: 'mongodb', cluster: 'green', service: 'c-db', container: 'mongo', backupDir: '/backup' },
-  ],
+  targets: TWO_CLUSTER_TARGETS,
 };
 /** The other side of each switch: an existing bucket, SSE-S3, no prefix, no restart. */
 const PLAIN = { ...BASE_CONFIG, bucket: { name: 'team-existing-bucket', existing: true }, keyPrefix: '' };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { statementSuffix, VPC_ENI_ACTIONS } from '../../modules/orchestrator-role.js';
-import { allStatements, BASE_CONFIG, onlyResource, policyStatements, readable, synthStack, type PolicyStatement } from '../helpers/synth.js';
+import { allStatements, BASE_CONFIG, onlyResource, policyStatements, readable, synthStack, TWO_CLUSTER_TARGETS, type PolicyStatement } from '../helpers/synth.js';
 
 const KMS = 'arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab';
 const ECS = 'arn:aws:ecs:eu-west-1:123456789012';
@@ -12,11 +12,7 @@ const TWO_CLUSTERS = {
   kmsKeyArn: KMS,
   execKmsKeys: { green: EXEC_KEY },
   keyPrefix: 'db/prod/',
-  targets: [
-    { name: 'a-pg', engine: 'postgres', cluster: 'blue', service: 'a-db', container: 'postgres', database: 'a', backupDir: '/backup' },
-    { name: 'b-redis', engine: 'redis', cluster: 'blue', service: 'b-cache', container: 'redis', backupDir: '/backup', allowServiceRestart: true },
-    { name: 'c-mongo', engine: 'mongodb', cluster: 'green', service: 'c-db', container: 'mongo', backupDir: '/backup' },
-  ],
+  targets: TWO_CLUSTER_TARGETS,
 };
 
 function statements(config: unknown = TWO_CLUSTERS): Map<string, PolicyStatement> {
