@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/shared/config/load.js';
-import { ConfigError } from '../../functions/shared/errors.js';
+import { problemsOf } from '../helpers/config-problems.js';
 
 // Drafts are deliberately malformed, so they are untyped.
 type Draft = any;
@@ -10,15 +10,6 @@ const DR = JSON.parse(readFileSync(new URL('../../examples/disaster-recovery.jso
 const MINIMAL = JSON.parse(readFileSync(new URL('../../examples/minimal.json', import.meta.url), 'utf8')) as Draft;
 const KEY_EU_CENTRAL = 'arn:aws:kms:eu-central-1:111122223333:key/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
 
-function problemsOf(config: unknown): readonly string[] {
-  try {
-    parseConfig(config);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('the config was accepted');
-}
 
 describe('disaster-recovery config', () => {
   it('leaves every layer off unless set', () => {

@@ -2,24 +2,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfigFile, parseConfig, readTargetsFile, resolveConfigPath, serializeTargets } from '../../functions/shared/config/load.js';
-import { ConfigError } from '../../functions/shared/errors.js';
 import { renderJsonSchema, SCHEMA_PATH } from '../../scripts/write-json-schema.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { problemsOf } from '../helpers/config-problems.js';
 
 // Drafts are deliberately malformed, so they are untyped.
 type Draft = any;
 
 const MINIMAL = JSON.parse(readFileSync(new URL('../../examples/minimal.json', import.meta.url), 'utf8')) as Draft;
 
-function problemsOf(config: unknown): readonly string[] {
-  try {
-    parseConfig(config);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  throw new Error('the config was accepted');
-}
 
 /** Each case breaks one thing in the minimal example; the problems name the field and what is wrong. */
 const MALFORMED: Array<[string, (c: Draft) => unknown, string[]]> = [
