@@ -19,6 +19,8 @@ export const EMULATOR_GAPS: readonly EmulatorGap[] = [
   // AWS keeps the description of every rule; moto keeps it only for CIDR rules.
   { resourceType: 'aws_vpc_security_group_egress_rule', attribute: 'description', why: "moto drops the description of a rule that references a security group" },
   { resourceType: 'aws_vpc_security_group_ingress_rule', attribute: 'description', why: "moto drops the description of a rule that references a security group" },
+  // moto's PutBucketReplication keeps a rule's id, priority, status, destination and delete-marker setting only.
+  { resourceType: 'aws_s3_bucket_replication_configuration', attribute: 'rule', why: "moto drops a replication rule's filter prefix and source_selection_criteria" },
 ];
 
 /** One planned change: a resource and the attributes that change (or the action, for create/delete). */
