@@ -108,17 +108,13 @@ export class OrchestratorRole extends Construct {
         actions: ['ecs:UpdateService'],
         resources: services.map((r) => account.arn('ecs', r)),
       })),
-      ...clusters.map((cluster) => ({
-        sid: `EcsExecuteCommand${statementSuffix(cluster)}`,
+      ...clustersByContainers(props.targets).map(({ clusters: group, containers }) => ({
+        // One statement per set of container names: clusters running the same containers share it, so
+        // the policy grows with the kinds of clusters, not their number (IAM: 10,240 characters per role).
+        sid: `EcsExecuteCommand${statementSuffix(group.join(','))}`,
         actions: ['ecs:ExecuteCommand'],
-        resources: [clusterArn(cluster), tasksArn(cluster)],
-        condition: [
-          {
-            test: 'StringEquals',
-            variable: 'ecs:container-name',
-            values: [...new Set(props.targets.filter((t) => t.cluster === cluster).map((t) => t.container))].sort(),
-          },
-        ],
+        resources: group.flatMap((c) => [clusterArn(c), tasksArn(c)]),
+        condition: [{ test: 'StringEquals', variable: 'ecs:container-name', values: containers }],
       })),
       {
         sid: 'S3ObjectsUnderPrefix',
@@ -208,6 +204,24 @@ export class OrchestratorRole extends Construct {
     this.roleArn = role.arn;
     this.roleName = role.name;
   }
+}
+
+/**
+ * Clusters grouped by the exact set of container names their targets use (each group's clusters and names
+ * sorted): a group's statement allows no container in a cluster that the per-cluster statements would not.
+ */
+export function clustersByContainers(targets: readonly ExecTarget[]): { clusters: string[]; containers: string[] }[] {
+  const byCluster = new Map<string, Set<string>>();
+  for (const t of targets) byCluster.set(t.cluster, (byCluster.get(t.cluster) ?? new Set()).add(t.container));
+  const groups = new Map<string, { clusters: string[]; containers: string[] }>();
+  for (const [cluster, names] of byCluster) {
+    const containers = [...names].sort();
+    const key = JSON.stringify(containers);
+    const group = groups.get(key) ?? { clusters: [], containers };
+    group.clusters.push(cluster);
+    groups.set(key, group);
+  }
+  return [...groups.values()].map((g) => ({ ...g, clusters: g.clusters.sort() })).sort((a, b) => a.clusters[0]!.localeCompare(b.clusters[0]!));
 }
 
 /** The service resources of targets that may be restarted, as one list (none: no statement). */

@@ -5,10 +5,17 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { SDK_REQUEST_HANDLER } from '../shared/adapters/sdk-request-handler.js';
 import type { OrchestratorEnv } from './env.js';
 
+/**
+ * Attempts per ECS call: a fleet's hourly burst of ListTasks/DescribeTasks/ExecuteCommand meets ECS's request
+ * rate limits, and a ThrottlingException is then retried with exponential backoff and jitter; adaptive mode
+ * also slows this client's sending after throttles, so every target's calls get through instead of some failing.
+ */
+export const ECS_MAX_ATTEMPTS = 8;
+
 /** The orchestrator's SDK clients. Endpoints come from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables (the stand-ins in tests). */
 export function createClients(env: OrchestratorEnv): { ecs: ECSClient; s3: S3Client; kms: KMSClient; ssm: SSMClient } {
   return {
-    ecs: new ECSClient({ requestHandler: SDK_REQUEST_HANDLER }),
+    ecs: new ECSClient({ requestHandler: SDK_REQUEST_HANDLER, maxAttempts: ECS_MAX_ATTEMPTS, retryMode: 'adaptive' }),
     // KMS for the data keys of KMS-encrypted exec sessions, SSM to terminate sessions still open.
     kms: new KMSClient({ requestHandler: SDK_REQUEST_HANDLER }),
     ssm: new SSMClient({ requestHandler: SDK_REQUEST_HANDLER }),

@@ -3,6 +3,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import type { EfsState } from '../shared/adapters/efs-state.js';
 import type { Telemetry } from '../shared/adapters/telemetry.js';
 import type { EcsExec } from '../shared/exec/exec-client.js';
+import type { TaskSource } from '../shared/exec/service-tasks.js';
 import type { OrchestratorEnv } from './env.js';
 import type { Semaphore } from './semaphore.js';
 
@@ -14,6 +15,8 @@ export interface Deps {
   exec: EcsExec;
   state: EfsState;
   telemetry: Telemetry;
+  /** Where tasks are picked from: the scheduled run's per-service cache; default: ECS, asked each time. */
+  tasks?: TaskSource;
   /** Caps uploads running at once across all targets of the invocation. */
   uploadSlots: Semaphore;
   /** Epoch ms after which no new work starts (the Lambda's remaining time minus a safety margin). */
@@ -25,7 +28,8 @@ export interface Deps {
 /** What happened to one target in this invocation. */
 export interface TargetOutcome {
   target: string;
-  outcome: 'idle' | 'busy' | 'started' | 'waiting' | 'uploading' | 'succeeded' | 'failed';
+  /** `deferred`: not looked at, the invocation's time budget ran out first (the next hour does). */
+  outcome: 'idle' | 'busy' | 'started' | 'waiting' | 'uploading' | 'succeeded' | 'failed' | 'deferred';
   runId?: string;
   reason?: string;
   key?: string;

@@ -4,9 +4,11 @@ import type { Target } from '../shared/config/schema.js';
 import { ConfigError, errorMessage } from '../shared/errors.js';
 import type { VersioningProblem } from '../shared/core/bucket-versioning.js';
 import { EcsExec } from '../shared/exec/exec-client.js';
+import { cachedServiceTasks } from '../shared/exec/service-tasks.js';
 import { runBackup } from './backup/backup-workflow.js';
 import { findVersioningProblem, reportVersioningProblem } from './bucket-check.js';
 import { createClients } from './clients.js';
+import { fleetOrder, runFleet } from './fleet-run.js';
 import type { Deps, TargetOutcome } from './deps.js';
 import { runScheduled } from './scheduled.js';
 import { readEnv, type OrchestratorEnv } from './env.js';
@@ -80,9 +82,20 @@ export async function handler(event: unknown, context: LambdaContext): Promise<H
   };
   reportVersioningProblem(deps, await versioning);
   switch (request.action) {
-    case 'scheduled':
-      // Every target runs concurrently: a slow or stuck target costs the others nothing but upload slots.
-      return { action: 'scheduled', results: await Promise.all(env.targets.map((t) => guarded(deps, t, false))) };
+    case 'scheduled': {
+      // The fleet: bounded concurrency, a time budget and an hourly rotation (fleet-run.ts says why not a fan-out);
+      // targets of one service share its ListTasks/DescribeTasks.
+      const fleet = { ...deps, tasks: cachedServiceTasks(clients.ecs) };
+      const results = await runFleet(env.targets, (t) => guarded(fleet, t, false), {
+        deadline: deps.deadline,
+        now: Date.now,
+        order: (targets) => fleetOrder(targets, deps.now()),
+        deferred: (t): TargetOutcome => ({ target: t.name, outcome: 'deferred', reason: "the invocation's time budget ran out first; the next hour looks at it" }),
+      });
+      const deferred = results.filter((r) => r.outcome === 'deferred').length;
+      if (deferred > 0) telemetry.logger.warn('time budget spent before every target was looked at', { deferred, targets: results.length });
+      return { action: 'scheduled', results };
+    }
     case 'backup':
       return { action: 'backup', results: [await guarded(deps, targetNamed(env, request.target), true)] };
     case 'probe':

@@ -18,6 +18,8 @@ export interface StandinFaults {
   errorChannelClosed?: string;
   /** Do not ack Size input until this long after the pty started (the agent's ErrHandlerNotReady). */
   slowPtyStartMs?: number;
+  /** Probability that an ECS API call fails with ThrottlingException ("Rate exceeded", HTTP 400), as ECS answers over its request rate. */
+  throttleRate?: number;
   /** ExecuteCommand fails with TargetNotConnectedException this many times first. */
   targetNotConnectedCalls?: number;
   /** Send a start_publication with a wrong PayloadLength and digest before anything else. */

@@ -6,7 +6,7 @@ import { ecsTargetId } from '../../functions/shared/exec/kms-handshake.js';
 import { AgentSession, DEFAULT_TIMINGS, type AgentKms, type AgentTimings } from './agent-session.js';
 import { parseDefinition, type StandinDefinition, type StandinTask } from './definition.js';
 import { EcsApi, EcsApiError, newSessionIdentity, runtimeId, type EcsState, type ExecRequest, type ExecSession, type ForceNewDeploymentHook } from './ecs-api.js';
-import type { StandinFaults } from './faults.js';
+import { seededRandom, type StandinFaults } from './faults.js';
 import { SSM_TARGET_PREFIX, SsmApi } from './ssm-api.js';
 
 export type { StandinContainer, StandinTask, StandinCluster, StandinDefinition } from './definition.js';
@@ -43,13 +43,20 @@ export interface Standin {
   setTask(cluster: string, task: StandinTask): void;
   /** Replaces (or, with undefined, removes) the onForceNewDeployment hook for calls from now on. */
   setForceNewDeploymentHook(hook: ForceNewDeploymentHook | undefined): void;
-  /** Every API call received, in order. */
-  calls: { operation: string; input: unknown }[];
+  /** Every API call received, in order; `throttled`: answered with the throttleRate fault's ThrottlingException. */
+  calls: StandinCall[];
   /** Sessions whose command is still running or whose channel is still open. */
   activeSessions(): number;
   /** Ids of those sessions, oldest first. */
   activeSessionIds(): string[];
   stop(): Promise<void>;
+}
+
+/** One API call the stand-in received. */
+export interface StandinCall {
+  operation: string;
+  input: unknown;
+  throttled?: boolean;
 }
 
 /** Options of startStandin. */
@@ -85,12 +92,13 @@ export async function startStandin(def: StandinDefinition, opts: StandinOptions 
   const region = definition.region ?? 'us-east-1';
   const accountId = definition.accountId ?? '123456789012';
   let faults: StandinFaults = { ...opts.faults };
+  let throttleRandom = seededRandom(faults.seed ?? 1);
   const timings: AgentTimings = { ...DEFAULT_TIMINGS, ...opts.timings };
   const sessions = new Map<string, AgentSession>();
   /** Session id → `<cluster>/<task>/<container>`, for the per-container limit. */
   const containerOf = new Map<string, string>();
   const sessionLimit = opts.sessionLimit ?? DEFAULT_SESSION_LIMIT;
-  const calls: { operation: string; input: unknown }[] = [];
+  const calls: StandinCall[] = [];
   let endpoint = '';
 
   const state: EcsState = {
@@ -150,7 +158,7 @@ export async function startStandin(def: StandinDefinition, opts: StandinOptions 
   }
 
   const server = createServer((req, res) => {
-    handleHttp(req, res, { ecs: api, ssm }, calls).catch((error: unknown) => {
+    handleHttp(req, res, { ecs: api, ssm }, calls, () => throttleRandom() < (faults.throttleRate ?? 0)).catch((error: unknown) => {
       if (!res.headersSent) sendJson(res, 500, { __type: 'ServerException', message: String(error) });
     });
   });
@@ -184,6 +192,7 @@ export async function startStandin(def: StandinDefinition, opts: StandinOptions 
     calls,
     setFaults(f) {
       faults = { ...f };
+      throttleRandom = seededRandom(f.seed ?? 1);
       state.targetNotConnectedLeft = f.targetNotConnectedCalls ?? 0;
     },
     setForceNewDeploymentHook(hook) {
@@ -212,7 +221,13 @@ export async function startStandin(def: StandinDefinition, opts: StandinOptions 
   };
 }
 
-async function handleHttp(req: IncomingMessage, res: ServerResponse, apis: { ecs: EcsApi; ssm: SsmApi }, calls: { operation: string; input: unknown }[]): Promise<void> {
+async function handleHttp(
+  req: IncomingMessage,
+  res: ServerResponse,
+  apis: { ecs: EcsApi; ssm: SsmApi },
+  calls: StandinCall[],
+  throttled: () => boolean,
+): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   const target = String(req.headers['x-amz-target'] ?? '');
@@ -231,6 +246,11 @@ async function handleHttp(req: IncomingMessage, res: ServerResponse, apis: { ecs
     return;
   }
   calls.push({ operation, input });
+  if (prefix === TARGET_PREFIX && throttled()) {
+    calls[calls.length - 1]!.throttled = true;
+    sendJson(res, 400, { __type: 'ThrottlingException', message: 'Rate exceeded' }, 'ThrottlingException');
+    return;
+  }
   try {
     sendJson(res, 200, prefix === TARGET_PREFIX ? await apis.ecs.call(operation, input) : apis.ssm.call(operation, input));
   } catch (error) {

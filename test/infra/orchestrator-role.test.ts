@@ -141,12 +141,32 @@ describe('orchestrator role', () => {
     const target = { engine: 'redis', service: 's', container: 'redis', backupDir: '/backup' };
     const all = readable(policyStatements(synthStack({
       ...BASE_CONFIG,
-      targets: [{ ...target, name: 'dash', cluster: 'prod-db' }, { ...target, name: 'under', cluster: 'prod_db' }],
+      // Different containers, so the two clusters keep a statement each (equal ones share one, below).
+      targets: [{ ...target, name: 'dash', cluster: 'prod-db' }, { ...target, name: 'under', cluster: 'prod_db', container: 'cache' }],
     }), 'role_permissions'));
     const execSids = all.filter((s) => s.actions.includes('ecs:ExecuteCommand')).map((s) => s.sid);
     expect(execSids).toHaveLength(2);
     expect(new Set(all.map((s) => s.sid)).size).toBe(all.length);
     expect(execSids.every((sid) => /^EcsExecuteCommandproddb[0-9a-f]{8}$/.test(sid ?? ''))).toBe(true);
+  });
+
+  it('gives clusters running the same containers one ECS Exec statement, and a cluster with others its own', () => {
+    const target = { engine: 'redis', service: 's', container: 'redis', backupDir: '/backup' };
+    const exec = readable(policyStatements(synthStack({
+      ...BASE_CONFIG,
+      targets: [
+        { ...target, name: 'a', cluster: 'shop-a' },
+        { ...target, name: 'b', cluster: 'shop-b' },
+        { ...target, name: 'c', cluster: 'shop-c', container: 'cache' },
+      ],
+    }), 'role_permissions')).filter((s) => s.actions.includes('ecs:ExecuteCommand'));
+    expect(exec.map((s) => [s.resources, s.condition?.[0]?.values])).toEqual([
+      [
+        ['arn:aws:ecs:eu-west-1:123456789012:cluster/shop-a', 'arn:aws:ecs:eu-west-1:123456789012:task/shop-a/*', 'arn:aws:ecs:eu-west-1:123456789012:cluster/shop-b', 'arn:aws:ecs:eu-west-1:123456789012:task/shop-b/*'],
+        ['redis'],
+      ],
+      [['arn:aws:ecs:eu-west-1:123456789012:cluster/shop-c', 'arn:aws:ecs:eu-west-1:123456789012:task/shop-c/*'], ['cache']],
+    ]);
   });
 
   it('lists the whole bucket without a prefix condition when the key prefix is empty', () => {

@@ -23,7 +23,7 @@ export async function dropScratch(deps: Deps, target: Target, run: RunRecord, sc
   try {
     const runDir = `${containerRunDir(target, run.runId)}/cleanup`;
     const job = buildScratchDropJob(target, { runId: run.runId, runDir, startedAt: deps.now().toISOString() }, scratch);
-    const picked = await pickTask(deps.ecs, target.cluster, target.service, target.container);
+    const picked = await pickTask(deps.tasks ?? deps.ecs, target.cluster, target.service, target.container);
     const script = `d=${shQuote(runDir)}\nmkdir -p -- "$d" && printf '%s' ${shQuote(job)} >"$d/job.sh" && cd -- "$d" && /bin/sh job.sh 2>&1`;
     const timeoutMs = Math.max(5_000, Math.min(DROP_TIMEOUT_MS, deps.deadline - Date.now()));
     const result = await deps.exec.run({ cluster: picked.clusterArn, task: picked.taskArn, container: target.container, script, timeoutMs, maxOutputBytes: 64 * 1024 });

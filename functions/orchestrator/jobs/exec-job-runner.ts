@@ -38,7 +38,7 @@ export interface StartedJob {
 
 /** Picks a RUNNING task of the target's service and starts `jobScript` detached in its run directory. */
 export async function launchJob(deps: Deps, target: Target, runId: string, jobScript: string): Promise<StartedJob> {
-  const picked = await pickTask(deps.ecs, target.cluster, target.service, target.container);
+  const picked = await pickTask(deps.tasks ?? deps.ecs, target.cluster, target.service, target.container);
   const result = await deps.exec.run({
     cluster: picked.clusterArn,
     task: picked.taskArn,

@@ -1,4 +1,5 @@
-import { DescribeTasksCommand, ListTasksCommand, type ECSClient, type Task } from '@aws-sdk/client-ecs';
+import type { ECSClient, Task } from '@aws-sdk/client-ecs';
+import { describeServiceTasks, type TaskSource } from './service-tasks.js';
 import { AgentNotRunningError, ExecNotEnabledError, NoRunningTaskError } from './errors.js';
 
 /** A task (and container) that ECS Exec can run a command in right now. */
@@ -12,18 +13,16 @@ export interface PickedTask {
   startedAt?: Date;
 }
 
-/** DescribeTasks accepts at most this many tasks per call. */
-const DESCRIBE_BATCH = 100;
-
 /**
  * The RUNNING task of the service that has run longest, among those whose container's ExecuteCommandAgent is
  * RUNNING. Longest, not newest: during a rolling deploy (or after a task was replaced) the newest task may be a
  * freshly initialised instance, an empty database on a new volume or a replica still catching up, and its near-empty
  * dump would become the backup; the task that has served longest is the one the service's data lives in. Tasks
- * without a start time come last.
+ * without a start time come last. `from`: an ECS client (asks ECS now) or a TaskSource (one invocation's cache,
+ * service-tasks.ts).
  */
-export async function pickTask(ecs: ECSClient, cluster: string, service: string, container: string): Promise<PickedTask> {
-  const running = await runningTasksLongestFirst(ecs, cluster, service);
+export async function pickTask(from: ECSClient | TaskSource, cluster: string, service: string, container: string): Promise<PickedTask> {
+  const running = await runningTasksLongestFirst(from, cluster, service);
   const where = `service ${service} in cluster ${cluster}`;
   if (running.length === 0) {
     throw new NoRunningTaskError(`${where} has no RUNNING task; start the service (desired count ≥ 1) and wait for a task to run`);
@@ -67,13 +66,8 @@ export async function pickTask(ecs: ECSClient, cluster: string, service: string,
 }
 
 /** The service's RUNNING tasks (described), the one that has run longest first: the order pickTask tries them in. */
-export async function runningTasksLongestFirst(ecs: ECSClient, cluster: string, service: string): Promise<Task[]> {
-  const arns = await listRunningTaskArns(ecs, cluster, service);
-  const tasks: Task[] = [];
-  for (let i = 0; i < arns.length; i += DESCRIBE_BATCH) {
-    const { tasks: described = [] } = await ecs.send(new DescribeTasksCommand({ cluster, tasks: arns.slice(i, i + DESCRIBE_BATCH) }));
-    tasks.push(...described);
-  }
+export async function runningTasksLongestFirst(from: ECSClient | TaskSource, cluster: string, service: string): Promise<Task[]> {
+  const tasks = 'running' in from ? await from.running(cluster, service) : await describeServiceTasks(from, cluster, service);
   return tasks.filter((t) => t.lastStatus === 'RUNNING' && t.taskArn).sort((a, b) => timeOf(a) - timeOf(b));
 }
 
@@ -81,17 +75,6 @@ export async function runningTasksLongestFirst(ecs: ECSClient, cluster: string, 
 export function execAgentRunning(task: Task, container: string): boolean {
   const found = task.containers?.find((c) => c.name === container);
   return found?.managedAgents?.find((a) => a.name === 'ExecuteCommandAgent')?.lastStatus === 'RUNNING';
-}
-
-async function listRunningTaskArns(ecs: ECSClient, cluster: string, service: string): Promise<string[]> {
-  const arns: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await ecs.send(new ListTasksCommand({ cluster, serviceName: service, desiredStatus: 'RUNNING', ...(nextToken ? { nextToken } : {}) }));
-    arns.push(...(page.taskArns ?? []));
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return arns;
 }
 
 function timeOf(task: Task): number {
