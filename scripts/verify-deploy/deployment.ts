@@ -85,7 +85,7 @@ export async function verifyDeployment(opts: DeploymentOptions): Promise<Deploym
     await tf.apply();
     const outputs = await tf.outputs();
     const accountId = await callerAccount(aws, config.region);
-    const ctx: ReadBackContext = { config, outputs, accountId, clients, state: await tf.state(), stackDir: tf.stackDir };
+    const ctx: ReadBackContext = { config, outputs, accountId, clients, state: tf.state(), stackDir: tf.stackDir };
     const read = await readBack(ctx);
     (report as { rowsChecked: number }).rowsChecked = read.checked;
     report.problems.push(...read.problems);
@@ -131,16 +131,20 @@ function terraformSteps(opts: DeploymentOptions, aws: AwsEndpoint, configPath: s
     CI: '1',
   };
   for (const name of ['AWS_PROFILE', 'AWS_SESSION_TOKEN', 'TF_PLUGIN_CACHE_DIR', 'TF_DATA_DIR']) delete env[name];
-  const cdktf = (...args: string[]) => run('npx', ['--no-install', 'cdktf', ...args, '--output', out], REPO_ROOT, env);
-  const terraform = (...args: string[]) => run('terraform', [...args], stackDir, env);
+  const timed = async (what: string, command: string, args: string[], cwd: string) => {
+    const started = Date.now();
+    const stdout = await run(command, args, cwd, env);
+    opts.log(`  ${what}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+    return stdout;
+  };
+  const cdktf = (...args: string[]) => timed(`cdktf ${args.join(' ')}`, 'npx', ['--no-install', 'cdktf', ...args, '--output', out], REPO_ROOT);
+  const terraform = (...args: string[]) => timed(`terraform ${args.filter((a) => !a.startsWith('-')).join(' ')}`, 'terraform', args, stackDir);
   return {
     stackDir,
     async apply() {
       if (opts.form === 'json') {
-        opts.log(`  cdktf deploy --auto-approve --skip-provider-lock`);
         await cdktf('deploy', '--auto-approve', '--skip-provider-lock');
       } else {
-        opts.log(`  cdktf synth --hcl, then terraform init && terraform apply`);
         await cdktf('synth', '--hcl');
         await terraform('init', '-input=false', '-no-color');
         await terraform('apply', '-auto-approve', '-input=false', '-no-color');
@@ -150,21 +154,23 @@ function terraformSteps(opts: DeploymentOptions, aws: AwsEndpoint, configPath: s
       const raw = JSON.parse(await terraform('output', '-json', '-no-color')) as Record<string, { value: unknown }>;
       return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v.value)]));
     },
-    async state(): Promise<StateResource[]> {
-      const shown = JSON.parse(await terraform('show', '-json', '-no-color')) as { values?: { root_module?: { resources?: StateResource[] } } };
-      return shown.values?.root_module?.resources ?? [];
+    /** The state file itself: `terraform show -json` would load every provider schema first (10 s). */
+    state(): StateResource[] {
+      const file = JSON.parse(readFileSync(join(opts.workDir, `terraform.${stackName}.tfstate`), 'utf8')) as {
+        resources: Array<{ mode: string; type: string; name: string; instances: Array<{ attributes: Record<string, unknown> }> }>;
+      };
+      return file.resources.flatMap((r) =>
+        r.instances.map((i) => ({ address: `${r.mode === 'data' ? 'data.' : ''}${r.type}.${r.name}`, values: i.attributes })),
+      );
     },
     async plan(): Promise<unknown> {
-      opts.log('  terraform plan (the second plan)');
       await terraform('plan', '-input=false', '-no-color', '-out=second.plan');
       return JSON.parse(await terraform('show', '-json', 'second.plan'));
     },
     async destroy() {
       if (opts.form === 'json') {
-        opts.log('  cdktf destroy --auto-approve');
         await cdktf('destroy', '--auto-approve', '--skip-synth', '--skip-provider-lock');
       } else {
-        opts.log('  terraform destroy');
         await terraform('destroy', '-auto-approve', '-input=false', '-no-color');
       }
     },

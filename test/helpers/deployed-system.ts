@@ -29,6 +29,8 @@ export interface DeployedSystem {
   readonly efsDir: string;
   readonly s3: S3Client;
   readonly bucket: string;
+  /** The deployed role's temporary credentials (what the function runs with). */
+  readonly roleCredentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
   /** Puts the deployment back as Terraform left it (bucket policy, trust policy) and stops what was started. */
   stop(): Promise<void>;
 }
@@ -81,7 +83,8 @@ export async function startDeployedSystem(d: Deployed, containerEnvironment: Rec
       NODE_NO_WARNINGS: '1',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     };
-    return { invoke: (event) => invokeBundle(join(codeDir, 'index.mjs'), event, env).done, efsDir, s3: clients.s3, bucket: d.config.bucket.name, stop };
+    const roleCredentials = { accessKeyId: credentials.AWS_ACCESS_KEY_ID!, secretAccessKey: credentials.AWS_SECRET_ACCESS_KEY!, sessionToken: credentials.AWS_SESSION_TOKEN! };
+    return { invoke: (event) => invokeBundle(join(codeDir, 'index.mjs'), event, env).done, efsDir, s3: clients.s3, bucket: d.config.bucket.name, roleCredentials, stop };
   } catch (error) {
     await stop();
     throw error;
