@@ -1,6 +1,6 @@
 import { GetRoleCommand, UpdateAssumeRolePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
-import { DeleteBucketPolicyCommand, GetBucketPolicyCommand, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
+import { DeleteBucketPolicyCommand, DeleteObjectsCommand, GetBucketPolicyCommand, ListObjectVersionsCommand, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
@@ -31,7 +31,7 @@ export interface DeployedSystem {
   readonly bucket: string;
   /** The deployed role's temporary credentials (what the function runs with). */
   readonly roleCredentials: { accessKeyId: string; secretAccessKey: string; sessionToken: string };
-  /** Puts the deployment back as Terraform left it (bucket policy, trust policy) and stops what was started. */
+  /** Puts the deployment back as Terraform left it (bucket policy, trust policy, an empty bucket) and stops what was started. */
   stop(): Promise<void>;
 }
 
@@ -55,6 +55,8 @@ export async function startDeployedSystem(d: Deployed, containerEnvironment: Rec
   try {
     execFileSync('unzip', ['-q', deployedZip(d), '-d', codeDir]);
     writeRunner(codeDir);
+    // The stack's bucket is not force_destroy (a destroy must not delete backups): empty it for the destroy.
+    undo.push(() => emptyBucket(clients.s3, d.config.bucket.name));
     undo.push(await withoutTlsOnlyPolicy(clients.s3, d.config.bucket.name));
     const credentials = await assumeAsLambda(clients.iam, d, fn.Role!, undo);
     standin = await startStandin({
@@ -88,6 +90,16 @@ export async function startDeployedSystem(d: Deployed, containerEnvironment: Rec
   } catch (error) {
     await stop();
     throw error;
+  }
+}
+
+/** Deletes every object version and delete marker. */
+async function emptyBucket(s3: S3Client, bucket: string): Promise<void> {
+  for (;;) {
+    const listed = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+    const objects = [...(listed.Versions ?? []), ...(listed.DeleteMarkers ?? [])].map((v) => ({ Key: v.Key!, VersionId: v.VersionId! }));
+    if (objects.length === 0) return;
+    await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects } }));
   }
 }
 
