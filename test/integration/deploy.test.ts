@@ -64,8 +64,10 @@ async function objectBytes(s3: S3Client, bucket: string, key: string, versionId?
 }
 
 async function runDeployedSystem(d: Deployed): Promise<void> {
+  const step = (what: string) => process.stdout.write(`  deployed system: ${what}\n`);
   const system = await startDeployedSystem(d, { DB_PASSWORD: pg.password });
   try {
+    step('scheduled invocation');
     seen.firstChecksums = await pg.tableChecksums('app');
     const scheduled = await untilEnded(system, SCHEDULED_EVENT, (r) => results(r).find((o) => o.target === TARGET)!);
     seen.scheduled = scheduled;
@@ -75,6 +77,7 @@ async function runDeployedSystem(d: Deployed): Promise<void> {
     const manifestKey = key.replace(/\.pgdump$/, '.json');
     seen.first = { key, versionId: v1, body: await objectBytes(system.s3, system.bucket, key), manifest: JSON.parse((await objectBytes(system.s3, system.bucket, manifestKey)).toString()) as Record<string, unknown> };
 
+    step('second backup');
     await pg.psql('app', "INSERT INTO items SELECT g, 'second ' || g FROM generate_series(1001, 1500) g;");
     const second = await untilEnded(system, { action: 'backup', target: TARGET }, (r) => results(r)[0]!);
     expect(second, JSON.stringify(second)).toMatchObject({ outcome: 'succeeded', key });
@@ -82,6 +85,7 @@ async function runDeployedSystem(d: Deployed): Promise<void> {
     const listed = await system.s3.send(new ListObjectVersionsCommand({ Bucket: system.bucket, Prefix: key }));
     seen.versions = (listed.Versions ?? []).filter((v) => v.Key === key).map((v) => ({ versionId: v.VersionId!, latest: v.IsLatest === true }));
 
+    step('restore by version id');
     seen.restored = await untilEnded(system, { action: 'restore', target: TARGET, backup: { versionId: v1 }, intoDatabase: 'app_v1' }, jobResult);
     seen.restoredChecksums = await pg.tableChecksums('app_v1');
 
@@ -96,6 +100,7 @@ async function runDeployedSystem(d: Deployed): Promise<void> {
       asRole.destroy();
     }
   } finally {
+    step('stop');
     await system.stop();
   }
 }
