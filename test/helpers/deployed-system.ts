@@ -55,9 +55,10 @@ export async function startDeployedSystem(d: Deployed, containerEnvironment: Rec
   try {
     execFileSync('unzip', ['-q', deployedZip(d), '-d', codeDir]);
     writeRunner(codeDir);
-    // The stack's bucket is not force_destroy (a destroy must not delete backups): empty it for the destroy.
-    undo.push(() => emptyBucket(clients.s3, d.config.bucket.name));
     undo.push(await withoutTlsOnlyPolicy(clients.s3, d.config.bucket.name));
+    // The stack's bucket is not force_destroy (a destroy must not delete backups): empty it for the destroy,
+    // before the TLS-only policy is back (undone in reverse order; moto would deny the admin too, see below).
+    undo.push(() => emptyBucket(clients.s3, d.config.bucket.name));
     const credentials = await assumeAsLambda(clients.iam, d, fn.Role!, undo);
     standin = await startStandin({
       region: d.config.region,
