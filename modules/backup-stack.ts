@@ -11,6 +11,8 @@ import { BackupBucket } from './backup-bucket.js';
 import { BackupDashboard } from './dashboard.js';
 import { DisasterRecovery } from './disaster-recovery.js';
 import { BackupAccessPoint } from './efs-access-point.js';
+import { BackupFileSystemPolicy } from './efs-file-system-policy.js';
+import { TargetAccessPoints } from './target-access-points.js';
 import { Network } from './network.js';
 import { EFS_MOUNT_PATH, OrchestratorFunction } from './orchestrator-function.js';
 import { OrchestratorRole } from './orchestrator-role.js';
@@ -66,14 +68,19 @@ export class BackupStack extends TerraformStack {
       ssmmessagesEndpoint: config.endpoints.ssmmessages,
       endpointClientCidrs: config.endpoints.clientCidrs,
     });
+    // The orchestrator reaches every target's directory (each 0700, its own uid) through one access point as root:
+    // a Lambda mounts one file system config only, and no other user may enter them. Root here is why the Lambda
+    // never follows a link on EFS (functions/shared/adapters/efs-no-follow.ts).
     const accessPoint = new BackupAccessPoint(this, 'efs', {
       namePrefix,
+      name: 'orchestrator',
       fileSystemId: config.efs.fileSystemId,
       rootPath: config.efs.rootPath,
-      posixUid: config.efs.posixUid,
-      posixGid: config.efs.posixGid,
+      posixUid: 0,
+      posixGid: 0,
       account,
     });
+    const targetAccessPoints = new TargetAccessPoints(this, 'efs-targets', { namePrefix, efs: config.efs, targets: config.targets, account });
     const role = new OrchestratorRole(this, 'role', {
       roleName: functionName,
       functionName,
@@ -115,6 +122,14 @@ export class BackupStack extends TerraformStack {
       logRetentionDays: config.lambda.logRetentionDays,
       dependsOn: [role.policy],
     });
+    const fileSystemPolicy = new BackupFileSystemPolicy(this, 'efs-policy', {
+      fileSystemId: config.efs.fileSystemId,
+      fileSystemArn: accessPoint.fileSystemArn,
+      orchestrator: { accessPointArn: accessPoint.accessPointArn, roleArn: role.roleArn },
+      targets: config.targets.map((t) => ({ accessPointArn: targetAccessPoints.byTarget.get(t.name)!.accessPointArn, taskRoleName: t.taskRoleName })),
+      account,
+      manage: config.efs.manageFileSystemPolicy,
+    });
     new HourlySchedule(this, 'schedule', { ruleName: namePrefix, functionName: fn.functionName, functionArn: fn.functionArn });
     const alarms = new BackupAlarms(this, 'alarms', {
       namePrefix,
@@ -151,9 +166,17 @@ export class BackupStack extends TerraformStack {
     new TerraformOutput(this, 'function_arn', { value: fn.functionArn, description: 'ARN of the orchestrator Lambda.' });
     new TerraformOutput(this, 'dashboard_name', { value: dashboard.dashboardName, description: "CloudWatch dashboard of every target's backups and alarms." });
     new TerraformOutput(this, 'alarm_topic_arn', { value: alarms.topicArn, description: 'SNS topic the alarms notify.' });
-    new TerraformOutput(this, 'access_point_id', {
+    new TerraformOutput(this, 'target_access_point_ids', {
+      value: Object.fromEntries([...targetAccessPoints.byTarget].map(([name, ap]) => [name, ap.accessPointId])),
+      description: "Each target's EFS access point, by target name: mount it (iam and transit encryption ENABLED) at the target's backupDir in its tasks only.",
+    });
+    new TerraformOutput(this, 'orchestrator_access_point_id', {
       value: accessPoint.accessPointId,
-      description: 'EFS access point of the backup directory; mount it in the database tasks at their backupDir.',
+      description: "The orchestrator's EFS access point (root over every target's directory): never mount it in a task.",
+    });
+    new TerraformOutput(this, 'efs_file_system_policy', {
+      value: fileSystemPolicy.json,
+      description: 'The backup file-system policy (TLS, backup access points only, each by its own role); attached when efs.manageFileSystemPolicy, else merge it into your own.',
     });
     new TerraformOutput(this, 'lambda_security_group_id', {
       value: network.lambdaSecurityGroupId,

@@ -3,13 +3,15 @@ import { EfsAccessPoint } from '@cdktf/provider-aws/lib/efs-access-point/index.j
 import type { AccountContext } from './account-context.js';
 import { ConfigError } from '../functions/shared/errors.js';
 
-/** Permissions of the backup directory when EFS creates it: owner rwx, group r-x, others nothing. */
-export const BACKUP_DIR_PERMISSIONS = '0750';
+/** Permissions of an access point's root directory when EFS creates it: its owner only. */
+export const BACKUP_DIR_PERMISSIONS = '0700';
 
 /** Props of {@link BackupAccessPoint}. */
 export interface BackupAccessPointProps {
   /** Name prefix for the Name tag. */
   readonly namePrefix: string;
+  /** What the access point serves, the rest of the Name tag (`<namePrefix>-<name>`): "orchestrator" or a target's name. */
+  readonly name: string;
   /** EFS file system holding the backup directory. */
   readonly fileSystemId: string;
   /** Directory on the file system the access point exposes as its root; created on first use. */
@@ -25,9 +27,10 @@ export interface BackupAccessPointProps {
 }
 
 /**
- * The EFS access point of the backup directory. The Lambda mounts it; the database tasks should
- * mount it too (task definition `authorizationConfig.accessPointId`), so that dumps written in the
- * container and files read by the Lambda have the same owner whatever uid the database runs as.
+ * One EFS access point: a root directory on the file system (created with its owner's POSIX user and
+ * `permissions` when first mounted) and the POSIX user every NFS operation through it runs as. The stack makes
+ * one per target (`<rootPath>/<target>`, the target's own uid, 0700), mounted by that target's containers only,
+ * and the orchestrator's (`<rootPath>`, root) that reaches every target's directory.
  */
 export class BackupAccessPoint extends Construct {
   /** Access point id. */
@@ -40,7 +43,7 @@ export class BackupAccessPoint extends Construct {
   constructor(scope: Construct, id: string, props: BackupAccessPointProps) {
     super(scope, id);
     const permissions = props.permissions ?? BACKUP_DIR_PERMISSIONS;
-    if (!/^0?[0-7]{3}$/.test(permissions)) throw new ConfigError(`BackupAccessPoint: permissions must be octal like "0750", got "${permissions}"`);
+    if (!/^0?[0-7]{3}$/.test(permissions)) throw new ConfigError(`BackupAccessPoint: permissions must be octal like "0700", got "${permissions}"`);
     const accessPoint = new EfsAccessPoint(this, 'access-point', {
       fileSystemId: props.fileSystemId,
       posixUser: { uid: props.posixUid, gid: props.posixGid },
@@ -48,7 +51,7 @@ export class BackupAccessPoint extends Construct {
         path: props.rootPath,
         creationInfo: { ownerUid: props.posixUid, ownerGid: props.posixGid, permissions },
       },
-      tags: { Name: `${props.namePrefix}-backup` },
+      tags: { Name: `${props.namePrefix}-${props.name}` },
     });
     this.accessPointId = accessPoint.id;
     this.accessPointArn = accessPoint.arn;

@@ -168,7 +168,8 @@ export class OrchestratorRole extends Construct {
       },
       {
         sid: 'EfsThroughAccessPoint',
-        actions: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite'],
+        // Root through its own access point only: it reaches every target's 0700 directory (modules/backup-stack.ts).
+        actions: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite', 'elasticfilesystem:ClientRootAccess'],
         resources: [props.fileSystemArn],
         condition: [{ test: 'StringEquals', variable: 'elasticfilesystem:AccessPointArn', values: [props.accessPointArn] }],
       },

@@ -100,7 +100,7 @@ describe('alarms', () => {
 
   it('describes every output', () => {
     const outputs = synthStack().output ?? {};
-    expect(Object.keys(outputs).sort()).toEqual(['access_point_id', 'alarm_topic_arn', 'bucket_name', 'dashboard_name', 'function_arn', 'function_name', 'lambda_security_group_id']);
+    expect(Object.keys(outputs).sort()).toEqual(['alarm_topic_arn', 'bucket_name', 'dashboard_name', 'efs_file_system_policy', 'function_arn', 'function_name', 'lambda_security_group_id', 'orchestrator_access_point_id', 'target_access_point_ids']);
     for (const [name, output] of Object.entries(outputs)) expect(output.description, name).toMatch(/\.$/);
   });
 });

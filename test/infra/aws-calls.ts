@@ -126,12 +126,14 @@ export const AWS_CALLS: readonly AwsCall[] = [
 
 /**
  * What the Lambda service does with the role on the function's behalf, with no SDK command in our
- * code: mount the EFS access point and write logs. (The VPC ENI actions have resource "*" and are
+ * code: mount the EFS access point (as root) and write logs. (The VPC ENI actions have resource "*" and are
  * checked by the role test.)
  */
 export const RUNTIME_REQUESTS = (fileSystem: string, accessPoint: string, logStream: string): readonly IamRequest[] => [
   req('elasticfilesystem:ClientMount', fileSystem, { 'elasticfilesystem:AccessPointArn': accessPoint }),
   req('elasticfilesystem:ClientWrite', fileSystem, { 'elasticfilesystem:AccessPointArn': accessPoint }),
+  // The access point's POSIX user is root: it reaches every target's 0700 directory.
+  req('elasticfilesystem:ClientRootAccess', fileSystem, { 'elasticfilesystem:AccessPointArn': accessPoint }),
   req('logs:CreateLogStream', logStream),
   req('logs:PutLogEvents', logStream),
 ];

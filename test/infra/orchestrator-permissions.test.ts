@@ -134,7 +134,7 @@ describe('orchestrator role denies', () => {
     ['kms:Decrypt on the exec key', { action: 'kms:Decrypt', resource: EXEC_KEY }, 'ImplicitlyDenied'],
     ['ecs:UpdateService on a service without allowServiceRestart', { action: 'ecs:UpdateService', resource: blue.service, context: { 'ecs:cluster': blue.cluster } }, 'ImplicitlyDenied'],
     ['ssm:TerminateSession of a non-exec session', { action: 'ssm:TerminateSession', resource: `arn:aws:ssm:${ARN}:session/admin-0a1b2c3d4e5f60788` }, 'ImplicitlyDenied'],
-    ['elasticfilesystem:ClientRootAccess', { action: 'elasticfilesystem:ClientRootAccess', resource: FILE_SYSTEM, context: { 'elasticfilesystem:AccessPointArn': ACCESS_POINT } }, 'ImplicitlyDenied'],
+    ['elasticfilesystem:ClientRootAccess without the access point', { action: 'elasticfilesystem:ClientRootAccess', resource: FILE_SYSTEM }, 'ImplicitlyDenied'],
     ['elasticfilesystem:ClientMount without the access point', { action: 'elasticfilesystem:ClientMount', resource: FILE_SYSTEM }, 'ImplicitlyDenied'],
   ])('%s', async (_name, request, expected) => {
     expect(await decide(policies, request)).toBe(expected);

@@ -108,7 +108,7 @@ describe('orchestrator role', () => {
     [
       'EfsThroughAccessPoint',
       {
-        actions: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite'],
+        actions: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite', 'elasticfilesystem:ClientRootAccess'],
         resources: ['arn:aws:elasticfilesystem:eu-west-1:123456789012:file-system/fs-0a1b2c3d4e5f60733'],
         condition: [{ test: 'StringEquals', variable: 'elasticfilesystem:AccessPointArn', values: ['${aws_efs_access_point.efs_access-point_26B25120.arn}'] }],
       },

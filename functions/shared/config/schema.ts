@@ -6,6 +6,7 @@ import { mayBeSameDatabase } from '../core/same-database.js';
 import { disasterRecoveryIssues, objectLockSchema, replicationSchema, snapshotsSchema } from './disaster-recovery.js';
 import { bucketName, kmsKeyArn, pattern, regionName, timeZone } from './fields.js';
 import { DEFAULT_SHRINK_RULES } from '../core/shrink.js';
+import { targetPosixUser } from '../core/target-posix-user.js';
 
 /**
  * The one configuration schema: main.ts validates the file with it before synthesizing, and the
@@ -72,6 +73,9 @@ const drillSchema = z
   })
   .describe('Scheduled restore drill: restore the latest backup into a scratch database and compare counts.');
 
+/** A POSIX uid or gid of a target's access point: not root (0 is the orchestrator's) and not 4294967295 (-1). */
+const posixId = z.number().int().min(1, { message: 'must be at least 1: uid/gid 0 (root) is the orchestrator\'s' }).max(4294967294);
+
 /** One database to back up. */
 export const targetSchema = z
   .strictObject({
@@ -89,12 +93,18 @@ export const targetSchema = z
       .describe('Name of the container environment variable holding the password (never the password itself).'),
     host: hostName.default('127.0.0.1').describe('Host the dump tool connects to, seen from inside the container.'),
     port: z.number().int().min(1).max(65535).optional().describe("Port; default the engine's standard port."),
-    backupDir: absolutePath.describe('Directory inside the container where the backup EFS access point is mounted.'),
+    backupDir: absolutePath.describe("Directory inside the container where the target's own EFS access point is mounted."),
     schedule: cronExpression.default('0 0 * * *').describe('When a backup is due (5-field cron).'),
     timeZone: timeZone.default('UTC').describe('IANA time zone of the schedule.'),
     taskRoleName: pattern(/^[\w+=,.@-]{1,64}$/, 'an IAM role name')
       .optional()
       .describe('IAM role of the database task; gets the ssmmessages permissions ECS Exec needs.'),
+    posixUid: posixId
+      .optional()
+      .describe("POSIX uid of the target's EFS access point (owner of its 0700 directory); default efs.posixUid + 1 + a stable number from the name."),
+    posixGid: posixId
+      .optional()
+      .describe("POSIX gid of the target's EFS access point; default efs.posixGid + 1 + the same number."),
     dumpTimeoutMinutes: z.number().int().min(1).max(24 * 60).default(180).describe('A dump running longer fails.'),
     allowServiceRestart: z
       .boolean()
@@ -213,11 +223,17 @@ export const configSchema = z
       .strictObject({
         fileSystemId: id('fs').describe('EFS file system holding the backup directory.'),
         mountTargetSecurityGroupId: id('sg').describe('Security group of the EFS mount targets (gets an NFS ingress rule).'),
-        rootPath: absolutePath.default('/ecs-db-backup').describe('Directory of the access point on the file system.'),
-        posixUid: z.number().int().min(0).max(4294967294).default(1000).describe('POSIX uid of the Lambda on EFS.'),
-        posixGid: z.number().int().min(0).max(4294967294).default(1000).describe('POSIX gid of the Lambda on EFS.'),
+        rootPath: absolutePath.default('/ecs-db-backup').describe("Directory on the file system holding every target's directory (<rootPath>/<target>); the orchestrator's access point."),
+        posixUid: z.number().int().min(0).max(4294967294).default(1000).describe("Base of the targets' default POSIX uids (see targets[].posixUid)."),
+        posixGid: z.number().int().min(0).max(4294967294).default(1000).describe("Base of the targets' default POSIX gids (see targets[].posixGid)."),
+        manageFileSystemPolicy: z
+          .boolean()
+          .default(false)
+          .describe(
+            "Set the file system's policy (TLS only, access only through the backup access points, each by its own role). It replaces any policy the file system has, and denies every other mount: only for a file system that holds nothing but the backups. Otherwise merge the output efs_file_system_policy into your own.",
+          ),
       })
-      .describe('Backup EFS: the containers mount the same directory at their backupDir.'),
+      .describe("Backup EFS: each target's container mounts its own access point (<rootPath>/<target>) at its backupDir."),
     endpoints: z
       .strictObject({
         s3Gateway: z.boolean().default(false).describe('Create an S3 gateway endpoint (free).'),
@@ -277,6 +293,7 @@ export const configSchema = z
       if (seen.has(t.name)) ctx.addIssue({ code: 'custom', path: ['targets', i, 'name'], message: `duplicates target name "${t.name}"` });
       seen.add(t.name);
     });
+    posixUserIssues(c, ctx);
     const clusters = new Set(c.targets.map((t) => t.cluster));
     for (const cluster of Object.keys(c.execKmsKeys)) {
       if (!clusters.has(cluster)) ctx.addIssue({ code: 'custom', path: ['execKmsKeys', cluster], message: `names cluster "${cluster}", which no target uses` });
@@ -284,6 +301,24 @@ export const configSchema = z
     for (const issue of disasterRecoveryIssues(c)) ctx.addIssue({ code: 'custom', path: [...issue.path], message: issue.message });
   })
   .describe('ecs-db-backup configuration');
+
+/** Each target's access point has its own uid and gid. */
+function posixUserIssues(
+  c: { efs: { posixUid: number; posixGid: number }; targets: readonly (Target & { posixUid?: number; posixGid?: number })[] },
+  ctx: z.RefinementCtx,
+): void {
+  const uids = new Map<number, string>();
+  const gids = new Map<number, string>();
+  c.targets.forEach((t, i) => {
+    const { uid, gid } = targetPosixUser({ efs: c.efs, target: t });
+    const sameUid = uids.get(uid);
+    if (sameUid !== undefined) ctx.addIssue({ code: 'custom', path: ['targets', i, 'posixUid'], message: `uid ${uid} is target "${sameUid}"'s too: each target needs its own; set posixUid` });
+    const sameGid = gids.get(gid);
+    if (sameGid !== undefined) ctx.addIssue({ code: 'custom', path: ['targets', i, 'posixGid'], message: `gid ${gid} is target "${sameGid}"'s too: each target needs its own; set posixGid` });
+    uids.set(uid, t.name);
+    gids.set(gid, t.name);
+  });
+}
 
 /** A validated configuration, defaults filled in. */
 export type BackupConfig = z.output<typeof configSchema>;
