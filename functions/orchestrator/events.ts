@@ -10,10 +10,10 @@ export class EventError extends BackupError {}
 const scheduledSchema = z.looseObject({ source: z.literal('aws.events'), 'detail-type': z.literal('Scheduled Event') });
 /** Back up one target now, whatever its schedule says. */
 const backupSchema = z.strictObject({ action: z.literal('backup'), target: z.string().min(1) });
-/** Read a probe file the exec-checker wrote from the container to the EFS root (`.probe-<id>`, nothing else). */
+/** Read a probe file the exec-checker wrote from the container into the target's directory (`.probe-<id>`, nothing else). */
 const probeSchema = z.strictObject({
   action: z.literal('probe'),
-  target: z.string().min(1).optional(),
+  target: z.string({ error: 'is required: the probe file is in the target\'s own directory' }).min(1),
   file: z.string().regex(/^\.probe-[A-Za-z0-9_-]{1,64}$/, { message: 'must be a probe file name like ".probe-1a2b3c"' }),
   expect: z.string().optional(),
 });

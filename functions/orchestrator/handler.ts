@@ -99,7 +99,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<H
     case 'backup':
       return { action: 'backup', results: [await guarded(deps, targetNamed(env, request.target), true)] };
     case 'probe':
-      return { action: 'probe', ...(await answerProbe(deps.state, request)) };
+      return { action: 'probe', ...(await answerProbe(deps.state, targetNamed(env, request.target).name, request)) };
     case 'status':
       return { action: 'status', targets: await readRunStatus(deps.state, env.targets, deps.now()) };
     // Restores and drills load their code when first asked for (a chunk of the bundle): cold starts compile the backup path only.

@@ -10,14 +10,15 @@ export interface ProbeAnswer {
 }
 
 /**
- * Answers the exec-checker's probe: reads the `.probe-<id>` file the container wrote and compares it with `expect`.
+ * Answers the exec-checker's probe: reads the `.probe-<id>` file the target's container wrote into its own directory
+ * (`<root>/<target>`, its access point's root) and compares it with `expect`.
  * A link, a non-regular file or an oversized one is refused with a reason and never read (its content would be
  * whatever the link points at: /proc/self/environ holds the Lambda's credentials).
  */
-export async function answerProbe(state: EfsState, request: { file: string; expect?: string | undefined }): Promise<ProbeAnswer> {
+export async function answerProbe(state: EfsState, target: string, request: { file: string; expect?: string | undefined }): Promise<ProbeAnswer> {
   let content: string | null;
   try {
-    content = await state.readProbeFile(request.file);
+    content = await state.readProbeFile(target, request.file);
   } catch (error) {
     if (error instanceof UnsafeEfsPathError) return { ok: false, found: true, content: null, error: `refused to read the probe file: ${error.message}` };
     throw error;

@@ -63,15 +63,15 @@ export async function runDefaultDemo(ctx: DemoContext): Promise<SummaryRow[]> {
   say(`  postgres :${pg.port} (pid ${pidFile(join(pg.dataDir, 'postmaster.pid'))}), redis :${redis.port} (pid ${redis.pid}), mariadb :${maria.port} (pid ${pidFile(join(maria.dataDir, 'mariadbd.pid'))})`);
   say(`  sample data: ${seeded}`);
 
-  const task = (service: string, env: Record<string, string>) => ({
+  const task = (service: string, target: string, env: Record<string, string>) => ({
     cluster: CLUSTER,
     service,
-    containers: [{ name: service, env, backupDirs: [CONTAINER_BACKUP_DIR] }],
+    containers: [{ name: service, env, backupDirs: { [CONTAINER_BACKUP_DIR]: target } }],
   });
-  world.addTask(task('orders-db', { POSTGRES_PASSWORD: pg.password }));
+  world.addTask(task('orders-db', 'orders-pg', { POSTGRES_PASSWORD: pg.password }));
   // The Redis "container" has busybox as /bin/sh, like an Alpine image.
-  world.addTask(task('sessions-redis', { REDIS_PASSWORD }), 'busybox');
-  world.addTask(task('shop-db', { MARIADB_PASSWORD: maria.password }));
+  world.addTask(task('sessions-redis', 'sessions-redis', { REDIS_PASSWORD }), 'busybox');
+  world.addTask(task('shop-db', 'shop-mariadb', { MARIADB_PASSWORD: maria.password }));
   const common = { cluster: CLUSTER, backupDir: CONTAINER_BACKUP_DIR };
   const targets = world.setTargets([
     { ...common, name: 'orders-pg', engine: 'postgres', service: 'orders-db', container: 'orders-db', database: 'orders', user: 'postgres', passwordEnv: 'POSTGRES_PASSWORD', port: pg.port },

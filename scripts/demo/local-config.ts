@@ -7,11 +7,12 @@ import { ConfigError } from '../../functions/shared/errors.js';
  * variable (passwordEnv) from the demo's own environment, as ECS would inject it. Pure.
  */
 
-/** One stand-in container: its secret variables and where the backup EFS is mounted in it. */
+/** One stand-in container: its secret variables and where each target's EFS directory is mounted in it. */
 export interface PlannedContainer {
   name: string;
   env: Record<string, string>;
-  backupDirs: string[];
+  /** Container path → the target whose directory (its access point) is mounted there. */
+  backupDirs: Record<string, string>;
 }
 
 /** One stand-in task of a service. */
@@ -32,9 +33,13 @@ export function planLocalTasks(config: Pick<BackupConfig, 'targets'>, env: Reado
     let task = tasks.find((k) => k.cluster === t.cluster && k.service === t.service);
     if (!task) tasks.push((task = { cluster: t.cluster, service: t.service, containers: [] }));
     let container = task.containers.find((c) => c.name === t.container);
-    if (!container) task.containers.push((container = { name: t.container, env: {}, backupDirs: [] }));
+    if (!container) task.containers.push((container = { name: t.container, env: {}, backupDirs: {} }));
     if (t.passwordEnv !== undefined) container.env[t.passwordEnv] = env[t.passwordEnv]!;
-    if (!container.backupDirs.includes(t.backupDir)) container.backupDirs.push(t.backupDir);
+    const other = container.backupDirs[t.backupDir];
+    if (other !== undefined) {
+      throw new ConfigError(`targets "${other}" and "${t.name}" both use ${t.backupDir} in container ${t.container}: each target mounts its own access point, so give each its own backupDir`);
+    }
+    container.backupDirs[t.backupDir] = t.name;
   }
   return tasks;
 }

@@ -1,5 +1,5 @@
 import { execFile, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -116,7 +116,8 @@ export async function startWorld(o: WorldOptions): Promise<DemoWorld> {
         containers: task.containers.map((c) => ({
           name: c.name,
           env: containerEnv({ ...c.env, [DEMO_MARK_ENV]: o.mark }),
-          mounts: Object.fromEntries(c.backupDirs.map((d) => [d, efsDir])),
+          // Each target's directory at its backupDir, as its own access point would be mounted.
+          mounts: Object.fromEntries(Object.entries(c.backupDirs).map(([dir, target]) => [dir, targetDir(efsDir, target)])),
           shell,
         })),
       });
@@ -175,4 +176,12 @@ export async function startWorld(o: WorldOptions): Promise<DemoWorld> {
       rmSync(cliDir, { recursive: true, force: true });
     },
   };
+}
+
+/** `<efsDir>/<target>`, made when missing: what the target's access point exposes (and the stand-in bind-mounts). */
+function targetDir(efsDir: string, target: string): string {
+  const dir = join(efsDir, target);
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o777);
+  return dir;
 }

@@ -21,6 +21,13 @@ import { startMotoS3, type MotoS3 } from './moto.js';
 
 /** Where the backup EFS is mounted in the stand-in containers. */
 export const CONTAINER_BACKUP_DIR = '/backup';
+/**
+ * A target's backupDir in the stand-in containers: `/backup/<target>`. The harness's containers see the whole EFS at
+ * /backup (one mount for every target a container serves), so this is the directory its own access point would show.
+ */
+export function targetBackupDir(target: string): string {
+  return `${CONTAINER_BACKUP_DIR}/${target}`;
+}
 /** Cluster of every stand-in task. */
 export const CLUSTER = 'db';
 /** Key prefix of the tests' bucket. */
@@ -117,7 +124,7 @@ export async function startHarness<S extends S3Server = MotoS3>(
     },
     fakePgDump: (behaviour) => fakePgDumpDir(behaviour, scratchDir),
     setTargets(targets) {
-      const parsed = targets.map((t) => targetSchema.parse({ cluster: CLUSTER, backupDir: CONTAINER_BACKUP_DIR, ...t }));
+      const parsed = targets.map((t) => targetSchema.parse({ cluster: CLUSTER, backupDir: targetBackupDir(String(t.name)), ...t }));
       writeFileSync(targetsFile, serializeTargets(parsed));
       return parsed;
     },

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { startLambdaApi, type LambdaApi } from '../../scripts/standin/lambda-api.js';
 import type { LambdaRun } from './lambda-runner.js';
-import { CONTAINER_BACKUP_DIR, CLUSTER, KEY_PREFIX, startHarness, type Harness, type S3Server } from './orchestrator-harness.js';
+import { CLUSTER, KEY_PREFIX, startHarness, targetBackupDir, type Harness, type S3Server } from './orchestrator-harness.js';
 import type { MotoS3 } from './moto.js';
 
 /**
@@ -126,7 +126,7 @@ export async function startRestoreHarness<S extends S3Server = MotoS3>(opts: { s
           vpcId: 'vpc-0a1b2c3d4e5f60718',
           subnetIds: ['subnet-0a1b2c3d4e5f60711'],
           efs: { fileSystemId: 'fs-0a1b2c3d4e5f60733', mountTargetSecurityGroupId: 'sg-0a1b2c3d4e5f60744' },
-          targets: targets.map((t) => ({ cluster: CLUSTER, backupDir: CONTAINER_BACKUP_DIR, ...t })),
+          targets: targets.map((t) => ({ cluster: CLUSTER, backupDir: targetBackupDir(String(t.name)), ...t })),
         }),
       );
       return configPath;

@@ -38,4 +38,13 @@ describe('the probe', () => {
     const run = await h.run({ action: 'probe', target: 'orders', file: '.probe-big' });
     expect(run.result).toMatchObject({ action: 'probe', ok: false, content: null, error: expect.stringMatching(/bytes, more than the 256/) });
   });
+
+  it("reads a probe in the target's own directory, and needs the target to know which", async () => {
+    await mkdir(join(h.efsDir, 'orders'), { recursive: true });
+    await writeFile(join(h.efsDir, 'orders', '.probe-ok'), 'hello from orders');
+    const run = await h.run({ action: 'probe', target: 'orders', file: '.probe-ok', expect: 'hello from orders' });
+    expect(run.result).toEqual({ action: 'probe', ok: true, found: true, content: 'hello from orders' });
+    const untargeted = await h.run({ action: 'probe', file: '.probe-ok' });
+    expect(untargeted.error?.message).toMatch(/target: is required: the probe file is in the target's own directory/);
+  });
 });

@@ -13,6 +13,7 @@ import { parseConfig } from '../../functions/shared/config/load.js';
 import { EcsExec } from '../../functions/shared/exec/exec-client.js';
 import type { ProbeRequest } from '../../functions/shared/exec-checker/probe.js';
 import { runExecCheck } from '../../functions/shared/exec-checker/run.js';
+import { targetPosixUser } from '../../functions/shared/core/target-posix-user.js';
 import type { CheckResult, Clients } from '../../functions/shared/exec-checker/types.js';
 import { startStandin, type Standin, type StandinContainer, type StandinTask } from '../../scripts/standin/index.js';
 import { execClientsFor } from '../helpers/standin.js';
@@ -92,8 +93,12 @@ function clients(): { clients: Clients; invokes: ProbeRequest[] } {
   });
   mocks.efs.on(DescribeMountTargetSecurityGroupsCommand).resolves({ SecurityGroups: [IDS.mountSg] });
   mocks.ec2.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: IDS.mountSg, IpPermissions: [{ IpProtocol: 'tcp', FromPort: 2049, ToPort: 2049, UserIdGroupPairs: [{ GroupId: IDS.lambdaSg }] }] }] });
-  mocks.efs.on(DescribeAccessPointsCommand).resolves({ AccessPoints: [{ AccessPointId: IDS.accessPointId, RootDirectory: { Path: '/ecs-db-backup' } }] });
-  // The orchestrator's EFS mount is the host directory the stand-in bind-mounts at the container's /backup.
+  const own = targetPosixUser({ efs: { posixUid: 1000, posixGid: 1000 }, target: { name: 'orders-pg' } });
+  mocks.efs.on(DescribeAccessPointsCommand).resolves({
+    AccessPoints: [{ AccessPointId: IDS.accessPointId, RootDirectory: { Path: '/ecs-db-backup/orders-pg' }, PosixUser: { Uid: own.uid, Gid: own.gid } }],
+  });
+  // The host directory the stand-in bind-mounts at the container's /backup plays orders-pg's own directory, <EFS>/orders-pg,
+  // which the orchestrator reads the probe from.
   const invokes: ProbeRequest[] = [];
   mocks.lambda.on(InvokeCommand).callsFake((input: InvokeCommandInput) => {
     const request = JSON.parse(new TextDecoder().decode(input.Payload as Uint8Array)) as ProbeRequest;

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricSum, type LambdaRun } from '../helpers/lambda-runner.js';
@@ -218,13 +218,15 @@ describe('runs left behind', () => {
     expect(run.logs.some((l) => l.message === 'cleaning up an abandoned run' && l.runId === stale.runId)).toBe(true);
   });
 
-  it('answers a probe for a file the container wrote to the EFS root', async () => {
-    await writeFile(join(h.efsDir, '.probe-abc123'), 'hello from the container\n');
-    const found = await h.run({ action: 'probe', file: '.probe-abc123', expect: 'hello from the container' });
+  it("answers a probe for a file the container wrote to its target's directory", async () => {
+    await pgTarget('f-probe');
+    await mkdir(join(h.efsDir, 'f-probe'), { recursive: true });
+    await writeFile(join(h.efsDir, 'f-probe', '.probe-abc123'), 'hello from the container\n');
+    const found = await h.run({ action: 'probe', target: 'f-probe', file: '.probe-abc123', expect: 'hello from the container' });
     expect(found.result).toEqual({ action: 'probe', ok: true, found: true, content: 'hello from the container\n' });
-    const missing = await h.run({ action: 'probe', file: '.probe-nothere' });
+    const missing = await h.run({ action: 'probe', target: 'f-probe', file: '.probe-nothere' });
     expect(missing.result).toEqual({ action: 'probe', ok: false, found: false, content: null });
-    const bad = await h.run({ action: 'probe', file: '../etc/passwd' });
+    const bad = await h.run({ action: 'probe', target: 'f-probe', file: '../etc/passwd' });
     expect(bad.error?.message).toMatch(/probe file name/);
   });
 });

@@ -215,6 +215,16 @@ const MALFORMED: Array<[string, (c: Draft) => unknown, string[]]> = [
     ["targets[1].name: duplicates target name \"app-pg\""],
   ],
   [
+    "two targets with one POSIX uid and gid",
+    (c: Draft) => c.targets.push({ ...c.targets[0], name: 'other-pg', posixUid: 4000, posixGid: 4000 }, { ...c.targets[0], name: 'third-pg', posixUid: 4000, posixGid: 4000 }),
+    ["targets[2].posixUid: uid 4000 is target \"other-pg\"'s too: each target needs its own; set posixUid", "targets[2].posixGid: gid 4000 is target \"other-pg\"'s too: each target needs its own; set posixGid"],
+  ],
+  [
+    "a target running as root on EFS",
+    (c: Draft) => (c.targets[0].posixUid = 0),
+    ["targets[0].posixUid: must be at least 1: uid/gid 0 (root) is the orchestrator's"],
+  ],
+  [
     "unknown engine",
     (c: Draft) => (c.targets[0].engine = 'oracle'),
     ["targets[0].engine: Invalid option: expected one of \"postgres\"|\"redis\"|\"mysql\"|\"mariadb\"|\"mongodb\""],

@@ -22,12 +22,19 @@ describe('planLocalTasks', () => {
         cluster: 'prod',
         service: 'app-db',
         containers: [
-          { name: 'postgres', env: { PGPASSWORD: 'pw' }, backupDirs: ['/backup', '/backup2'] },
-          { name: 'redis', env: {}, backupDirs: ['/data/backup'] },
+          { name: 'postgres', env: { PGPASSWORD: 'pw' }, backupDirs: { '/backup': 'app-pg', '/backup2': 'app-pg-2' } },
+          { name: 'redis', env: {}, backupDirs: { '/data/backup': 'cache' } },
         ],
       },
-      { cluster: 'shop', service: 'shop-db', containers: [{ name: 'mariadb', env: { MARIADB_PASSWORD: 'mpw' }, backupDirs: ['/backup'] }] },
+      { cluster: 'shop', service: 'shop-db', containers: [{ name: 'mariadb', env: { MARIADB_PASSWORD: 'mpw' }, backupDirs: { '/backup': 'shop' } }] },
     ]);
+  });
+
+  it('refuses two targets at one backup directory of a container: each mounts its own access point', () => {
+    const config = parseConfig({ ...base, targets: [pg, { ...pg, name: 'app-pg-2', database: 'other' }] });
+    expect(() => planLocalTasks(config, { PGPASSWORD: 'pw' })).toThrow(
+      'targets "app-pg" and "app-pg-2" both use /backup in container postgres: each target mounts its own access point, so give each its own backupDir',
+    );
   });
 
   it.each([

@@ -100,25 +100,31 @@ describe('run files', () => {
     expect(await readFile(join(root, 'pg', 'r1', 'done.gz'))).toHaveLength(3);
   });
 
-  it('reads a probe file at the root', async () => {
-    await writeFile(join(root, '.probe-1'), 'hi');
-    expect(await state.readProbeFile('.probe-1')).toBe('hi');
-    expect(await state.readProbeFile('.probe-2')).toBeNull();
+  it("reads a probe file in the target's directory only", async () => {
+    await mkdir(join(root, 'pg'));
+    await writeFile(join(root, 'pg', '.probe-1'), 'hi');
+    await writeFile(join(root, '.probe-3'), 'at the root');
+    expect(await state.readProbeFile('pg', '.probe-1')).toBe('hi');
+    expect(await state.readProbeFile('pg', '.probe-2')).toBeNull();
+    expect(await state.readProbeFile('pg', '.probe-3')).toBeNull();
+    expect(await state.readProbeFile('other', '.probe-1')).toBeNull();
   });
 
   it.each([
-    ['a link to the environment', async () => symlink('/proc/self/environ', join(root, '.probe-x')), /is a symbolic link/],
-    ['a file larger than a probe', async () => writeFile(join(root, '.probe-x'), 'x'.repeat(257)), /257 bytes, more than the 256/],
-    ['a directory', async () => mkdir(join(root, '.probe-x')), /not a regular file/],
+    ['a link to the environment', async () => symlink('/proc/self/environ', join(root, 'pg', '.probe-x')), /is a symbolic link/],
+    ['a file larger than a probe', async () => writeFile(join(root, 'pg', '.probe-x'), 'x'.repeat(257)), /257 bytes, more than the 256/],
+    ['a directory', async () => mkdir(join(root, 'pg', '.probe-x')), /not a regular file/],
   ])('refuses a probe file that is %s', async (_name, make, message) => {
+    await mkdir(join(root, 'pg'));
     await make();
-    await expect(state.readProbeFile('.probe-x')).rejects.toThrow(message);
+    await expect(state.readProbeFile('pg', '.probe-x')).rejects.toThrow(message);
   });
 
   it('reads probe files only by their name', async () => {
-    await writeFile(join(root, 'run.json'), '{}');
-    await expect(state.readProbeFile('run.json')).rejects.toThrow(/not named like ".probe-1a2b3c"/);
-    await expect(state.readProbeFile('.probe-../run.json')).rejects.toThrow(/not named like/);
+    await mkdir(join(root, 'pg'));
+    await writeFile(join(root, 'pg', 'run.json'), '{}');
+    await expect(state.readProbeFile('pg', 'run.json')).rejects.toThrow(/not named like ".probe-1a2b3c"/);
+    await expect(state.readProbeFile('pg', '.probe-../run.json')).rejects.toThrow(/not named like/);
   });
 
   it.each([

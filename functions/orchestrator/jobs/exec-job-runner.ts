@@ -24,9 +24,9 @@ export class JobCheckError extends BackupError {}
 /** How long the launch wrapper may take: it only writes job.sh and forks. */
 const LAUNCH_TIMEOUT_MS = 60_000;
 
-/** Where a run directory is inside the container: `<backupDir>/<target>/<runId>` (backupDir is the EFS access point root). */
+/** Where a run directory is inside the container: `<backupDir>/<runId>` (backupDir is where the target's own access point, `<rootPath>/<target>`, is mounted). */
 export function containerRunDir(target: Target, runId: string): string {
-  return posix.join(target.backupDir, target.name, runId);
+  return posix.join(target.backupDir, runId);
 }
 
 /** A started job: its task, process group id and start time. */

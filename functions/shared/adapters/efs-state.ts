@@ -247,13 +247,13 @@ export class EfsState {
   }
 
   /**
-   * Reads the probe file `<root>/<file>` the exec-checker wrote from the container, or null when absent. Only a
-   * regular file named `.probe-<id>` of at most MAX_PROBE_FILE_BYTES: the probe exists to show that the Lambda
-   * sees what the container wrote, not to read anything else.
+   * Reads the probe file `<root>/<target>/<file>` the exec-checker wrote from the target's container, or null when
+   * absent. Only a regular file named `.probe-<id>` of at most MAX_PROBE_FILE_BYTES: the probe exists to show that
+   * the Lambda sees what the container wrote, not to read anything else.
    */
-  async readProbeFile(file: string): Promise<string | null> {
+  async readProbeFile(target: string, file: string): Promise<string | null> {
     if (!PROBE_FILE_PATTERN.test(file)) throw new BackupError(`probe file "${file}" is not named like ".probe-1a2b3c"`);
-    return (await readInside(this.root, join(this.root, file), MAX_PROBE_FILE_BYTES))?.toString('utf8') ?? null;
+    return (await this.readTargetFile(target, join(this.targetDir(target), file), MAX_PROBE_FILE_BYTES))?.toString('utf8') ?? null;
   }
 
   /** Reads `path`, which must lie in the target's directory, without following links; null when absent. */

@@ -312,6 +312,8 @@ function posixUserIssues(
   c.targets.forEach((t, i) => {
     const { uid, gid } = targetPosixUser({ efs: c.efs, target: t });
     const sameUid = uids.get(uid);
+    // A duplicate name is reported as such: its default ids are the other's by construction.
+    if (c.targets.findIndex((o) => o.name === t.name) !== i) return;
     if (sameUid !== undefined) ctx.addIssue({ code: 'custom', path: ['targets', i, 'posixUid'], message: `uid ${uid} is target "${sameUid}"'s too: each target needs its own; set posixUid` });
     const sameGid = gids.get(gid);
     if (sameGid !== undefined) ctx.addIssue({ code: 'custom', path: ['targets', i, 'posixGid'], message: `gid ${gid} is target "${sameGid}"'s too: each target needs its own; set posixGid` });

@@ -12,7 +12,7 @@ export interface ExecRunner {
   run(options: { cluster: string; task: string; container: string; script: string; timeoutMs: number }): Promise<{ output: string; exitCode: number }>;
 }
 
-/** The request the orchestrator answers with whether it sees `file` in the target's backup directory. */
+/** The request the orchestrator answers with whether it sees `file` in the target's own directory (its access point's root). */
 export interface ProbeRequest {
   readonly action: 'probe';
   readonly target: string;
@@ -97,7 +97,7 @@ async function askOrchestrator(input: ProbeInput, request: ProbeRequest): Promis
     return red(title, `${input.functionName} could not look: ${answer.error}`, "check the orchestrator's EFS mount (the EFS mount target lines) and its log");
   }
   if (answer.found !== true) {
-    return red(title, `the orchestrator does not see ${request.file} on its EFS mount`, `the container's ${input.backupDir} and the orchestrator's access point must be the same EFS directory: check the Backup mount line`);
+    return red(title, `the orchestrator does not see ${request.file} on its EFS mount`, `the container's ${input.backupDir} must be ${input.target}'s own access point, which the orchestrator reads as its directory: check the Backup mount line`);
   }
   // `ok` is the orchestrator's own comparison; the checker compares too, so an older orchestrator works as well.
   if (answer.ok !== true || answer.content?.trim() !== request.expect) {

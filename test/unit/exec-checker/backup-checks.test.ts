@@ -5,6 +5,7 @@ import { DescribeKeyCommand, type KeyState } from '@aws-sdk/client-kms';
 import { GetBucketEncryptionCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { backupMount } from '../../../functions/shared/exec-checker/backup-mount.js';
+import { targetPosixUser } from '../../../functions/shared/core/target-posix-user.js';
 import { execKms } from '../../../functions/shared/exec-checker/exec-kms.js';
 import { execLogEncryption } from '../../../functions/shared/exec-checker/exec-log-encryption.js';
 import type { CheckResult } from '../../../functions/shared/exec-checker/types.js';
@@ -12,9 +13,14 @@ import { goodBackup, goodTaskDefinition, IDS, makeContext, simulateWith } from '
 
 const brief = (results: CheckResult[]) => results.map((r) => [r.verdict, r.title, r.message, r.fix]);
 const TITLE = 'Backup mount (postgres)';
-const howTo = `add an EFS volume (fileSystemId ${IDS.fileSystemId}, the backup access point or rootDirectory /ecs-db-backup, transit encryption) to the task definition and mount it in postgres at /backup`;
+const howTo = `add an EFS volume (fileSystemId ${IDS.fileSystemId}, access point target_access_point_ids["orders-pg"] of the stack's outputs, transit encryption and IAM authorization enabled) to the task definition and mount it in postgres at /backup`;
+const OWN = targetPosixUser({ efs: { posixUid: 1000, posixGid: 1000 }, target: { name: 'orders-pg' } });
+const OWN_ROOT = '/ecs-db-backup/orders-pg';
+const useOwn = `mount target_access_point_ids["orders-pg"] (rooted at ${OWN_ROOT}) on volume backup`;
+type EfsVolume = NonNullable<TaskDefinition['volumes']>[number]['efsVolumeConfiguration'];
+const viaAccessPoint: EfsVolume = { fileSystemId: IDS.fileSystemId, transitEncryption: 'ENABLED', authorizationConfig: { accessPointId: IDS.accessPointId, iam: 'ENABLED' } };
 
-function definition(mount: { containerPath?: string; readOnly?: boolean }, efs?: NonNullable<TaskDefinition['volumes']>[number]['efsVolumeConfiguration']): TaskDefinition {
+function definition(mount: { containerPath?: string; readOnly?: boolean }, efs?: EfsVolume): TaskDefinition {
   return {
     containerDefinitions: [{ name: 'postgres', mountPoints: [{ sourceVolume: 'backup', containerPath: mount.containerPath ?? '/backup', readOnly: mount.readOnly }] }],
     volumes: [efs === undefined ? { name: 'backup', host: { sourcePath: '/srv' } } : { name: 'backup', efsVolumeConfiguration: efs }],
@@ -22,28 +28,42 @@ function definition(mount: { containerPath?: string; readOnly?: boolean }, efs?:
 }
 
 describe('backup-mount', () => {
+  const own = { Path: OWN_ROOT, user: { Uid: OWN.uid, Gid: OWN.gid } };
   it.each([
-    ['the backup access point', definition({}, { fileSystemId: IDS.fileSystemId, authorizationConfig: { accessPointId: IDS.accessPointId } }), '/ecs-db-backup', [
-      'green', TITLE, `access point ${IDS.accessPointId} (${IDS.fileSystemId}:/ecs-db-backup) at /backup`, undefined,
+    ["the target's own access point", definition({}, viaAccessPoint), own, [['green', TITLE, `access point ${IDS.accessPointId} (${IDS.fileSystemId}:${OWN_ROOT}) at /backup`, undefined]]],
+    ['the orchestrator\'s access point (every target\'s directory)', definition({}, viaAccessPoint), { Path: '/ecs-db-backup', user: { Uid: 0, Gid: 0 } }, [
+      ['red', TITLE, `access point ${IDS.accessPointId} is rooted at /ecs-db-backup, not ${OWN_ROOT}: it is not orders-pg's own access point`, useOwn],
     ]],
-    ['an access point rooted elsewhere', definition({}, { fileSystemId: IDS.fileSystemId, authorizationConfig: { accessPointId: IDS.accessPointId } }), '/data', [
-      'red', TITLE, `access point ${IDS.accessPointId} is rooted at /data, but the orchestrator reads /ecs-db-backup`, `use an access point rooted at /ecs-db-backup on volume backup`,
+    ["another target's access point", definition({}, viaAccessPoint), { Path: '/ecs-db-backup/shop-mariadb', user: { Uid: 4242, Gid: 4242 } }, [
+      ['red', TITLE, `access point ${IDS.accessPointId} is rooted at /ecs-db-backup/shop-mariadb, not ${OWN_ROOT}: it is not orders-pg's own access point`, useOwn],
     ]],
-    ['the root directory', definition({}, { fileSystemId: IDS.fileSystemId, rootDirectory: '/ecs-db-backup/' }), undefined, ['green', TITLE, `${IDS.fileSystemId}:/ecs-db-backup at /backup`, undefined]],
+    ['an access point at the right directory with another user', definition({}, viaAccessPoint), { Path: `${OWN_ROOT}/`, user: { Uid: 4242, Gid: 4242 } }, [
+      ['red', TITLE, `access point ${IDS.accessPointId} runs as 4242:4242, not ${OWN.uid}:${OWN.gid}: it is not orders-pg's own access point`, useOwn],
+    ]],
+    ['a mount without transit encryption or IAM authorization', definition({}, { fileSystemId: IDS.fileSystemId, authorizationConfig: { accessPointId: IDS.accessPointId } }), own, [
+      ['green', TITLE, `access point ${IDS.accessPointId} (${IDS.fileSystemId}:${OWN_ROOT}) at /backup`, undefined],
+      ['yellow', 'Backup mount encryption', 'volume backup is mounted without transit encryption: dumps cross the network in the clear and the file-system policy (efs.manageFileSystemPolicy, or the efs_file_system_policy output merged into yours) refuses it', 'set transitEncryption = ENABLED on volume backup'],
+      ['yellow', 'Backup mount authorization', "volume backup mounts without IAM authorization: EFS cannot tell orders-pg's tasks (role orders-db-task) from others, and the file-system policy (efs.manageFileSystemPolicy, or the efs_file_system_policy output merged into yours) refuses it", 'set authorizationConfig.iam = ENABLED on volume backup'],
+    ]],
+    ['a root directory without an access point', definition({}, { fileSystemId: IDS.fileSystemId, rootDirectory: OWN_ROOT }), undefined, [
+      ['red', TITLE, `/backup mounts ${IDS.fileSystemId}:${OWN_ROOT} without an access point: the container would see other targets' directories, or none of its own`, howTo],
+    ]],
     ['the file system root', definition({}, { fileSystemId: IDS.fileSystemId }), undefined, [
-      'red', TITLE, `/backup mounts ${IDS.fileSystemId}:/, but the orchestrator reads /ecs-db-backup`, 'set rootDirectory = /ecs-db-backup on volume backup, or use the backup access point',
+      ['red', TITLE, `/backup mounts ${IDS.fileSystemId}:/ without an access point: the container would see other targets' directories, or none of its own`, howTo],
     ]],
-    ['another file system', definition({}, { fileSystemId: 'fs-0000000000000ffff' }), undefined, ['red', TITLE, `/backup is on file system fs-0000000000000ffff, not the backup file system ${IDS.fileSystemId}`, howTo]],
-    ['a read-only mount', definition({ readOnly: true }, { fileSystemId: IDS.fileSystemId, rootDirectory: '/ecs-db-backup' }), undefined, [
-      'red', TITLE, '/backup is mounted read-only', 'set readOnly = false on the mount point /backup of postgres: the dump is written there',
+    ['another file system', definition({}, { fileSystemId: 'fs-0000000000000ffff' }), undefined, [['red', TITLE, `/backup is on file system fs-0000000000000ffff, not the backup file system ${IDS.fileSystemId}`, howTo]]],
+    ['a read-only mount', definition({ readOnly: true }, viaAccessPoint), own, [
+      ['red', TITLE, '/backup is mounted read-only', 'set readOnly = false on the mount point /backup of postgres: the dump is written there'],
     ]],
-    ['a host volume', definition({}), undefined, ['red', TITLE, 'volume backup at /backup is not an EFS volume', howTo]],
-    ['nothing at backupDir', definition({ containerPath: '/var/backup' }, { fileSystemId: IDS.fileSystemId }), undefined, ['red', TITLE, 'nothing is mounted at /backup', howTo]],
-    ['no such container', { containerDefinitions: [{ name: 'pg' }] }, undefined, ['red', TITLE, 'the task definition has no container postgres', 'set targets[].container of orders-pg to one of: pg']],
-  ] as [string, TaskDefinition, string | undefined, unknown][])('reports %s', async (_, taskDefinition, accessPointPath, expected) => {
+    ['a host volume', definition({}), undefined, [['red', TITLE, 'volume backup at /backup is not an EFS volume', howTo]]],
+    ['nothing at backupDir', definition({ containerPath: '/var/backup' }, { fileSystemId: IDS.fileSystemId }), undefined, [['red', TITLE, 'nothing is mounted at /backup', howTo]]],
+    ['no such container', { containerDefinitions: [{ name: 'pg' }] }, undefined, [['red', TITLE, 'the task definition has no container postgres', 'set targets[].container of orders-pg to one of: pg']]],
+  ] as [string, TaskDefinition, { Path: string; user: { Uid: number; Gid: number } } | undefined, unknown][])('reports %s', async (_, taskDefinition, accessPoint, expected) => {
     const { ctx, mocks } = makeContext({ taskDefinition, backup: goodBackup() });
-    mocks.efs.on(DescribeAccessPointsCommand, { AccessPointId: IDS.accessPointId }).resolves({ AccessPoints: [{ AccessPointId: IDS.accessPointId, RootDirectory: { Path: accessPointPath } }] });
-    expect(brief(await backupMount(ctx))).toEqual([expected]);
+    mocks.efs.on(DescribeAccessPointsCommand, { AccessPointId: IDS.accessPointId }).resolves({
+      AccessPoints: [{ AccessPointId: IDS.accessPointId, RootDirectory: { Path: accessPoint?.Path }, PosixUser: accessPoint?.user }],
+    });
+    expect(brief(await backupMount(ctx))).toEqual(expected);
   });
 
   it('reports an access point it cannot describe', async () => {

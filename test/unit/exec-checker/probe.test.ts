@@ -54,7 +54,7 @@ describe('runProbe', () => {
   });
 
   it.each([
-    ['does not see the file', { action: 'probe', ok: false, found: false, content: null }, ['red', 'Probe: orchestrator reads it', 'the orchestrator does not see .probe-aaaa on its EFS mount', "the container's /backup and the orchestrator's access point must be the same EFS directory: check the Backup mount line"]],
+    ['does not see the file', { action: 'probe', ok: false, found: false, content: null }, ['red', 'Probe: orchestrator reads it', 'the orchestrator does not see .probe-aaaa on its EFS mount', "the container's /backup must be orders-pg's own access point, which the orchestrator reads as its directory: check the Backup mount line"]],
     ['sees other content', { action: 'probe', ok: false, found: true, content: 'x' }, ['red', 'Probe: orchestrator reads it', 'the orchestrator sees .probe-aaaa with other content ("x")', 'another writer uses the same directory; run the probe again']],
     ['cannot look', { ok: false, found: false, error: 'EACCES' }, ['red', 'Probe: orchestrator reads it', 'ecs-db-backup-orchestrator could not look: EACCES', "check the orchestrator's EFS mount (the EFS mount target lines) and its log"]],
     ['answers with no JSON', 'null-ish', ['red', 'Probe: orchestrator reads it', 'ecs-db-backup-orchestrator answered with something that is not JSON: null-ish', 'deploy the current orchestrator; it answers probe requests']],
