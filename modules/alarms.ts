@@ -52,6 +52,8 @@ export interface BackupAlarmsProps {
   readonly targets: readonly AlarmTarget[];
   /** E-mail subscribed to the topic (confirmation needed). Default: none. */
   readonly alarmEmail?: string;
+  /** Name of the orchestrator's dead-letter queue: alarms while it holds a message. Default: none, no alarm. */
+  readonly deadLetterQueueName?: string;
 }
 
 /**
@@ -81,6 +83,23 @@ export class BackupAlarms extends Construct {
       ...ANY_FAILURE_IN_AN_HOUR,
       ...actions,
     });
+    if (props.deadLetterQueueName !== undefined) {
+      new CloudwatchMetricAlarm(this, 'dead-letter-queue', {
+        alarmName: `${props.namePrefix}-orchestrator-dead-letters`,
+        alarmDescription: `An invocation of the ${props.namePrefix} orchestrator failed after Lambda's retries; its event and error are in the SQS queue ${props.deadLetterQueueName} (kept 14 days).`,
+        namespace: 'AWS/SQS',
+        metricName: 'ApproximateNumberOfMessagesVisible',
+        dimensions: { QueueName: props.deadLetterQueueName },
+        // SQS reports every 5 minutes, and stops for a queue idle for 6 hours: missing data is an empty queue.
+        statistic: 'Maximum',
+        period: 300,
+        evaluationPeriods: 1,
+        threshold: 1,
+        comparisonOperator: 'GreaterThanOrEqualToThreshold',
+        treatMissingData: 'notBreaching',
+        ...actions,
+      });
+    }
     for (const target of props.targets) {
       const dimensions = { service: props.service, target: target.name };
       const limit = target.backupAgeLimitHours;

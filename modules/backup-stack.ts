@@ -15,6 +15,7 @@ import { BackupFileSystemPolicy } from './efs-file-system-policy.js';
 import { TargetAccessPoints } from './target-access-points.js';
 import { Network } from './network.js';
 import { EFS_MOUNT_PATH, OrchestratorFunction } from './orchestrator-function.js';
+import { OrchestratorDeadLetterQueue } from './orchestrator-dlq.js';
 import { OrchestratorRole } from './orchestrator-role.js';
 import { HourlySchedule } from './schedule.js';
 import { TaskRoleExecPolicy } from './task-role-exec.js';
@@ -81,6 +82,7 @@ export class BackupStack extends TerraformStack {
       account,
     });
     const targetAccessPoints = new TargetAccessPoints(this, 'efs-targets', { namePrefix, efs: config.efs, targets: config.targets, account });
+    const deadLetters = new OrchestratorDeadLetterQueue(this, 'dead-letters', { queueName: `${namePrefix}-orchestrator-dead-letters` });
     const role = new OrchestratorRole(this, 'role', {
       roleName: functionName,
       functionName,
@@ -93,6 +95,7 @@ export class BackupStack extends TerraformStack {
       fileSystemArn: accessPoint.fileSystemArn,
       accessPointArn: accessPoint.accessPointArn,
       account,
+      deadLetterQueueArn: deadLetters.queueArn,
     });
     const environment = {
       [TARGETS_FILE_ENV]: TARGETS_FILE_NAME,
@@ -130,6 +133,7 @@ export class BackupStack extends TerraformStack {
       account,
       manage: config.efs.manageFileSystemPolicy,
     });
+    deadLetters.routeFailuresOf(fn.functionName, [role.policy]);
     new HourlySchedule(this, 'schedule', { ruleName: namePrefix, functionName: fn.functionName, functionArn: fn.functionArn });
     const alarms = new BackupAlarms(this, 'alarms', {
       namePrefix,
@@ -137,6 +141,7 @@ export class BackupStack extends TerraformStack {
       functionName: fn.functionName,
       targets: config.targets.map((t) => ({ name: t.name, drill: t.drill !== undefined, backupAgeLimitHours: backupAgeLimitHours(t) })),
       alarmEmail: config.alarmEmail,
+      deadLetterQueueName: deadLetters.queueName,
     });
     const dashboard = new BackupDashboard(this, 'dashboard', {
       dashboardName: namePrefix,

@@ -29,6 +29,8 @@ export interface ExecTarget {
   readonly container: string;
   /** Whether a Redis restore may force a new deployment of the service. Default: false. */
   readonly allowServiceRestart?: boolean;
+  /** Whether the service's tasks carry ECS managed tags (aws:ecs:serviceName). Default: false. */
+  readonly ecsManagedTags?: boolean;
 }
 
 /** Props of {@link OrchestratorRole}. */
@@ -55,6 +57,8 @@ export interface OrchestratorRoleProps {
   readonly accessPointArn: string;
   /** Account, partition and region, for the ARNs. */
   readonly account: AccountContext;
+  /** ARN of the queue the function's failed asynchronous invocations go to (sqs:SendMessage on it). Default: none. */
+  readonly deadLetterQueueArn?: string;
 }
 
 /**
@@ -108,14 +112,7 @@ export class OrchestratorRole extends Construct {
         actions: ['ecs:UpdateService'],
         resources: services.map((r) => account.arn('ecs', r)),
       })),
-      ...clustersByContainers(props.targets).map(({ clusters: group, containers }) => ({
-        // One statement per set of container names: clusters running the same containers share it, so
-        // the policy grows with the kinds of clusters, not their number (IAM: 10,240 characters per role).
-        sid: `EcsExecuteCommand${statementSuffix(group.join(','))}`,
-        actions: ['ecs:ExecuteCommand'],
-        resources: group.flatMap((c) => [clusterArn(c), tasksArn(c)]),
-        condition: [{ test: 'StringEquals', variable: 'ecs:container-name', values: containers }],
-      })),
+      ...clustersByContainers(props.targets).flatMap((group) => executeCommandStatements(group, clusterArn, tasksArn)),
       {
         sid: 'S3ObjectsUnderPrefix',
         actions: ['s3:PutObject', 's3:GetObject', 's3:GetObjectVersion', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts'],
@@ -173,6 +170,16 @@ export class OrchestratorRole extends Construct {
         resources: [props.fileSystemArn],
         condition: [{ test: 'StringEquals', variable: 'elasticfilesystem:AccessPointArn', values: [props.accessPointArn] }],
       },
+      ...(props.deadLetterQueueArn === undefined
+        ? []
+        : [
+            {
+              sid: 'SqsDeadLetterQueue',
+              // Lambda sends a failed asynchronous invocation's record to its on-failure destination with this role.
+              actions: ['sqs:SendMessage'],
+              resources: [props.deadLetterQueueArn],
+            },
+          ]),
       {
         sid: 'VpcNetworkInterfaces',
         actions: [...VPC_ENI_ACTIONS],
@@ -208,21 +215,56 @@ export class OrchestratorRole extends Construct {
 }
 
 /**
- * Clusters grouped by the exact set of container names their targets use (each group's clusters and names
+ * Clusters grouped by the exact set of container names their targets use, and by the services their tasks are limited to (each group's clusters and names
  * sorted): a group's statement allows no container in a cluster that the per-cluster statements would not.
  */
-export function clustersByContainers(targets: readonly ExecTarget[]): { clusters: string[]; containers: string[] }[] {
-  const byCluster = new Map<string, Set<string>>();
-  for (const t of targets) byCluster.set(t.cluster, (byCluster.get(t.cluster) ?? new Set()).add(t.container));
-  const groups = new Map<string, { clusters: string[]; containers: string[] }>();
-  for (const [cluster, names] of byCluster) {
-    const containers = [...names].sort();
-    const key = JSON.stringify(containers);
-    const group = groups.get(key) ?? { clusters: [], containers };
+export function clustersByContainers(targets: readonly ExecTarget[]): ExecGroup[] {
+  const byCluster = new Map<string, ExecTarget[]>();
+  for (const t of targets) byCluster.set(t.cluster, [...(byCluster.get(t.cluster) ?? []), t]);
+  const groups = new Map<string, ExecGroup>();
+  for (const [cluster, inCluster] of byCluster) {
+    const containers = [...new Set(inCluster.map((t) => t.container))].sort();
+    // Only when every target of the cluster has ECS managed tags can its tasks be limited to the services' tasks.
+    const services = inCluster.every((t) => t.ecsManagedTags === true) ? [...new Set(inCluster.map((t) => t.service))].sort() : null;
+    const key = JSON.stringify([containers, services]);
+    const group = groups.get(key) ?? { clusters: [], containers, services };
     group.clusters.push(cluster);
     groups.set(key, group);
   }
   return [...groups.values()].map((g) => ({ ...g, clusters: g.clusters.sort() })).sort((a, b) => a.clusters[0]!.localeCompare(b.clusters[0]!));
+}
+
+/** Clusters whose ExecuteCommand statements are the same: same container names, same services when limited to them. */
+export interface ExecGroup {
+  clusters: string[];
+  containers: string[];
+  /** The services whose tasks alone may be exec'd into (aws:ecs:serviceName), or null: any task of the clusters. */
+  services: string[] | null;
+}
+
+/**
+ * ecs:ExecuteCommand in a group's clusters, only into the configured containers (ecs:container-name). When the group
+ * is limited to services, the task resources get their own statement that also requires the task's aws:ecs:serviceName
+ * tag (ECS puts it on a service's tasks only when the service has enableECSManagedTags; a task without it is refused):
+ * ExecuteCommand authorizes the cluster too, which carries no such tag.
+ */
+function executeCommandStatements(group: ExecGroup, clusterArn: (c: string) => string, tasksArn: (c: string) => string): DataAwsIamPolicyDocumentStatement[] {
+  const suffix = statementSuffix(group.clusters.join(','));
+  const containers = { test: 'StringEquals', variable: 'ecs:container-name', values: group.containers };
+  const clusters = group.clusters.map(clusterArn);
+  const tasks = group.clusters.map(tasksArn);
+  if (group.services === null) {
+    return [{ sid: `EcsExecuteCommand${suffix}`, actions: ['ecs:ExecuteCommand'], resources: group.clusters.flatMap((c) => [clusterArn(c), tasksArn(c)]), condition: [containers] }];
+  }
+  return [
+    { sid: `EcsExecuteCommand${suffix}`, actions: ['ecs:ExecuteCommand'], resources: clusters, condition: [containers] },
+    {
+      sid: `EcsExecuteCommandServiceTasks${suffix}`,
+      actions: ['ecs:ExecuteCommand'],
+      resources: tasks,
+      condition: [containers, { test: 'StringEquals', variable: 'aws:ResourceTag/aws:ecs:serviceName', values: group.services }],
+    },
+  ];
 }
 
 /** The service resources of targets that may be restarted, as one list (none: no statement). */

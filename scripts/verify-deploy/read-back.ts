@@ -155,6 +155,7 @@ function expectedAlarms(ctx: ReadBackContext) {
   const onFailure = { actions, missing: 'notBreaching', threshold: 1 };
   return [
     { name: `${ctx.config.name}-orchestrator-errors`, metric: 'AWS/Lambda/Errors', dimensions: { FunctionName: functionName(ctx) }, ...onFailure },
+    { name: `${ctx.config.name}-orchestrator-dead-letters`, metric: 'AWS/SQS/ApproximateNumberOfMessagesVisible', dimensions: { QueueName: `${ctx.config.name}-orchestrator-dead-letters` }, ...onFailure },
     ...ctx.config.targets.flatMap((t) => [
       { name: `${ctx.config.name}-${t.name}-no-backup`, metric: `${METRICS_NAMESPACE}/BackupAgeHours`, dimensions: target(t.name), actions, missing: 'breaching', threshold: backupAgeLimitHours(t) },
       { name: `${ctx.config.name}-${t.name}-backup-shrank`, metric: `${METRICS_NAMESPACE}/BackupShrank`, dimensions: target(t.name), ...onFailure },

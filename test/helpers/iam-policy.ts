@@ -71,7 +71,7 @@ export const TEST_ACCESS_POINT_ID = 'fsap-0a1b2c3d4e5f60799';
 
 /**
  * Replaces the stack's references with what they are after apply: partition `aws`, account
- * {@link TEST_ACCOUNT}, a created bucket's ARN from its name, the access point's ARN from
+ * {@link TEST_ACCOUNT}, a created bucket's (and queue's) ARN from its name, the access point's ARN from
  * {@link TEST_ACCESS_POINT_ID}. A reference left over fails, so a policy never passes a simulation
  * because an unresolved `${…}` happened to match nothing.
  */
@@ -80,6 +80,9 @@ export function resolveTokens(text: string, resources: Resources, region: string
     .replace(/\$\{data\.aws_partition\.[\w-]+\.partition\}/g, 'aws')
     .replace(/\$\{data\.aws_caller_identity\.[\w-]+\.account_id\}/g, TEST_ACCOUNT)
     .replace(/\$\{aws_s3_bucket\.([\w-]+)\.arn\}/g, (ref, id: string) => `arn:aws:s3:::${String(resources.aws_s3_bucket?.[id]?.bucket ?? ref)}`)
+    .replace(/\$\{aws_sqs_queue\.([\w-]+)\.arn\}/g, (ref, id: string) =>
+      resources.aws_sqs_queue?.[id] === undefined ? ref : `arn:aws:sqs:${region}:${TEST_ACCOUNT}:${String(resources.aws_sqs_queue[id]?.name)}`,
+    )
     .replace(/\$\{aws_efs_access_point\.([\w-]+)\.arn\}/g, (ref, id: string) =>
       resources.aws_efs_access_point?.[id] === undefined ? ref : `arn:aws:elasticfilesystem:${region}:${TEST_ACCOUNT}:access-point/${TEST_ACCESS_POINT_ID}`,
     );

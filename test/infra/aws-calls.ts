@@ -83,7 +83,8 @@ export const AWS_CALLS: readonly AwsCall[] = [
   { command: 'ListTasksCommand', client: ECS, by: 'orchestrator', needs: (s) => [inCluster('ListTasks', (x) => x.containerInstance)(s)] },
   { command: 'DescribeTasksCommand', client: ECS, by: 'orchestrator', needs: (s) => [inCluster('DescribeTasks', (x) => x.task)(s)] },
   { command: 'DescribeClustersCommand', client: ECS, by: 'orchestrator', needs: (s) => [req('ecs:DescribeClusters', s.cluster)] },
-  { command: 'ExecuteCommandCommand', client: ECS, by: 'orchestrator', needs: (s) => [s.cluster, s.task].map((r) => req('ecs:ExecuteCommand', r, { 'ecs:cluster': s.cluster, 'ecs:container-name': s.container, 'ecs:task': s.task })) },
+  // The task is the service's: with ECS managed tags on, it carries aws:ecs:serviceName (the role may require it).
+  { command: 'ExecuteCommandCommand', client: ECS, by: 'orchestrator', needs: (s) => [s.cluster, s.task].map((r) => req('ecs:ExecuteCommand', r, { 'ecs:cluster': s.cluster, 'ecs:container-name': s.container, 'ecs:task': s.task, ...(r === s.task ? { 'aws:ResourceTag/aws:ecs:serviceName': s.service.slice(s.service.lastIndexOf('/') + 1) } : {}) })) },
   { command: 'UpdateServiceCommand', client: ECS, by: 'orchestrator', needs: (s) => (s.restartable ? [inCluster('UpdateService', (x) => x.service)(s)] : []) },
   { command: 'GenerateDataKeyCommand', client: KMS, by: 'orchestrator', needs: (s) => (s.execKey === undefined ? [] : [req('kms:GenerateDataKey', s.execKey)]) },
   { command: 'TerminateSessionCommand', client: '@aws-sdk/client-ssm', by: 'orchestrator', needs: (s) => [req('ssm:TerminateSession', s.session)] },

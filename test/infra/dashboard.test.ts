@@ -111,7 +111,7 @@ describe('dashboard', () => {
 
   it('shows the alarms of the whole deployment at the top', () => {
     const top = body.widgets.find((w) => w.type === 'alarm' && w.y === 0);
-    expect(top?.properties.alarms).toEqual([expect.stringMatching(/:alarm:ecs-db-backup-orchestrator-errors$/)]);
+    expect(top?.properties.alarms).toEqual([expect.stringMatching(/:alarm:ecs-db-backup-orchestrator-errors$/), expect.stringMatching(/:alarm:ecs-db-backup-orchestrator-dead-letters$/)]);
   });
 
   it('lays the widgets out on the 24-column grid without overlaps', () => {

@@ -29,7 +29,7 @@ const FULL = {
   kmsKeyArn: BUCKET_KEY,
   execKmsKeys: { green: EXEC_KEY },
   keyPrefix: 'db/prod/',
-  targets: TWO_CLUSTER_TARGETS,
+  targets: TWO_CLUSTER_TARGETS.map((t) => (t.cluster === 'green' ? { ...t, ecsManagedTags: true } : t)),
 };
 /** The other side of each switch: an existing bucket, SSE-S3, no prefix, no restart. */
 const PLAIN = { ...BASE_CONFIG, bucket: { name: 'team-existing-bucket', existing: true }, keyPrefix: '' };
@@ -119,6 +119,16 @@ describe('orchestrator role denies', () => {
     ],
     ['ecs:ExecuteCommand on an unconfigured cluster', { action: 'ecs:ExecuteCommand', resource: unconfigured, context: { 'ecs:cluster': unconfigured, 'ecs:container-name': 'postgres' } }, 'ImplicitlyDenied'],
     ['ecs:ExecuteCommand into another container', { action: 'ecs:ExecuteCommand', resource: blue.task, context: { 'ecs:cluster': blue.cluster, 'ecs:container-name': 'sidecar' } }, 'ImplicitlyDenied'],
+    [
+      "ecs:ExecuteCommand on a task of another service, where the targets' tasks carry ECS managed tags",
+      { action: 'ecs:ExecuteCommand', resource: `arn:aws:ecs:${ARN}:task/green/0123456789abcdef0123456789abcdef`, context: { 'ecs:cluster': `arn:aws:ecs:${ARN}:cluster/green`, 'ecs:container-name': 'mongo', 'aws:ResourceTag/aws:ecs:serviceName': 'other-db' } },
+      'ImplicitlyDenied',
+    ],
+    [
+      'ecs:ExecuteCommand on a task without the aws:ecs:serviceName tag, there',
+      { action: 'ecs:ExecuteCommand', resource: `arn:aws:ecs:${ARN}:task/green/0123456789abcdef0123456789abcdef`, context: { 'ecs:cluster': `arn:aws:ecs:${ARN}:cluster/green`, 'ecs:container-name': 'mongo' } },
+      'ImplicitlyDenied',
+    ],
     ['s3:PutObject outside the prefix', { action: 's3:PutObject', resource: `${bucket}/other/monday.pgdump` }, 'ImplicitlyDenied'],
     ['s3:PutObject at the bucket root', { action: 's3:PutObject', resource: `${bucket}/db/prod` }, 'ImplicitlyDenied'],
     ['s3:ListBucket outside the prefix', { action: 's3:ListBucket', resource: bucket, context: { 's3:prefix': 'other/' } }, 'ImplicitlyDenied'],

@@ -40,6 +40,7 @@ describe('orchestrator role', () => {
       'KmsExecSessionDataKeys',
       'SsmTerminateExecSessions',
       'EfsThroughAccessPoint',
+      'SqsDeadLetterQueue',
       'VpcNetworkInterfaces',
       'OwnLogGroup',
       'DenyDirectSsmSessions',
@@ -134,6 +135,35 @@ describe('orchestrator role', () => {
 
   it.each(['KmsForBucketObjects', 'KmsExecSessionDataKeys', 'EcsRestartForRestore', 'S3ReadBucketVersioning'])('has no %s statement unless configured', (sid) => {
     expect(statements(BASE_CONFIG).has(sid)).toBe(false);
+  });
+
+  it("limits ExecuteCommand to the configured services' tasks when every target of the cluster has ECS managed tags", () => {
+    const tagged = { ...TWO_CLUSTERS, targets: TWO_CLUSTERS.targets.map((t) => (t.cluster === 'blue' ? { ...t, ecsManagedTags: true } : t)) };
+    const all = statements(tagged);
+    expect(all.get(EXEC_BLUE)).toEqual({
+      sid: EXEC_BLUE,
+      actions: ['ecs:ExecuteCommand'],
+      resources: [`${ECS}:cluster/blue`],
+      condition: [{ test: 'StringEquals', variable: 'ecs:container-name', values: ['postgres', 'redis'] }],
+    });
+    const sid = `EcsExecuteCommandServiceTasks${statementSuffix('blue')}`;
+    expect(all.get(sid)).toEqual({
+      sid,
+      actions: ['ecs:ExecuteCommand'],
+      resources: [`${ECS}:task/blue/*`],
+      condition: [
+        { test: 'StringEquals', variable: 'ecs:container-name', values: ['postgres', 'redis'] },
+        { test: 'StringEquals', variable: 'aws:ResourceTag/aws:ecs:serviceName', values: ['a-db', 'b-cache'] },
+      ],
+    });
+    // green's target has no managed tags: its tasks keep the container-name limit only.
+    expect(all.get(EXEC_GREEN)?.resources).toEqual([`${ECS}:cluster/green`, `${ECS}:task/green/*`]);
+    expect(all.has(`EcsExecuteCommandServiceTasks${statementSuffix('green')}`)).toBe(false);
+  });
+
+  it('keeps the container-name limit only in a cluster where one target has no managed tags', () => {
+    const mixed = { ...TWO_CLUSTERS, targets: TWO_CLUSTERS.targets.map((t) => (t.name === 'a-pg' ? { ...t, ecsManagedTags: true } : t)) };
+    expect(statements(mixed).get(EXEC_BLUE)?.resources).toEqual([`${ECS}:cluster/blue`, `${ECS}:task/blue/*`]);
   });
 
   it('gives clusters whose names differ only in what a Sid cannot hold statements with distinct Sids', () => {

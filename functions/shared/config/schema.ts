@@ -114,6 +114,10 @@ export const targetSchema = z
       .enum(['low', 'normal'])
       .default('low')
       .describe('low: backups and drills run at nice +10 and the lowest best-effort I/O class (where the image has renice and ionice), the dump\'s database session too, so the live database goes first; normal: full speed. Restores always run at normal priority.'),
+    ecsManagedTags: z
+      .boolean()
+      .default(false)
+      .describe("The service runs with enableECSManagedTags: true, so its tasks carry the tag aws:ecs:serviceName. When every target of a cluster sets it, the orchestrator's ecs:ExecuteCommand is limited to the configured services' tasks (aws:ResourceTag/aws:ecs:serviceName), not only to the configured container names."),
     drill: drillSchema.optional(),
     shrink: z
       .strictObject({

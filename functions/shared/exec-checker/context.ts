@@ -36,7 +36,7 @@ export async function loadContext(clients: Clients, input: ContextInput): Promis
   const preflight: CheckResult[] = [identity.result];
   let task: Task | undefined;
   try {
-    const out = await clients.ecs.send(new DescribeTasksCommand({ cluster: input.cluster, tasks: [input.task] }));
+    const out = await clients.ecs.send(new DescribeTasksCommand({ cluster: input.cluster, tasks: [input.task], include: ['TAGS'] }));
     task = out.tasks?.[0];
     if (!task?.taskDefinitionArn) {
       const reason = out.failures?.[0]?.reason;

@@ -1,3 +1,4 @@
+import { executeCommandDeniedReason } from './exec-denied-reason.js';
 import { lines } from './result.js';
 import { denied, execContext, simulate } from './simulate.js';
 import type { Check } from './types.js';
@@ -43,7 +44,7 @@ export const orchestratorPermission: Check = async (ctx) => {
       : red(
           title,
           `${refused.map((d) => `${d.decision} on ${d.resource}`).join(', ')} for ${role}`,
-          `allow ecs:ExecuteCommand on ${clusterArn} and tasks of it for ${role}; ${fixTarget}`,
+          `${executeCommandDeniedReason(ctx.task, backup.target)}; otherwise allow ecs:ExecuteCommand on ${clusterArn} and tasks of it for ${role}`,
         ),
   ];
 };

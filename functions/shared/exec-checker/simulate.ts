@@ -1,3 +1,4 @@
+import { SERVICE_TAG } from './exec-denied-reason.js';
 import { SimulatePrincipalPolicyCommand, type ContextEntry, type IAMClient } from '@aws-sdk/client-iam';
 import type { Task } from '@aws-sdk/client-ecs';
 
@@ -17,6 +18,9 @@ export function execContext(task: Task, container: string | undefined): ContextE
   if (container !== undefined) {
     entries.push({ ContextKeyName: 'ecs:container-name', ContextKeyType: 'string', ContextKeyValues: [container] });
   }
+  // The orchestrator's role may require the service's managed tag on the task (targets with ecsManagedTags).
+  const service = task.tags?.find((t) => t.key === SERVICE_TAG)?.value;
+  if (service !== undefined) entries.push({ ContextKeyName: `aws:ResourceTag/${SERVICE_TAG}`, ContextKeyType: 'string', ContextKeyValues: [service] });
   return entries;
 }
 

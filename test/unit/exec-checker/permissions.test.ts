@@ -190,7 +190,7 @@ describe('orchestrator-permission', () => {
       'red',
       'Orchestrator can ExecuteCommand (postgres)',
       `implicitDeny on ${IDS.clusterArn}, implicitDeny on ${IDS.taskArn} for ${IDS.lambdaRoleArn}`,
-      `allow ecs:ExecuteCommand on ${IDS.clusterArn} and tasks of it for ${IDS.lambdaRoleArn}; ${fixTarget}`,
+      `the role allows ExecuteCommand only into the configured containers (ecs:container-name; this target: postgres) in the configured clusters: check that target's cluster and container in the config match the task, then redeploy; otherwise allow ecs:ExecuteCommand on ${IDS.clusterArn} and tasks of it for ${IDS.lambdaRoleArn}`,
     ]]],
     ['DescribeTasks denied', (a: string) => (a === 'ecs:DescribeTasks' ? 'implicitDeny' : 'allowed'), [[
       'red',
@@ -207,6 +207,23 @@ describe('orchestrator-permission', () => {
     expect(calls.find((input) => input.ActionNames?.[0] === 'ecs:ListTasks')?.ContextEntries).toEqual([
       { ContextKeyName: 'ecs:cluster', ContextKeyType: 'string', ContextKeyValues: [IDS.clusterArn] },
     ]);
+  });
+
+  it.each([
+    ['carries no aws:ecs:serviceName tag', [], 'and this task carries no aws:ecs:serviceName tag: set enableECSManagedTags: true on service'],
+    ['belongs to another service', [{ key: 'aws:ecs:serviceName', value: 'other-db' }], 'and this task belongs to service other-db'],
+  ])('explains a denied ExecuteCommand on a task that %s, for a target with ecsManagedTags', async (_, tags, expected) => {
+    const backup = goodBackup();
+    const target = { ...backup.target, ecsManagedTags: true };
+    const { ctx, mocks } = makeContext({ backup: { ...backup, target }, task: { ...goodTask(), tags } });
+    simulateWith(mocks.iam, (a) => (a === 'ecs:ExecuteCommand' ? 'implicitDeny' : 'allowed'));
+    const [, exec] = brief(await orchestratorPermission(ctx));
+    expect(exec?.[0]).toBe('red');
+    expect(exec?.[3]).toContain(`the role allows ExecuteCommand only on tasks`);
+    expect(exec?.[3]).toContain(expected);
+    const simulated = mocks.iam.commandCalls(SimulatePrincipalPolicyCommand).map((c) => c.args[0].input).find((i) => i.ActionNames?.[0] === 'ecs:ExecuteCommand');
+    const tagEntry = simulated?.ContextEntries?.find((e) => e.ContextKeyName === 'aws:ResourceTag/aws:ecs:serviceName');
+    expect(tagEntry?.ContextKeyValues).toEqual(tags.length === 0 ? undefined : ['other-db']);
   });
 
   it('reports a missing function', async () => {
