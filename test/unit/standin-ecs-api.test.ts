@@ -284,7 +284,7 @@ describe('ListTasks paging, as ECS pages it', () => {
     clusters: [
       {
         name: 'big',
-        tasks: ids.map((id, i) => ({ id, service: 'pg', startedAt: new Date(Date.UTC(2026, 0, 1) + (i === 130 ? 10 : -i) * 60_000).toISOString(), containers: [{ name: 'postgres' }] })),
+        tasks: ids.map((id, i) => ({ id, service: 'pg', startedAt: new Date(Date.UTC(2026, 0, 1) + (i === 130 ? -1000 : -i) * 60_000).toISOString(), containers: [{ name: 'postgres' }] })),
       },
     ],
   };
@@ -315,7 +315,7 @@ describe('ListTasks paging, as ECS pages it', () => {
     expect(await errorOf(big.ecs.send(new DescribeTasksCommand({ cluster: 'big', tasks: ids.slice(0, 101) })))).toEqual({ name: 'InvalidParameterException', message: 'Tasks cannot have more than 100 elements.' });
   });
 
-  it('lets pickTask page through ListTasks and describe in batches of 100, finding the newest task on page 2', async () => {
+  it('lets pickTask page through ListTasks and describe in batches of 100, finding the longest-running task on page 2', async () => {
     const before = big.standin.calls.length;
     expect((await pickTask(big.ecs, 'big', 'pg', 'postgres')).taskId).toBe(ids[130]);
     expect(big.standin.calls.slice(before).map((c) => c.operation)).toEqual(['ListTasks', 'ListTasks', 'DescribeTasks', 'DescribeTasks']);
