@@ -13,7 +13,11 @@
 
 /** Targets whose step runs at once: overlaps the waiting, bounds memory and the ECS/S3 request rate. */
 export const FLEET_CONCURRENCY = 32;
-/** No target step starts with less than this left before the deadline: it could not finish anything. */
+/**
+ * No target step starts with less than this left before the deadline: it could not finish anything. An
+ * invocation whose whole budget is shorter (a low Lambda timeout) keeps half of it instead, so its first
+ * steps still run and every invocation makes progress.
+ */
 export const START_BUDGET_MS = 20_000;
 
 /** The targets in the order an invocation works on them: rotated by a step that changes every hour. */
@@ -39,15 +43,16 @@ export interface FleetOptions<T, R> {
   readonly deferred: (item: T) => R;
 }
 
-/** Runs `step` for every item, at most `concurrency` at once, none started within START_BUDGET_MS of the deadline; results in the items' order. */
+/** Runs `step` for every item, at most `concurrency` at once, none started within START_BUDGET_MS of the deadline (half the budget when it is shorter); results in the items' order. */
 export async function runFleet<T, R>(items: readonly T[], step: (item: T) => Promise<R>, o: FleetOptions<T, R>): Promise<R[]> {
   const results = new Map<T, R>();
   const queue = (o.order ?? ((x) => [...x]))(items);
   let next = 0;
+  const startBudget = Math.min(START_BUDGET_MS, (o.deadline - o.now()) / 2);
   const worker = async (): Promise<void> => {
     while (next < queue.length) {
       const item = queue[next++]!;
-      results.set(item, o.deadline - o.now() < START_BUDGET_MS ? o.deferred(item) : await step(item));
+      results.set(item, o.deadline - o.now() < startBudget ? o.deferred(item) : await step(item));
     }
   };
   const workers = Math.max(1, Math.min(o.concurrency ?? FLEET_CONCURRENCY, queue.length));

@@ -85,6 +85,21 @@ describe('runFleet', () => {
     expect(results).toEqual(['t0', 't1', 't2', 't3', ...items.slice(4, 10).map(deferred)]);
   });
 
+  it('still runs the first steps of an invocation shorter than the start budget, keeping half of it', async () => {
+    let clock = 0;
+    const deadline = START_BUDGET_MS / 4;
+    const results = await runFleet(
+      items.slice(0, 3),
+      async (item) => {
+        clock += START_BUDGET_MS / 12;
+        return item;
+      },
+      { concurrency: 1, deadline, now: () => clock, deferred },
+    );
+    // Half the budget (1/8) is kept: starts at 0 and 1/12 (1/4 and 1/6 left); at 1/6 only 1/12 is left.
+    expect(results).toEqual(['t0', 't1', deferred('t2')]);
+  });
+
   it('handles no items', async () => {
     expect(await runFleet([], async () => 1, { deadline: 0, now: () => 0, deferred: () => 0 })).toEqual([]);
   });
