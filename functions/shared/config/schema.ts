@@ -6,7 +6,7 @@ import { mayBeSameDatabase } from '../core/same-database.js';
 import { disasterRecoveryIssues, objectLockSchema, replicationSchema, snapshotsSchema } from './disaster-recovery.js';
 import { bucketName, kmsKeyArn, pattern, regionName, timeZone } from './fields.js';
 import { DEFAULT_SHRINK_RULES } from '../core/shrink.js';
-import { targetPosixUser } from '../core/target-posix-user.js';
+import { MAX_POSIX_BASE, targetPosixUser } from '../core/target-posix-user.js';
 
 /**
  * The one configuration schema: main.ts validates the file with it before synthesizing, and the
@@ -228,8 +228,8 @@ export const configSchema = z
         fileSystemId: id('fs').describe('EFS file system holding the backup directory.'),
         mountTargetSecurityGroupId: id('sg').describe('Security group of the EFS mount targets (gets an NFS ingress rule).'),
         rootPath: absolutePath.default('/ecs-db-backup').describe("Directory on the file system holding every target's directory (<rootPath>/<target>); the orchestrator's access point."),
-        posixUid: z.number().int().min(0).max(4294967294).default(1000).describe("Base of the targets' default POSIX uids (see targets[].posixUid)."),
-        posixGid: z.number().int().min(0).max(4294967294).default(1000).describe("Base of the targets' default POSIX gids (see targets[].posixGid)."),
+        posixUid: z.number().int().min(0).max(MAX_POSIX_BASE).default(1000).describe("Base of the targets' default POSIX uids (see targets[].posixUid)."),
+        posixGid: z.number().int().min(0).max(MAX_POSIX_BASE).default(1000).describe("Base of the targets' default POSIX gids (see targets[].posixGid)."),
         manageFileSystemPolicy: z
           .boolean()
           .default(false)
