@@ -159,7 +159,8 @@ function terraformSteps(opts: DeploymentOptions, aws: AwsEndpoint, configPath: s
     },
     async outputs(): Promise<Record<string, string>> {
       const raw = JSON.parse(await terraform('output', '-json', '-no-color')) as Record<string, { value: unknown }>;
-      return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v.value)]));
+      // A map or list output (target_access_point_ids) as its JSON, so every output stays one string.
+      return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, typeof v.value === 'string' ? v.value : JSON.stringify(v.value)]));
     },
     /** The state file itself: `terraform show -json` would load every provider schema first (10 s). */
     state(): StateResource[] {

@@ -22,6 +22,7 @@ import { orchestratorFunctionName } from '../../functions/shared/config/deployme
 import { backupAgeLimitHours } from '../../functions/shared/core/schedule.js';
 import { METRICS_NAMESPACE } from '../../modules/alarms.js';
 import { BACKUP_DIR_PERMISSIONS } from '../../modules/efs-access-point.js';
+import { targetPosixUser, targetRootPath } from '../../functions/shared/core/target-posix-user.js';
 import { EFS_MOUNT_PATH, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME } from '../../modules/orchestrator-function.js';
 import { SSMMESSAGES_ACTIONS } from '../../modules/task-role-exec.js';
 import type { AwsEndpoint } from './aws-endpoint.js';
@@ -112,11 +113,21 @@ const policyJson = (text: string | undefined) => JSON.parse(decodeURIComponent(t
 /** A policy field as a sorted list (AWS may return a one-element list unwrapped). */
 const asList = (value: unknown): string[] => (value === undefined ? [] : Array.isArray(value) ? sorted(value as string[]) : [String(value)]);
 
-async function accessPoint(ctx: ReadBackContext) {
-  const points = (await ctx.clients.efs.send(new DescribeAccessPointsCommand({ AccessPointId: ctx.outputs.access_point_id }))).AccessPoints ?? [];
-  if (points.length !== 1) throw new Error(`expected the access point ${ctx.outputs.access_point_id}, found ${points.length}`);
-  return points[0]!;
+async function accessPoint(ctx: ReadBackContext, id: string | undefined) {
+  if (id === undefined) throw new Error('the stack has no such access point output');
+  const points = (await ctx.clients.efs.send(new DescribeAccessPointsCommand({ AccessPointId: id }))).AccessPoints ?? [];
+  if (points.length !== 1) throw new Error(`expected the access point ${id}, found ${points.length}`);
+  const p = points[0]!;
+  return { fileSystem: p.FileSystemId, uid: p.PosixUser?.Uid, gid: p.PosixUser?.Gid, path: p.RootDirectory?.Path, creation: p.RootDirectory?.CreationInfo };
 }
+
+/** What an access point should be: its file system, the user it enforces and the 0700 root it creates. */
+const expectedAccessPoint = (ctx: ReadBackContext, path: string, uid: number, gid: number) => ({
+  fileSystem: ctx.config.efs.fileSystemId, uid, gid, path, creation: { OwnerUid: uid, OwnerGid: gid, Permissions: BACKUP_DIR_PERMISSIONS },
+});
+
+/** The target_access_point_ids output: target name → access point id. */
+const targetAccessPointIds = (ctx: ReadBackContext): Record<string, string> => JSON.parse(ctx.outputs.target_access_point_ids ?? '{}') as Record<string, string>;
 
 async function rules(ctx: ReadBackContext, groupId: string) {
   const found = await ctx.clients.ec2.send(new DescribeSecurityGroupRulesCommand({ Filters: [{ Name: 'group-id', Values: [groupId] }] }));
@@ -286,7 +297,7 @@ export const READ_BACK_ROWS: readonly ReadBackRow[] = [
     what: 'Lambda EFS access point mount',
     read: async (ctx) =>
       ((await ctx.clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName(ctx) }))).FileSystemConfigs ?? []).map((fs) => ({ arn: fs.Arn, path: fs.LocalMountPath })),
-    expected: (ctx) => [{ arn: `arn:aws:elasticfilesystem:${ctx.config.region}:${ctx.accountId}:access-point/${ctx.outputs.access_point_id}`, path: EFS_MOUNT_PATH }],
+    expected: (ctx) => [{ arn: `arn:aws:elasticfilesystem:${ctx.config.region}:${ctx.accountId}:access-point/${ctx.outputs.orchestrator_access_point_id}`, path: EFS_MOUNT_PATH }],
     emulatorGap: { reads: [], why: "moto 5.2's Lambda drops FileSystemConfigs on CreateFunction (it stores no EFS mounts)" },
   },
   {
@@ -318,15 +329,23 @@ export const READ_BACK_ROWS: readonly ReadBackRow[] = [
     expected: (ctx) => [[`/aws/lambda/${functionName(ctx)}`, ctx.config.lambda.logRetentionDays]],
   },
   {
-    what: 'EFS access point',
+    what: "EFS orchestrator's access point",
+    read: (ctx) => accessPoint(ctx, ctx.outputs.orchestrator_access_point_id),
+    expected: (ctx) => expectedAccessPoint(ctx, ctx.config.efs.rootPath, 0, 0),
+  },
+  {
+    what: "EFS targets' access points",
     read: async (ctx) => {
-      const p = await accessPoint(ctx);
-      return { fileSystem: p.FileSystemId, uid: p.PosixUser?.Uid, gid: p.PosixUser?.Gid, path: p.RootDirectory?.Path, creation: p.RootDirectory?.CreationInfo };
+      const ids = targetAccessPointIds(ctx);
+      return Object.fromEntries(await Promise.all(Object.keys(ids).sort().map(async (name) => [name, await accessPoint(ctx, ids[name])] as const)));
     },
-    expected: (ctx) => {
-      const { fileSystemId, posixUid, posixGid, rootPath } = ctx.config.efs;
-      return { fileSystem: fileSystemId, uid: posixUid, gid: posixGid, path: rootPath, creation: { OwnerUid: posixUid, OwnerGid: posixGid, Permissions: BACKUP_DIR_PERMISSIONS } };
-    },
+    expected: (ctx) =>
+      Object.fromEntries(
+        [...ctx.config.targets].sort((a, b) => (a.name < b.name ? -1 : 1)).map((target) => {
+          const { uid, gid } = targetPosixUser({ efs: ctx.config.efs, target });
+          return [target.name, expectedAccessPoint(ctx, targetRootPath(ctx.config.efs.rootPath, target.name), uid, gid)];
+        }),
+      ),
   },
   {
     what: 'hourly rule and its target',

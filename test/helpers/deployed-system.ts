@@ -3,7 +3,7 @@ import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { DeleteBucketPolicyCommand, DeleteObjectCommand, GetBucketPolicyCommand, ListObjectVersionsCommand, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { orchestratorFunctionName } from '../../functions/shared/config/deployment-names.js';
@@ -66,10 +66,14 @@ export async function startDeployedSystem(d: Deployed, containerEnvironment: Rec
       clusters: [...new Set(d.config.targets.map((t) => t.cluster))].map((name) => ({ name, tasks: [] })),
     });
     for (const [i, t] of d.config.targets.entries()) {
+      // Each target's container sees only its own directory, as through its own access point (<rootPath>/<target>).
+      const targetDir = join(efsDir, t.name);
+      mkdirSync(targetDir, { mode: 0o777 });
+      chmodSync(targetDir, 0o777);
       standin.setTask(t.cluster, {
         id: `${String(i).padStart(2, '0')}${'d'.repeat(30)}`,
         service: t.service,
-        containers: [{ name: t.container, env: containerEnv(containerEnvironment), mounts: { [t.backupDir]: efsDir } }],
+        containers: [{ name: t.container, env: containerEnv(containerEnvironment), mounts: { [t.backupDir]: targetDir } }],
       });
     }
     const env = {
