@@ -55,13 +55,17 @@ export async function openInside(dir: string, path: string, flags: number = READ
 
 /** Sets the mode of the file or directory `path` inside `dir` through a descriptor (fchmod): a link in its place is refused, not followed. */
 export async function chmodInside(dir: string, path: string, mode: number, kind: 'file' | 'directory'): Promise<void> {
-  const flags = kind === 'directory' ? constants.O_RDONLY | constants.O_DIRECTORY : constants.O_RDONLY;
-  const fh = await openChecked(dir, path, flags, 0, kind);
+  const fh = kind === 'directory' ? await openDirInside(dir, path) : await openChecked(dir, path, constants.O_RDONLY, 0, kind);
   try {
     await fh.chmod(mode);
   } finally {
     await fh.close();
   }
+}
+
+/** Opens the directory `path` inside `dir` (read-only, O_DIRECTORY) as openInside opens a file: never through a link. */
+export async function openDirInside(dir: string, path: string): Promise<FileHandle> {
+  return openChecked(dir, path, constants.O_RDONLY | constants.O_DIRECTORY, 0, 'directory');
 }
 
 async function openChecked(dir: string, path: string, flags: number, mode: number, kind: 'file' | 'directory'): Promise<FileHandle> {

@@ -5,6 +5,7 @@ import * as z from 'zod';
 import { BackupError } from '../errors.js';
 import { writeJsonAtomic } from './atomic-json.js';
 import { readInside, statInside } from './efs-no-follow.js';
+import { removeInside } from './efs-remove-inside.js';
 import { parseRunRecord, RunRecordError, type RunRecord } from '../core/run-record.js';
 
 /**
@@ -138,9 +139,9 @@ export class EfsState {
     await this.releaseRun(target);
   }
 
-  /** Removes a run directory and everything in it. */
+  /** Removes a run directory and everything in it, following no link (the container may plant them while it runs). */
   async removeRunDir(target: string, runId: string): Promise<void> {
-    await rm(this.runDir(target, runId), { recursive: true, force: true });
+    await removeInside(this.targetDir(target), this.runDir(target, runId));
   }
 
   /** Deletes run.json: the lock is free. */
@@ -214,7 +215,7 @@ export class EfsState {
     const keep = new Set([RUN_FILE, LAST_FAILURE_FILE, LEASE_FILE, keepRunId]);
     const names = await readdir(this.targetDir(target)).catch(() => [] as string[]);
     const removed = names.filter((n) => !keep.has(n) && !n.startsWith(`.${RUN_FILE}.`));
-    await Promise.all(removed.map((n) => rm(join(this.targetDir(target), n), { recursive: true, force: true })));
+    await Promise.all(removed.map((n) => removeInside(this.targetDir(target), join(this.targetDir(target), n))));
     return removed;
   }
 
