@@ -96,6 +96,9 @@ export class BackupStack extends TerraformStack {
       accessPointArn: accessPoint.accessPointArn,
       account,
       deadLetterQueueArn: deadLetters.queueArn,
+      ...(config.replication === undefined
+        ? {}
+        : { replica: { bucketArn: account.bucketArn(config.replication.bucketName), region: config.replication.region, kmsKeyArn: config.replication.kmsKeyArn } }),
     });
     const environment = {
       [TARGETS_FILE_ENV]: TARGETS_FILE_NAME,
@@ -108,6 +111,8 @@ export class BackupStack extends TerraformStack {
       ...(config.kmsKeyArn === undefined ? {} : { KMS_KEY_ARN: config.kmsKeyArn }),
       // The stack does not own an existing bucket's settings: the Lambda checks its versioning itself.
       ...(config.bucket.existing ? { CHECK_BUCKET_VERSIONING: '1' } : {}),
+      // The one other bucket a restore may read (restore --region <replica region>).
+      ...(config.replication === undefined ? {} : { REPLICA_BUCKET: config.replication.bucketName, REPLICA_REGION: config.replication.region }),
     };
     const fn = new OrchestratorFunction(this, 'orchestrator', {
       functionName,

@@ -57,6 +57,11 @@ export interface OrchestratorRoleProps {
   readonly accessPointArn: string;
   /** Account, partition and region, for the ARNs. */
   readonly account: AccountContext;
+  /**
+   * The replica bucket of `replication`, which restores may read from (never write): its ARN, region and SSE-KMS key.
+   * Default: none, no permission on any other bucket.
+   */
+  readonly replica?: { readonly bucketArn: string; readonly region: string; readonly kmsKeyArn?: string };
   /** ARN of the queue the function's failed asynchronous invocations go to (sqs:SendMessage on it). Default: none. */
   readonly deadLetterQueueArn?: string;
 }
@@ -125,6 +130,7 @@ export class OrchestratorRole extends Construct {
         // An empty prefix means the whole bucket: a request without a prefix must pass too.
         ...(props.keyPrefix === '' ? {} : { condition: [{ test: 'StringLike', variable: 's3:prefix', values: [`${props.keyPrefix}*`] }] }),
       },
+      ...(props.replica === undefined ? [] : replicaReadStatements(props.replica, props.keyPrefix)),
       ...(props.readBucketVersioning === true
         ? [
             {
@@ -264,6 +270,29 @@ function executeCommandStatements(group: ExecGroup, clusterArn: (c: string) => s
       resources: tasks,
       condition: [containers, { test: 'StringEquals', variable: 'aws:ResourceTag/aws:ecs:serviceName', values: group.services }],
     },
+  ];
+}
+
+/** Read-only access to the replica's objects under the prefix, for restores from it: no write, no delete, KMS Decrypt only through S3 there. */
+function replicaReadStatements(replica: NonNullable<OrchestratorRoleProps['replica']>, keyPrefix: string): DataAwsIamPolicyDocumentStatement[] {
+  return [
+    { sid: 'S3ReadReplicaUnderPrefix', actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: [`${replica.bucketArn}/${keyPrefix}*`] },
+    {
+      sid: 'S3ListReplicaUnderPrefix',
+      actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+      resources: [replica.bucketArn],
+      ...(keyPrefix === '' ? {} : { condition: [{ test: 'StringLike', variable: 's3:prefix', values: [`${keyPrefix}*`] }] }),
+    },
+    ...(replica.kmsKeyArn === undefined
+      ? []
+      : [
+          {
+            sid: 'KmsDecryptReplicaObjects',
+            actions: ['kms:Decrypt'],
+            resources: [replica.kmsKeyArn],
+            condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${replica.region}.amazonaws.com`] }],
+          },
+        ]),
   ];
 }
 

@@ -15,10 +15,11 @@ import type { JobOutcome } from '../functions/orchestrator/restore/restore-state
 import { snapshotMain } from './restore/snapshot-cli.js';
 
 /**
- * `npm run restore -- --target NAME [--list [--region R]] [--backup monday|latest | --version-id V] [--into DB]
+ * `npm run restore -- --target NAME [--list] [--region R] [--backup monday|latest | --version-id V] [--into DB]
  * [--overwrite] [--yes] [--verify] [--function NAME] [--config PATH]`: lists a target's backups from S3, or
  * restores one by invoking the orchestrator Lambda and polling it until the restore ends. Replacing a
- * live database needs --overwrite and a typed confirmation (or --yes for automation).
+ * live database needs --overwrite and a typed confirmation (or --yes for automation). `--region` with the replica's
+ * region lists, or restores from, the replica bucket (`replication`) instead of the deployment's.
  * With `--snapshot`, restores AWS Backup snapshots instead (scripts/restore/snapshot-cli.ts).
  */
 
@@ -43,7 +44,7 @@ export interface RestoreCliOptions {
   /** Orchestrator Lambda; default: the config's deployment's (`<name>-orchestrator`). */
   function?: string;
   config?: string;
-  /** List from the bucket of this region: the deployment's, or the replica's (`replication.region`). */
+  /** List or restore from the bucket of this region: the deployment's, or the replica's (`replication.region`). */
   region?: string;
   pollSeconds: number;
 }
@@ -78,7 +79,7 @@ function program(io: CliIo): Command {
     .option('--verify', "compare the restored tables' content with the backup's (SQL engines; reads the data once more)", false)
     .addOption(new Option('--function <name>', "orchestrator Lambda (default: <the config's name>-orchestrator)"))
     .addOption(new Option('--config <path>', 'backup config file (default $BACKUP_CONFIG, then ./backup.config.json)'))
-    .addOption(new Option('--region <region>', "with --list: list the bucket of this region (the replica's: replication.region)"))
+    .addOption(new Option('--region <region>', "list or restore from the bucket of this region (the replica's: replication.region)"))
     .addOption(new Option('--poll-seconds <n>', 'seconds between progress polls').default('5'))
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) });
@@ -97,15 +98,10 @@ export function parseArgs(argv: readonly string[], io: CliIo): RestoreCliOptions
   if (o.list && (o.backup !== undefined || o.versionId !== undefined || o.into !== undefined || o.overwrite || o.verify)) {
     throw new UsageError('--list only lists: drop --backup, --version-id, --into, --overwrite and --verify');
   }
-  if (o.region !== undefined && !o.list) {
-    throw new UsageError(
-      '--region works with --list only: the orchestrator restores from its own bucket; after losing the region, deploy the stack in the replica region with the replica as its existing bucket and restore there',
-    );
-  }
   return { ...o, pollSeconds };
 }
 
-/** The bucket and region a listing reads: the deployment's, or with `region` the replica's. */
+/** The bucket and region a listing or restore reads: the deployment's, or with `region` the replica's. */
 export function listedBucket(config: BackupConfig, region: string | undefined): { bucket: string; region: string } {
   if (region === undefined || region === config.region) return { bucket: config.bucket.name, region: config.region };
   if (config.replication !== undefined && region === config.replication.region) return { bucket: config.replication.bucketName, region };
@@ -190,8 +186,15 @@ async function invoke(lambda: LambdaClient, functionName: string, request: Resto
   return answer.result;
 }
 
-/** Starts the restore and polls until it ends; resolves to the final outcome (throws when it failed). */
-export async function restoreAndWait(lambda: LambdaClient, o: RestoreCliOptions & { function: string }, io: CliIo): Promise<JobOutcome> {
+/**
+ * Starts the restore and polls until it ends; resolves to the final outcome (throws when it failed). `from`: the replica
+ * bucket to read (the orchestrator accepts only the one its stack configured).
+ */
+export async function restoreAndWait(
+  lambda: LambdaClient,
+  o: RestoreCliOptions & { function: string; from?: { bucket: string; region: string } },
+  io: CliIo,
+): Promise<JobOutcome> {
   const request: RestoreRequest = {
     action: 'restore',
     target: o.target,
@@ -199,12 +202,14 @@ export async function restoreAndWait(lambda: LambdaClient, o: RestoreCliOptions 
     ...(o.into !== undefined ? { intoDatabase: o.into } : {}),
     overwrite: o.overwrite,
     verify: o.verify,
+    ...(o.from !== undefined ? { from: o.from } : {}),
   };
   let outcome = await invoke(lambda, o.function, request);
   if (outcome.outcome === 'busy') throw new RestoreCliError(`target "${o.target}" is busy: ${outcome.reason ?? 'another run holds its lock'}; try again later`);
   const runId = outcome.runId;
   if (!runId) throw new RestoreCliError(`the orchestrator started no restore: ${outcome.reason ?? outcome.outcome}`);
-  io.err(`restore ${runId} of ${outcome.source?.key ?? o.target}${outcome.source?.versionId ? ` (version ${outcome.source.versionId})` : ''} into ${outcome.database ?? '(staged file)'}\n`);
+  const bucket = outcome.source?.bucket !== undefined ? ` from s3://${outcome.source.bucket}` : '';
+  io.err(`restore ${runId} of ${outcome.source?.key ?? o.target}${outcome.source?.versionId ? ` (version ${outcome.source.versionId})` : ''}${bucket} into ${outcome.database ?? '(staged file)'}\n`);
   let last = '';
   while (outcome.outcome === 'started' || outcome.outcome === 'waiting' || outcome.outcome === 'busy') {
     const line = formatProgress(outcome);
@@ -255,7 +260,9 @@ export async function main(argv: readonly string[], io: CliIo, clients?: (config
       return 0;
     }
     await confirmRestore(loaded.target, o, io);
-    const done = await restoreAndWait(sdk.lambda, { ...o, function: o.function ?? orchestratorFunctionName(loaded.config.name) }, io);
+    // The orchestrator runs in the deployment's region; it reads the replica itself.
+    const from = listed.region === loaded.config.region ? {} : { from: listed };
+    const done = await restoreAndWait(sdk.lambda, { ...o, function: o.function ?? orchestratorFunctionName(loaded.config.name), ...from }, io);
     io.out(`restored ${done.source?.key ?? ''}${done.source?.versionId ? ` (version ${done.source.versionId})` : ''} into ${done.database ?? o.target} (run ${done.runId})\n`);
     if (done.note) io.out(`${done.note}\n`);
     return 0;

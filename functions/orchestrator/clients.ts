@@ -13,12 +13,15 @@ import type { OrchestratorEnv } from './env.js';
 export const ECS_MAX_ATTEMPTS = 8;
 
 /** The orchestrator's SDK clients. Endpoints come from the SDK's own AWS_ENDPOINT_URL_<SERVICE> variables (the stand-ins in tests). */
-export function createClients(env: OrchestratorEnv): { ecs: ECSClient; s3: S3Client; kms: KMSClient; ssm: SSMClient } {
+export function createClients(env: OrchestratorEnv): { ecs: ECSClient; s3: S3Client; kms: KMSClient; ssm: SSMClient; replicaS3?: S3Client } {
+  const s3Options = { requestHandler: SDK_REQUEST_HANDLER, ...(env.s3ForcePathStyle ? { forcePathStyle: true } : {}) };
   return {
     ecs: new ECSClient({ requestHandler: SDK_REQUEST_HANDLER, maxAttempts: ECS_MAX_ATTEMPTS, retryMode: 'adaptive' }),
     // KMS for the data keys of KMS-encrypted exec sessions, SSM to terminate sessions still open.
     kms: new KMSClient({ requestHandler: SDK_REQUEST_HANDLER }),
     ssm: new SSMClient({ requestHandler: SDK_REQUEST_HANDLER }),
-    s3: new S3Client({ requestHandler: SDK_REQUEST_HANDLER, ...(env.s3ForcePathStyle ? { forcePathStyle: true } : {}) }),
+    s3: new S3Client(s3Options),
+    // Restores from the replica sign for its region (S3 refuses a request signed for another).
+    ...(env.replica === undefined ? {} : { replicaS3: new S3Client({ ...s3Options, region: env.replica.region }) }),
   };
 }

@@ -12,6 +12,8 @@ export interface Deps {
   env: OrchestratorEnv;
   ecs: ECSClient;
   s3: S3Client;
+  /** S3 in the replica's region, when replication is configured (restores from the replica). */
+  replicaS3?: S3Client;
   exec: EcsExec;
   state: EfsState;
   telemetry: Telemetry;

@@ -20,6 +20,8 @@ export interface OrchestratorEnv {
   s3ForcePathStyle: boolean;
   /** Check the bucket's versioning once per cold start: set for an existing bucket, whose settings the stack does not own. */
   checkBucketVersioning: boolean;
+  /** The replica bucket in the second region (`replication`), the only other bucket a restore may read; undefined without replication. */
+  replica: { bucket: string; region: string } | undefined;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string, allowEmpty = false): string {
@@ -40,6 +42,17 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return value;
 }
 
+/** REPLICA_BUCKET and REPLICA_REGION: both (replication configured) or neither. */
+function replicaOf(env: NodeJS.ProcessEnv): OrchestratorEnv['replica'] {
+  const bucket = env.REPLICA_BUCKET || undefined;
+  const region = env.REPLICA_REGION || undefined;
+  if (bucket === undefined && region === undefined) return undefined;
+  if (bucket === undefined || region === undefined) {
+    throw new ConfigError(`environment variable ${bucket === undefined ? 'REPLICA_BUCKET' : 'REPLICA_REGION'} is missing while the other is set: redeploy the orchestrator with the stack, which sets both`);
+  }
+  return { bucket, region };
+}
+
 /** Reads and validates the orchestrator's environment; the error names the variable that is missing or bad. */
 export function readEnv(env: NodeJS.ProcessEnv = process.env): OrchestratorEnv {
   const partSizeMb = integer(env, 'UPLOAD_PART_SIZE_MB', 0, 5, 5120);
@@ -54,5 +67,6 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): OrchestratorEnv {
     partSizeBytes: partSizeMb === 0 ? undefined : partSizeMb * 1024 * 1024,
     s3ForcePathStyle: env.S3_FORCE_PATH_STYLE === '1',
     checkBucketVersioning: env.CHECK_BUCKET_VERSIONING === '1',
+    replica: replicaOf(env),
   };
 }

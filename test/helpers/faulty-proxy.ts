@@ -22,8 +22,8 @@ export interface FaultyProxy {
   endpoint: string;
   /** Replaces the rule (default: pass everything). */
   setRule(rule: (req: ProxiedRequest) => ProxyVerdict): void;
-  /** Requests seen, in order, with the verdict given. */
-  seen: { method: string; url: string; verdict: string }[];
+  /** Requests seen, in order, with the verdict given and the region they were signed for (SigV4 credential scope). */
+  seen: { method: string; url: string; verdict: string; signedRegion?: string }[];
   stop(): Promise<void>;
 }
 
@@ -59,7 +59,8 @@ export async function startFaultyProxy(upstream: string): Promise<FaultyProxy> {
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://proxy');
     const verdict = rule({ method: req.method ?? 'GET', url: req.url ?? '/', query: url.searchParams });
-    seen.push({ method: req.method ?? '', url: req.url ?? '', verdict: typeof verdict === 'string' ? verdict : JSON.stringify(verdict) });
+    const signedRegion = /Credential=[^/]+\/\d{8}\/([a-z0-9-]+)\//.exec(req.headers.authorization ?? '')?.[1];
+    seen.push({ method: req.method ?? '', url: req.url ?? '', verdict: typeof verdict === 'string' ? verdict : JSON.stringify(verdict), ...(signedRegion ? { signedRegion } : {}) });
     if (verdict === 'pass') {
       req.pipe(upstreamRequest(req, res));
       return;

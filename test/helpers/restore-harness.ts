@@ -33,8 +33,8 @@ export interface RestoreHarness<S extends S3Server = MotoS3> {
   backup(target: string): Promise<{ key: string; versionId: string }>;
   /** Sends a restore/drill request, then polls it with its run id until it ends; returns the final result (the invocations go to `runs`). */
   untilDone(event: Record<string, unknown>, runs?: LambdaRun[]): Promise<JobResultLike>;
-  /** Writes a config file for the CLI holding `targets`; returns its path. */
-  writeConfig(targets: Record<string, unknown>[]): string;
+  /** Writes a config file for the CLI holding `targets` (and `extra` top-level settings); returns its path. */
+  writeConfig(targets: Record<string, unknown>[], extra?: Record<string, unknown>): string;
   /** Runs the restore CLI as a child process against the stand-ins. */
   cli(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Runs the restore CLI under a terminal (pty), typing `answer` when it asks for a confirmation. */
@@ -54,11 +54,14 @@ export interface JobResultLike {
   source?: { key: string; versionId: string | null };
 }
 
-/** Starts the world; the fast path waits up to 30 s so small dumps and restores finish in one invocation; `startS3` defaults to moto. */
-export async function startRestoreHarness<S extends S3Server = MotoS3>(opts: { startS3?: () => Promise<S> } = {}): Promise<RestoreHarness<S>> {
+/**
+ * Starts the world; the fast path waits up to 30 s so small dumps and restores finish in one invocation; `startS3`
+ * defaults to moto; `env` adds to every invocation's Lambda environment.
+ */
+export async function startRestoreHarness<S extends S3Server = MotoS3>(opts: { startS3?: () => Promise<S>; env?: Record<string, string> } = {}): Promise<RestoreHarness<S>> {
   const h = await startHarness<S>({ fastPathSeconds: 30, ...(opts.startS3 ? { startS3: opts.startS3 } : {}) });
   const run = (event: unknown, env: Record<string, string> = {}, remainingMs?: number) =>
-    h.run(event, { env, ...(remainingMs !== undefined ? { remainingMs } : {}) });
+    h.run(event, { env: { ...opts.env, ...env }, ...(remainingMs !== undefined ? { remainingMs } : {}) });
   const lambda = await startLambdaApi({
     functions: [FUNCTION_NAME],
     invoke: async (_name, event) => {
@@ -115,11 +118,12 @@ export async function startRestoreHarness<S extends S3Server = MotoS3>(opts: { s
       }
       return result;
     },
-    writeConfig(targets) {
+    writeConfig(targets, extra = {}) {
       configPath = join(dir, 'backup.config.json');
       writeFileSync(
         configPath,
         JSON.stringify({
+          ...extra,
           region: h.standin.region,
           bucket: { name: h.s3.bucket, existing: true },
           keyPrefix: KEY_PREFIX,

@@ -40,6 +40,8 @@ export interface CallScope {
   readonly session: string;
   /** The S3 endpoint name KMS sees in kms:ViaService. */
   readonly s3Service: string;
+  /** The replica bucket (`replication`), which restores read from: its ARN, the object's there, its KMS key and S3 endpoint name. */
+  readonly replica?: { readonly bucket: string; readonly object: string; readonly key: string | undefined; readonly s3Service: string };
 }
 
 /** One request IAM authorizes. */
@@ -76,6 +78,10 @@ const viaS3 = (s: CallScope, ...actions: string[]) =>
 /** An ECS request scoped by the ecs:cluster condition key. */
 const inCluster = (action: string, resource: (s: CallScope) => string) => (s: CallScope) => req(`ecs:${action}`, resource(s), { 'ecs:cluster': s.cluster });
 const none = () => [];
+/** The same read on the replica, when replication is configured (restores from the replica read it, never write it). */
+const onReplica = (s: CallScope, read: (r: NonNullable<CallScope['replica']>) => IamRequest[]) => (s.replica === undefined ? [] : read(s.replica));
+/** What S3 asks the replica's KMS key for on a read there. */
+const decryptViaReplicaS3 = (r: NonNullable<CallScope['replica']>) => (r.key === undefined ? [] : [req('kms:Decrypt', r.key, { 'kms:ViaService': r.s3Service })]);
 
 /** Every SDK command in functions/. One line each. */
 export const AWS_CALLS: readonly AwsCall[] = [
@@ -89,10 +95,10 @@ export const AWS_CALLS: readonly AwsCall[] = [
   { command: 'GenerateDataKeyCommand', client: KMS, by: 'orchestrator', needs: (s) => (s.execKey === undefined ? [] : [req('kms:GenerateDataKey', s.execKey)]) },
   { command: 'TerminateSessionCommand', client: '@aws-sdk/client-ssm', by: 'orchestrator', needs: (s) => [req('ssm:TerminateSession', s.session)] },
   { command: 'PutObjectCommand', client: S3, by: 'orchestrator', needs: (s) => [object('PutObject')(s), ...viaS3(s, 'GenerateDataKey')] },
-  { command: 'GetObjectCommand', client: S3, by: 'orchestrator', needs: (s) => [object('GetObject')(s), object('GetObjectVersion')(s), ...viaS3(s, 'Decrypt')] },
-  { command: 'HeadObjectCommand', client: S3, by: 'orchestrator', needs: (s) => [object('GetObject')(s), object('GetObjectVersion')(s)] },
-  { command: 'ListObjectsV2Command', client: S3, by: 'orchestrator', needs: (s) => [req('s3:ListBucket', s.bucket, { 's3:prefix': s.listPrefix })] },
-  { command: 'ListObjectVersionsCommand', client: S3, by: 'orchestrator', needs: (s) => [req('s3:ListBucketVersions', s.bucket, { 's3:prefix': s.listPrefix })] },
+  { command: 'GetObjectCommand', client: S3, by: 'orchestrator', needs: (s) => [object('GetObject')(s), object('GetObjectVersion')(s), ...viaS3(s, 'Decrypt'), ...onReplica(s, (r) => [req('s3:GetObject', r.object), req('s3:GetObjectVersion', r.object), ...decryptViaReplicaS3(r)])] },
+  { command: 'HeadObjectCommand', client: S3, by: 'orchestrator', needs: (s) => [object('GetObject')(s), object('GetObjectVersion')(s), ...onReplica(s, (r) => [req('s3:GetObject', r.object), req('s3:GetObjectVersion', r.object)])] },
+  { command: 'ListObjectsV2Command', client: S3, by: 'orchestrator', needs: (s) => [req('s3:ListBucket', s.bucket, { 's3:prefix': s.listPrefix }), ...onReplica(s, (r) => [req('s3:ListBucket', r.bucket, { 's3:prefix': s.listPrefix })])] },
+  { command: 'ListObjectVersionsCommand', client: S3, by: 'orchestrator', needs: (s) => [req('s3:ListBucketVersions', s.bucket, { 's3:prefix': s.listPrefix }), ...onReplica(s, (r) => [req('s3:ListBucketVersions', r.bucket, { 's3:prefix': s.listPrefix })])] },
   { command: 'CreateMultipartUploadCommand', client: S3, by: 'orchestrator', needs: (s) => [object('PutObject')(s), ...viaS3(s, 'GenerateDataKey')] },
   { command: 'UploadPartCommand', client: S3, by: 'orchestrator', needs: (s) => [object('PutObject')(s), ...viaS3(s, 'GenerateDataKey')] },
   { command: 'CompleteMultipartUploadCommand', client: S3, by: 'orchestrator', needs: (s) => [object('PutObject')(s), ...viaS3(s, 'Decrypt')] },

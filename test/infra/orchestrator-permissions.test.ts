@@ -18,14 +18,18 @@ const ROLE = 'ecs-db-backup-orchestrator';
 const PRINCIPAL = `arn:aws:sts::${TEST_ACCOUNT}:assumed-role/${ROLE}/${ROLE}`;
 const BUCKET_KEY = `arn:aws:kms:${ARN}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 const EXEC_KEY = `arn:aws:kms:${ARN}:key/0f0e0d0c-0b0a-0908-0706-050403020100`;
+const REPLICA_REGION = 'eu-central-1';
+const REPLICA_KEY = `arn:aws:kms:${REPLICA_REGION}:${TEST_ACCOUNT}:key/abcdabcd-1234-5678-9abc-abcdabcdabcd`;
+const REPLICA = 'team-backups-replica';
 const OTHER_KEY = `arn:aws:kms:${ARN}:key/99999999-8888-7777-6666-555555555555`;
 const FILE_SYSTEM = `arn:aws:elasticfilesystem:${ARN}:file-system/${BASE_CONFIG.efs.fileSystemId}`;
 const ACCESS_POINT = `arn:aws:elasticfilesystem:${ARN}:access-point/${TEST_ACCESS_POINT_ID}`;
 const LOG_STREAM = `arn:aws:logs:${ARN}:log-group:/aws/lambda/${ROLE}:log-stream:2026/01/01/[$LATEST]0123456789abcdef`;
 
-/** Every feature that adds a permission: SSE-KMS, a KMS-encrypted exec cluster, a restartable service, a key prefix. */
+/** Every feature that adds a permission: SSE-KMS, a KMS-encrypted exec cluster, a restartable service, a key prefix, a replica with its key. */
 const FULL = {
   ...BASE_CONFIG,
+  replication: { region: REPLICA_REGION, bucketName: REPLICA, kmsKeyArn: REPLICA_KEY },
   kmsKeyArn: BUCKET_KEY,
   execKmsKeys: { green: EXEC_KEY },
   keyPrefix: 'db/prod/',
@@ -51,6 +55,16 @@ function scopeOf(config: ReturnType<typeof parseConfig>, target: Target): CallSc
     execKey: config.execKmsKeys[target.cluster],
     session: `arn:aws:ssm:${ARN}:session/ecs-execute-command-0a1b2c3d4e5f60788`,
     s3Service: `s3.${REGION}.amazonaws.com`,
+    ...(config.replication === undefined
+      ? {}
+      : {
+          replica: {
+            bucket: `arn:aws:s3:::${config.replication.bucketName}`,
+            object: `arn:aws:s3:::${config.replication.bucketName}/${targetPrefix(config.keyPrefix, target.name)}monday.json`,
+            key: config.replication.kmsKeyArn,
+            s3Service: `s3.${config.replication.region}.amazonaws.com`,
+          },
+        }),
   };
 }
 
@@ -142,6 +156,14 @@ describe('orchestrator role denies', () => {
     ['kms:Decrypt on another key through S3', { action: 'kms:Decrypt', resource: OTHER_KEY, context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` } }, 'ImplicitlyDenied'],
     ['kms:Decrypt on the bucket key outside S3', { action: 'kms:Decrypt', resource: BUCKET_KEY }, 'ImplicitlyDenied'],
     ['kms:Decrypt on the exec key', { action: 'kms:Decrypt', resource: EXEC_KEY }, 'ImplicitlyDenied'],
+    ['s3:PutObject in the replica', { action: 's3:PutObject', resource: blue.replica!.object }, 'ImplicitlyDenied'],
+    ['s3:DeleteObjectVersion in the replica', { action: 's3:DeleteObjectVersion', resource: blue.replica!.object }, 'ImplicitlyDenied'],
+    ['s3:GetObject in the replica outside the prefix', { action: 's3:GetObject', resource: `arn:aws:s3:::${REPLICA}/other/monday.pgdump` }, 'ImplicitlyDenied'],
+    ['s3:ListBucket on the replica outside the prefix', { action: 's3:ListBucket', resource: `arn:aws:s3:::${REPLICA}`, context: { 's3:prefix': 'other/' } }, 'ImplicitlyDenied'],
+    ['s3:GetObject in another bucket', { action: 's3:GetObject', resource: `arn:aws:s3:::someone-elses-bucket/${blue.listPrefix}monday.json` }, 'ImplicitlyDenied'],
+    ['s3:PutBucketPolicy on the replica', { action: 's3:PutBucketPolicy', resource: `arn:aws:s3:::${REPLICA}` }, 'ImplicitlyDenied'],
+    ['kms:Decrypt on the replica key through S3 of the first region', { action: 'kms:Decrypt', resource: REPLICA_KEY, context: { 'kms:ViaService': `s3.${REGION}.amazonaws.com` } }, 'ImplicitlyDenied'],
+    ['kms:GenerateDataKey on the replica key', { action: 'kms:GenerateDataKey', resource: REPLICA_KEY, context: { 'kms:ViaService': `s3.${REPLICA_REGION}.amazonaws.com` } }, 'ImplicitlyDenied'],
     ['ecs:UpdateService on a service without allowServiceRestart', { action: 'ecs:UpdateService', resource: blue.service, context: { 'ecs:cluster': blue.cluster } }, 'ImplicitlyDenied'],
     ['ssm:TerminateSession of a non-exec session', { action: 'ssm:TerminateSession', resource: `arn:aws:ssm:${ARN}:session/admin-0a1b2c3d4e5f60788` }, 'ImplicitlyDenied'],
     ['elasticfilesystem:ClientRootAccess without the access point', { action: 'elasticfilesystem:ClientRootAccess', resource: FILE_SYSTEM }, 'ImplicitlyDenied'],
@@ -159,6 +181,13 @@ describe('orchestrator role denies', () => {
       .filter((r) => r.action.startsWith('kms:') || r.action === 'ecs:UpdateService');
     expect(gated.map((r) => r.action).sort()).toEqual(['ecs:UpdateService', 'kms:GenerateDataKey', 'kms:GenerateDataKey']);
     for (const request of gated) expect(await decide(plain, request), label(request)).toBe('ImplicitlyDenied');
+    // Without replication, no read of the replica (nor of any bucket but the dump bucket).
+    const full = scopeOf(config, config.targets[0] as Target);
+    const replicaReads = AWS_CALLS.filter((c) => c.by === 'orchestrator')
+      .flatMap((c) => c.needs(full))
+      .filter((r) => r.resource.includes(REPLICA) || r.resource === REPLICA_KEY);
+    expect(replicaReads.map((r) => r.action).sort()).toEqual(['kms:Decrypt', 's3:GetObject', 's3:GetObject', 's3:GetObjectVersion', 's3:GetObjectVersion', 's3:ListBucket', 's3:ListBucketVersions']);
+    for (const request of replicaReads) expect(await decide(plain, request), label(request)).toBe('ImplicitlyDenied');
     // And the other way round: a created bucket's versioning is the stack's, the Lambda does not read it.
     const created = scopeOf(config, config.targets[0] as Target);
     const versioning = AWS_CALLS.filter((c) => c.command === 'GetBucketVersioningCommand').flatMap((c) => c.needs({ ...created, existingBucket: true }));

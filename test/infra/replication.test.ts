@@ -112,4 +112,24 @@ describe('dump replication', () => {
     const s = synth({ snapshots: { copyToRegion: { region: 'eu-central-1' } } });
     expect(s.provider?.aws?.filter((p) => (p as { alias?: string }).alias === 'eu_central_1')).toHaveLength(1);
   });
+
+  it('lets the orchestrator read the replica (restores from it) and tells it which one, only with replication', () => {
+    const variables = (s: ReturnType<typeof synthStack>) => (onlyResource(s, 'aws_lambda_function').environment as { variables: Record<string, string> }).variables;
+    const replicaReads = (s: ReturnType<typeof synthStack>) => readable(policyStatements(s, 'role_permissions').filter((st) => /Replica/.test(st.sid ?? '')));
+    const s = synth({ replication: { ...REPLICATION, kmsKeyArn: REPLICA_KEY } });
+    expect(variables(s)).toMatchObject({ REPLICA_BUCKET: 'acme-db-backups-replica', REPLICA_REGION: 'eu-central-1' });
+    expect(replicaReads(s)).toEqual([
+      { sid: 'S3ReadReplicaUnderPrefix', actions: ['s3:GetObject', 's3:GetObjectVersion'], resources: ['arn:aws:s3:::acme-db-backups-replica/ecs-db-backup/*'] },
+      {
+        sid: 'S3ListReplicaUnderPrefix',
+        actions: ['s3:ListBucket', 's3:ListBucketVersions'],
+        resources: ['arn:aws:s3:::acme-db-backups-replica'],
+        condition: [{ test: 'StringLike', variable: 's3:prefix', values: ['ecs-db-backup/*'] }],
+      },
+      { sid: 'KmsDecryptReplicaObjects', actions: ['kms:Decrypt'], resources: [REPLICA_KEY], condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: ['s3.eu-central-1.amazonaws.com'] }] },
+    ]);
+    const plain = synthStack();
+    expect(Object.keys(variables(plain)).filter((k) => k.startsWith('REPLICA_'))).toEqual([]);
+    expect(replicaReads(plain)).toEqual([]);
+  });
 });

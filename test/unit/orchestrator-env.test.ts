@@ -32,7 +32,12 @@ describe('readEnv', () => {
       partSizeBytes: undefined,
       s3ForcePathStyle: false,
       checkBucketVersioning: false,
+      replica: undefined,
     });
+  });
+
+  it('reads the replica a restore may read from', () => {
+    expect(readEnv(env({ REPLICA_BUCKET: 'backups-replica', REPLICA_REGION: 'eu-central-1' })).replica).toEqual({ bucket: 'backups-replica', region: 'eu-central-1' });
   });
 
   it('accepts an empty key prefix and reads the optional knobs', () => {
@@ -47,6 +52,8 @@ describe('readEnv', () => {
     { name: 'BACKUP_TARGETS_FILE', over: { BACKUP_TARGETS_FILE: undefined }, message: /environment variable BACKUP_TARGETS_FILE is missing/ },
     { name: 'FAST_PATH_SECONDS', over: { FAST_PATH_SECONDS: 'soon' }, message: /FAST_PATH_SECONDS must be an integer from 0 to 600, got "soon"/ },
     { name: 'UPLOAD_PART_SIZE_MB', over: { UPLOAD_PART_SIZE_MB: '4' }, message: /UPLOAD_PART_SIZE_MB must be an integer from 5 to 5120/ },
+    { name: 'REPLICA_REGION', over: { REPLICA_BUCKET: 'backups-replica' }, message: /environment variable REPLICA_REGION is missing while the other is set/ },
+    { name: 'REPLICA_BUCKET', over: { REPLICA_REGION: 'eu-central-1' }, message: /environment variable REPLICA_BUCKET is missing while the other is set/ },
   ])('names $name when it is missing or bad', ({ over, message }) => {
     expect(() => readEnv(env(over))).toThrow(ConfigError);
     expect(() => readEnv(env(over))).toThrow(message);

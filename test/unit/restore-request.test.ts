@@ -10,6 +10,10 @@ describe('parseEvent for restores and drills', () => {
       { action: 'restore', target: 'pg', backup: { versionId: 'v1' }, intoDatabase: 'app_copy', overwrite: true, runId: '20261122T040000Z-0123ab' },
       { action: 'restore', target: 'pg', backup: { versionId: 'v1' }, intoDatabase: 'app_copy', overwrite: true, verify: false, runId: '20261122T040000Z-0123ab' },
     ],
+    [
+      { action: 'restore', target: 'pg', backup: 'latest', from: { bucket: 'backups-replica', region: 'eu-central-1' } },
+      { action: 'restore', target: 'pg', backup: 'latest', overwrite: false, verify: false, from: { bucket: 'backups-replica', region: 'eu-central-1' } },
+    ],
     [{ action: 'drill', target: 'pg' }, { action: 'drill', target: 'pg' }],
   ])('accepts %j', (event, parsed) => {
     expect(parseEvent(event)).toEqual(parsed);
@@ -23,6 +27,9 @@ describe('parseEvent for restores and drills', () => {
     [{ action: 'restore', target: 'pg', backup: 'monday', runId: '../x' }, /runId: must be a run id/],
     [{ action: 'restore', target: 'pg', backup: 'monday', force: true }, /invalid restore event: .*force/],
     [{ action: 'drill', target: 'pg', backup: 'monday' }, /invalid drill event: .*backup/],
+    [{ action: 'restore', target: 'pg', backup: 'monday', from: { bucket: 'Bad_Bucket', region: 'eu-central-1' } }, /from\.bucket: must be a valid S3 bucket name/],
+    [{ action: 'restore', target: 'pg', backup: 'monday', from: { bucket: 'backups-replica', region: 'mars' } }, /from\.region: must be an AWS region/],
+    [{ action: 'restore', target: 'pg', backup: 'monday', from: { bucket: 'backups-replica', region: 'eu-central-1', endpoint: 'http://x' } }, /from: .*endpoint/],
   ])('rejects %j', (event, message) => {
     expect(() => parseEvent(event)).toThrow(message);
   });

@@ -127,4 +127,19 @@ describe('advanceJob on a download', () => {
 
     expect(seen).toEqual({ startedAt: '2026-11-22T02:00:00.000Z', done: 4096, idleInvocations: 2 });
   });
+
+  it('fails, reading nothing, a run whose record names a bucket other than the configured replica (a changed run.json)', async () => {
+    const run = { ...downloading(null), params: { ...params, from: { bucket: 'someone-elses-backups', region: 'eu-central-1' } } };
+    await state.createRun(run);
+    const s3 = { send: () => Promise.reject(new Error('S3 must not be called')) };
+    const env = { bucket: 'b', keyPrefix: 'p/', replica: { bucket: 'b-replica', region: 'eu-central-1' }, fastPathSeconds: 0 };
+
+    const outcome = await continueRestore({ ...deps(), s3, replicaS3: s3, env } as unknown as Deps, target, run, false, true);
+
+    expect(outcome).toMatchObject({
+      outcome: 'failed',
+      reason: 'a restore reads s3://b or the replica s3://b-replica in eu-central-1 only, not s3://someone-elses-backups in eu-central-1',
+    });
+    expect(await state.readRun('pg', NOW)).toEqual({ state: 'none' });
+  });
 });

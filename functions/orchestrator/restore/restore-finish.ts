@@ -64,7 +64,7 @@ function safeParams(run: RunRecord): JobParams | null {
 
 function sourceSummary(params: JobParams): NonNullable<JobOutcome['source']> {
   const { key, versionId, weekday, uploadedAt } = params.source;
-  return { key, versionId, weekday, uploadedAt };
+  return { key, versionId, weekday, uploadedAt, ...(params.from ? { bucket: params.from.bucket } : {}) };
 }
 
 /** The answer for a run still under way (or busy). */

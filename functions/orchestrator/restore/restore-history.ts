@@ -25,7 +25,7 @@ export const jobResultSchema = z.object({
   startedAt: z.string(),
   finishedAt: z.string(),
   database: z.string().optional(),
-  source: z.object({ key: z.string(), versionId: z.string().nullable(), weekday: z.string(), uploadedAt: z.string() }).optional(),
+  source: z.object({ key: z.string(), versionId: z.string().nullable(), weekday: z.string(), uploadedAt: z.string(), bucket: z.string().optional() }).optional(),
 });
 
 /** The result of a finished restore or drill. */

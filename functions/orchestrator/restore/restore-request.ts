@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { bucketName, regionName } from '../../shared/config/fields.js';
 import { WEEKDAYS } from '../../shared/core/s3-keys.js';
 
 /**
@@ -31,6 +32,8 @@ export const restoreRequestSchema = z.strictObject({
   overwrite: z.boolean().default(false),
   /** Read the restored database's content back and compare it with the archive's and the manifest's (SQL engines). */
   verify: z.boolean().default(false),
+  /** Read the backup from this bucket: the deployment's replica in the second region (`replication`); default the deployment's bucket. */
+  from: z.strictObject({ bucket: bucketName, region: regionName }).optional(),
   runId: runIdField.optional(),
 });
 

@@ -10,6 +10,7 @@ import { transferBegins, transferProblem, transferProgressed } from '../../share
 import { errorMessage } from '../../shared/errors.js';
 import type { Deps } from '../deps.js';
 import { isJobAlive, isTaskRunning, launchJob, observeMarker } from '../jobs/exec-job-runner.js';
+import { sourceBucket } from './restore-bucket.js';
 import { jobParams, type JobParams } from './restore-state.js';
 
 /**
@@ -89,11 +90,13 @@ async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, bui
     const transfer = transferBegins(run.transfer, deps.now());
     run = { ...run, transfer };
     await deps.state.writeRun(run);
+    // Throws for a bucket the deployment does not name (a changed run record): the run fails, nothing is read.
+    const from = sourceBucket(deps, params.from);
     let result;
     try {
       result = await downloadFileResumable({
-        s3: deps.s3,
-        bucket: deps.env.bucket,
+        s3: from.s3,
+        bucket: from.bucket,
         key: params.source.key,
         ...(params.source.versionId ? { versionId: params.source.versionId } : {}),
         filePath: join(runDir, params.file),
@@ -106,7 +109,7 @@ async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, bui
       // A corrupt object stays corrupt: no retry.
       if (error instanceof ChecksumMismatchError) return { state: 'failed', run, reason: errorMessage(error), kill: false };
       const attempts = run.uploadAttempts + 1;
-      const reason = `downloading s3://${deps.env.bucket}/${params.source.key} failed (attempt ${attempts} of ${MAX_DOWNLOAD_ATTEMPTS}): ${errorMessage(error)}`;
+      const reason = `downloading s3://${from.bucket}/${params.source.key} failed (attempt ${attempts} of ${MAX_DOWNLOAD_ATTEMPTS}): ${errorMessage(error)}`;
       if (attempts >= MAX_DOWNLOAD_ATTEMPTS) return { state: 'failed', run, reason, kill: false };
       run = { ...run, uploadAttempts: attempts, lastError: errorMessage(error) };
       await deps.state.writeRun(run);

@@ -44,6 +44,8 @@ export const jobParamsSchema = z.object({
   verify: z.boolean().default(false),
   /** Drill: the scratch database restored into and dropped. */
   scratchDatabase: z.string().optional(),
+  /** Restore: the replica bucket the backup is read from (absent = the deployment's bucket); checked again before each download. */
+  from: z.object({ bucket: z.string().min(1), region: z.string().min(1) }).optional(),
   /** Bytes downloaded so far (progress only: the .part file on EFS is the truth). */
   bytesDownloaded: z.number().int().nonnegative().default(0),
 });
@@ -70,7 +72,8 @@ export type JobPhase = 'downloading' | 'running' | 'finished';
 export interface JobOutcome extends TargetOutcome {
   kind: 'restore' | 'drill';
   phase?: JobPhase;
-  source?: { key: string; versionId: string | null; weekday: string; uploadedAt: string };
+  /** `bucket`: set when the backup is read from the replica. */
+  source?: { key: string; versionId: string | null; weekday: string; uploadedAt: string; bucket?: string };
   /** The database restored into (restore) or the scratch database (drill). */
   database?: string;
   progress?: { bytesDownloaded: number; bytesTotal: number; runningSeconds?: number };

@@ -11,6 +11,7 @@ import type { Deps } from '../deps.js';
 import { containerRunDir } from '../jobs/exec-job-runner.js';
 import { endJob, markerFailure, progressOutcome, resultOutcome } from './restore-finish.js';
 import { readJobResult } from './restore-history.js';
+import { sourceBucket } from './restore-bucket.js';
 import { describeSelector, type RestoreRequest } from './restore-request.js';
 import { advanceJob, type JobBudget } from './restore-runner.js';
 import { resolveSource } from './restore-source.js';
@@ -60,6 +61,8 @@ export async function runRestore(deps: Deps, target: Target, request: RestoreReq
   if (request.runId !== undefined) return pollRestore(deps, target, request.runId);
   const refusal = restoreRefusal(target, request);
   if (refusal) throw new RestoreRefusedError(refusal);
+  // Refuses any bucket but the deployment's and its configured replica before anything is read or locked.
+  const from = sourceBucket(deps, request.from);
   const now = deps.now();
   const runId = newRunId(now, randomBytes(4).toString('hex'));
   const file = `restore.${extensionFor(target.engine)}`;
@@ -71,10 +74,11 @@ export async function runRestore(deps: Deps, target: Target, request: RestoreReq
     return { target: target.name, kind: 'restore', outcome: 'busy', runId: other, reason: `a ${kind} (run ${other}) holds the target's lock; try again when it has finished` };
   }
   if (existing.state === 'corrupt') return { target: target.name, kind: 'restore', outcome: 'busy', reason: existing.reason };
-  const source = await resolveSource(deps, target, request.backup);
+  const source = await resolveSource(deps, target, request.backup, from);
   const params: JobParams = {
     source,
     file,
+    ...(request.from !== undefined ? { from: request.from } : {}),
     ...(request.intoDatabase !== undefined ? { intoDatabase: request.intoDatabase } : {}),
     overwrite: request.overwrite,
     verify: request.verify,
@@ -90,6 +94,8 @@ export async function runRestore(deps: Deps, target: Target, request: RestoreReq
     backup: describeSelector(request.backup),
     key: source.key,
     versionId: source.versionId,
+    bucket: from.bucket,
+    ...(from.replicaRegion !== undefined ? { replicaRegion: from.replicaRegion } : {}),
     intoDatabase: databaseOf(target, params),
     overwrite: request.overwrite,
   });
