@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { CloudwatchMetricAlarm } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm/index.js';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic/index.js';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription/index.js';
+import type { StalenessAlarm } from '../functions/shared/config/schema.js';
 import { ConfigError } from '../functions/shared/errors.js';
 
 /** Namespace of the orchestrator's metrics (POWERTOOLS_METRICS_NAMESPACE). */
@@ -30,6 +31,12 @@ const ANY_FAILURE_IN_AN_HOUR = {
 /** The staleness alarms' evaluation: hourly, like the reports. */
 const STALE_WINDOW = { period: 3600, evaluationPeriods: STALE_REPORTS_TO_ALARM, datapointsToAlarm: STALE_REPORTS_TO_ALARM } as const;
 
+/** Where an alarm notifies: the topic, on ALARM and on OK. */
+interface AlarmActions {
+  readonly alarmActions: string[];
+  readonly okActions: string[];
+}
+
 /** One target the alarms watch. */
 export interface AlarmTarget {
   /** Target name (the `target` metric dimension). */
@@ -54,12 +61,34 @@ export interface BackupAlarmsProps {
   readonly alarmEmail?: string;
   /** Name of the orchestrator's dead-letter queue: alarms while it holds a message. Default: none, no alarm. */
   readonly deadLetterQueueName?: string;
+  /** One staleness alarm per target, or one for the fleet on StaleTargets (see {@link FLEET_STALENESS}). Default: "per-target". */
+  readonly staleness?: StalenessAlarm;
 }
+
+/**
+ * `alarms.staleness: "fleet"`: one alarm on the StaleTargets count the orchestrator publishes after every
+ * scheduled run (functions/orchestrator/backup/stale-targets.ts), instead of one BackupAgeHours alarm per target.
+ * Why a published count and not metric math over the targets' BackupAgeHours: an alarm's math may reference
+ * at most 10 metrics (a hard limit), so 500 targets would need 50 alarms; CloudWatch bills an alarm per metric
+ * it evaluates, so those would cost what 500 alarms cost; and a target that reports nothing (no backup yet, or
+ * not looked at) drops out of a MAX over the others instead of alarming. A Metrics Insights query has the same
+ * blind spot, keeps 3 hours of data and one threshold for all schedules. The count is judged by each target's
+ * own limit in the Lambda (the limits ship with the targets), and missing data breaches: a Lambda that stopped
+ * running, or crashed before publishing, alarms within two hours as the per-target alarms do.
+ */
+export const FLEET_STALENESS = {
+  metricName: 'StaleTargets',
+  statistic: 'Maximum',
+  threshold: 0,
+  comparisonOperator: 'GreaterThanThreshold',
+  treatMissingData: 'breaching',
+} as const;
 
 /**
  * The alarm topic and alarms: orchestrator errors, and per target "the newest backup is older than its
  * schedule allows" (BackupAgeHours; missing data breaches, so a Lambda that stopped running, or a target
- * with no backup at all, alarms too), backups that shrank, and drill failures.
+ * with no backup at all, alarms too; or one such alarm for the fleet, see {@link FLEET_STALENESS}),
+ * backups that shrank, and drill failures.
  */
 export class BackupAlarms extends Construct {
   /** ARN of the alarm topic. */
@@ -72,7 +101,7 @@ export class BackupAlarms extends Construct {
     if (props.alarmEmail !== undefined) {
       new SnsTopicSubscription(this, 'email', { topicArn: topic.arn, protocol: 'email', endpoint: props.alarmEmail });
     }
-    const actions = { alarmActions: [topic.arn], okActions: [topic.arn] };
+    const actions: AlarmActions = { alarmActions: [topic.arn], okActions: [topic.arn] };
 
     new CloudwatchMetricAlarm(this, 'lambda-errors', {
       alarmName: `${props.namePrefix}-orchestrator-errors`,
@@ -100,10 +129,27 @@ export class BackupAlarms extends Construct {
         ...actions,
       });
     }
-    for (const target of props.targets) {
-      const dimensions = { service: props.service, target: target.name };
-      const limit = target.backupAgeLimitHours;
-      if (!Number.isInteger(limit) || limit < 1) throw new ConfigError(`BackupAlarms: backupAgeLimitHours of ${target.name} must be a whole number of hours ≥ 1, got ${limit}`);
+    const perTarget = (props.staleness ?? 'per-target') === 'per-target';
+    if (!perTarget) {
+      new CloudwatchMetricAlarm(this, 'stale-targets', {
+        alarmName: `${props.namePrefix}-stale-targets`,
+        alarmDescription: `One or more targets' newest backup is older than its schedule allows, or there is none, or the ${props.namePrefix} orchestrator stopped reporting: its log line "stale targets" names them and why.`,
+        namespace: METRICS_NAMESPACE,
+        dimensions: { service: props.service },
+        ...FLEET_STALENESS,
+        ...STALE_WINDOW,
+        ...actions,
+      });
+    }
+    for (const target of props.targets) this.watchTarget(props, target, perTarget, actions);
+  }
+
+  /** A target's alarms: staleness (per-target mode), shrink, and drill failures when it has a drill. */
+  private watchTarget(props: BackupAlarmsProps, target: AlarmTarget, perTarget: boolean, actions: AlarmActions): void {
+    const dimensions = { service: props.service, target: target.name };
+    const limit = target.backupAgeLimitHours;
+    if (!Number.isInteger(limit) || limit < 1) throw new ConfigError(`BackupAlarms: backupAgeLimitHours of ${target.name} must be a whole number of hours ≥ 1, got ${limit}`);
+    if (perTarget) {
       new CloudwatchMetricAlarm(this, `no-backup-${target.name}`, {
         alarmName: `${props.namePrefix}-${target.name}-no-backup`,
         alarmDescription: `The newest backup of ${target.name} is over ${limit} hours old (its schedule's longest gap plus margins), there is none, or the orchestrator stopped reporting.`,
@@ -117,26 +163,26 @@ export class BackupAlarms extends Construct {
         treatMissingData: 'breaching',
         ...actions,
       });
-      new CloudwatchMetricAlarm(this, `backup-shrank-${target.name}`, {
-        alarmName: `${props.namePrefix}-${target.name}-backup-shrank`,
-        alarmDescription: `A backup of ${target.name} is much smaller than the one before it (see the target's shrink rules); it was uploaded: the log line "backup shrank" names the tables.`,
+    }
+    new CloudwatchMetricAlarm(this, `backup-shrank-${target.name}`, {
+      alarmName: `${props.namePrefix}-${target.name}-backup-shrank`,
+      alarmDescription: `A backup of ${target.name} is much smaller than the one before it (see the target's shrink rules); it was uploaded: the log line "backup shrank" names the tables.`,
+      namespace: METRICS_NAMESPACE,
+      metricName: 'BackupShrank',
+      dimensions,
+      ...ANY_FAILURE_IN_AN_HOUR,
+      ...actions,
+    });
+    if (target.drill) {
+      new CloudwatchMetricAlarm(this, `drill-failure-${target.name}`, {
+        alarmName: `${props.namePrefix}-${target.name}-restore-drill-failed`,
+        alarmDescription: `The restore drill of ${target.name} failed.`,
         namespace: METRICS_NAMESPACE,
-        metricName: 'BackupShrank',
+        metricName: 'RestoreDrillFailure',
         dimensions,
         ...ANY_FAILURE_IN_AN_HOUR,
         ...actions,
       });
-      if (target.drill) {
-        new CloudwatchMetricAlarm(this, `drill-failure-${target.name}`, {
-          alarmName: `${props.namePrefix}-${target.name}-restore-drill-failed`,
-          alarmDescription: `The restore drill of ${target.name} failed.`,
-          namespace: METRICS_NAMESPACE,
-          metricName: 'RestoreDrillFailure',
-          dimensions,
-          ...ANY_FAILURE_IN_AN_HOUR,
-          ...actions,
-        });
-      }
     }
   }
 }

@@ -100,6 +100,7 @@ export class BackupStack extends TerraformStack {
         ? {}
         : { replica: { bucketArn: account.bucketArn(config.replication.bucketName), region: config.replication.region, kmsKeyArn: config.replication.kmsKeyArn } }),
     });
+    const ageLimits = Object.fromEntries(config.targets.map((t) => [t.name, backupAgeLimitHours(t)]));
     const environment = {
       [TARGETS_FILE_ENV]: TARGETS_FILE_NAME,
       BUCKET: config.bucket.name,
@@ -118,7 +119,8 @@ export class BackupStack extends TerraformStack {
       functionName,
       bundleDir: props.bundleDir,
       // The targets travel in the code asset, replaced with the code in one step (see modules/orchestrator-asset.ts).
-      dataFiles: { [TARGETS_FILE_NAME]: serializeTargets(config.targets) },
+      // With the fleet staleness alarm, each target's limit too: the Lambda counts the stale targets by them.
+      dataFiles: { [TARGETS_FILE_NAME]: serializeTargets(config.targets, config.alarms.staleness === 'fleet' ? ageLimits : undefined) },
       roleArn: role.roleArn,
       subnetIds: config.subnetIds,
       securityGroupIds: [network.lambdaSecurityGroupId, ...config.securityGroupIds],
@@ -144,9 +146,10 @@ export class BackupStack extends TerraformStack {
       namePrefix,
       service: namePrefix,
       functionName: fn.functionName,
-      targets: config.targets.map((t) => ({ name: t.name, drill: t.drill !== undefined, backupAgeLimitHours: backupAgeLimitHours(t) })),
+      targets: config.targets.map((t) => ({ name: t.name, drill: t.drill !== undefined, backupAgeLimitHours: ageLimits[t.name]! })),
       alarmEmail: config.alarmEmail,
       deadLetterQueueName: deadLetters.queueName,
+      staleness: config.alarms.staleness,
     });
     const dashboard = new BackupDashboard(this, 'dashboard', {
       dashboardName: namePrefix,

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { readTargetsFile, TARGETS_FILE_ENV } from '../shared/config/load.js';
+import { readPackagedTargets, TARGETS_FILE_ENV } from '../shared/config/load.js';
 import type { Target } from '../shared/config/schema.js';
 import { ConfigError } from '../shared/errors.js';
 
@@ -22,6 +22,11 @@ export interface OrchestratorEnv {
   checkBucketVersioning: boolean;
   /** The replica bucket in the second region (`replication`), the only other bucket a restore may read; undefined without replication. */
   replica: { bucket: string; region: string } | undefined;
+  /**
+   * Each target's staleness limit (hours), packaged with the targets when `alarms.staleness` is "fleet": the
+   * scheduled run then publishes the StaleTargets count its one alarm watches. Undefined: per-target alarms.
+   */
+  ageLimitHours: Readonly<Record<string, number>> | undefined;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string, allowEmpty = false): string {
@@ -56,9 +61,11 @@ function replicaOf(env: NodeJS.ProcessEnv): OrchestratorEnv['replica'] {
 /** Reads and validates the orchestrator's environment; the error names the variable that is missing or bad. */
 export function readEnv(env: NodeJS.ProcessEnv = process.env): OrchestratorEnv {
   const partSizeMb = integer(env, 'UPLOAD_PART_SIZE_MB', 0, 5, 5120);
+  // Relative to the code directory: the stack packages the file next to the handler.
+  const packaged = readPackagedTargets(resolve(env.LAMBDA_TASK_ROOT ?? '.', required(env, TARGETS_FILE_ENV)));
   return {
-    // Relative to the code directory: the stack packages the file next to the handler.
-    targets: readTargetsFile(resolve(env.LAMBDA_TASK_ROOT ?? '.', required(env, TARGETS_FILE_ENV))),
+    targets: packaged.targets,
+    ageLimitHours: packaged.ageLimitHours,
     bucket: required(env, 'BUCKET'),
     keyPrefix: required(env, 'KEY_PREFIX', true),
     efsMountPath: required(env, 'EFS_MOUNT_PATH'),

@@ -3,9 +3,11 @@ import { createTelemetry } from '../shared/adapters/telemetry.js';
 import type { Target } from '../shared/config/schema.js';
 import { ConfigError, errorMessage } from '../shared/errors.js';
 import type { VersioningProblem } from '../shared/core/bucket-versioning.js';
+import type { ObservedAge } from '../shared/core/fleet-staleness.js';
 import { EcsExec } from '../shared/exec/exec-client.js';
 import { cachedServiceTasks } from '../shared/exec/service-tasks.js';
 import { runBackup } from './backup/backup-workflow.js';
+import { reportStaleTargets } from './backup/stale-targets.js';
 import { findVersioningProblem, reportVersioningProblem } from './bucket-check.js';
 import { createClients } from './clients.js';
 import { fleetOrder, runFleet } from './fleet-run.js';
@@ -86,7 +88,8 @@ export async function handler(event: unknown, context: LambdaContext): Promise<H
       // The fleet: bounded concurrency, a time budget and an hourly rotation (fleet-run.ts says why not a fan-out);
       // targets of one service share its ListTasks/DescribeTasks.
       const fleet = { ...deps, tasks: cachedServiceTasks(clients.ecs) };
-      const results = await runFleet(env.targets, (t) => guarded(fleet, t, false), {
+      const ages = new Map<string, ObservedAge>();
+      const results = await runFleet(env.targets, (t) => guarded(fleet, t, false, (age) => ages.set(t.name, age)), {
         deadline: deps.deadline,
         now: Date.now,
         order: (targets) => fleetOrder(targets, deps.now()),
@@ -94,6 +97,7 @@ export async function handler(event: unknown, context: LambdaContext): Promise<H
       });
       const deferred = results.filter((r) => r.outcome === 'deferred').length;
       if (deferred > 0) telemetry.logger.warn('time budget spent before every target was looked at', { deferred, targets: results.length });
+      if (env.ageLimitHours !== undefined) reportStaleTargets(telemetry, env.targets, env.ageLimitHours, ages);
       return { action: 'scheduled', results };
     }
     case 'backup':
@@ -123,10 +127,10 @@ function targetNamed(env: OrchestratorEnv, name: string): Target {
 }
 
 /** One target's step; an unexpected error becomes that target's failed outcome, never the others'. */
-async function guarded(deps: Deps, target: Target, manual: boolean): Promise<TargetOutcome> {
+async function guarded(deps: Deps, target: Target, manual: boolean, onAge?: (age: ObservedAge) => void): Promise<TargetOutcome> {
   try {
     // The schedule also carries on restores and drills, and starts due drills (scheduled.ts).
-    return await (manual ? runBackup(deps, target, true) : runScheduled(deps, target));
+    return await (manual ? runBackup(deps, target, true) : runScheduled(deps, target, onAge));
   } catch (error) {
     deps.telemetry.logger.error(`backup step failed: ${errorMessage(error)}`, { target: target.name, error: error instanceof Error ? error : String(error) });
     deps.telemetry.emit(target.name, { BackupFailure: 1 });

@@ -1,4 +1,5 @@
 import type { Target } from '../shared/config/schema.js';
+import type { ObservedAge } from '../shared/core/fleet-staleness.js';
 import { errorMessage } from '../shared/errors.js';
 import { reportBackupAge } from './backup/backup-age.js';
 import { runBackup } from './backup/backup-workflow.js';
@@ -7,13 +8,14 @@ import type { Deps, TargetOutcome } from './deps.js';
 /**
  * One target's hourly step: a restore or drill holding the target's lock is carried on; otherwise the
  * backup workflow runs, and when it has nothing to do, a due drill starts. One run per target at a time.
+ * `onAge` gets the age of its newest backup the step reported (the fleet-level staleness count).
  */
-export async function runScheduled(deps: Deps, target: Target): Promise<TargetOutcome> {
+export async function runScheduled(deps: Deps, target: Target, onAge: (age: ObservedAge) => void = () => {}): Promise<TargetOutcome> {
   try {
     return await scheduledStep(deps, target);
   } finally {
     // After the step, so a backup it just finished counts; also after a step that threw.
-    await reportBackupAge(deps, target);
+    onAge(await reportBackupAge(deps, target));
   }
 }
 

@@ -164,11 +164,13 @@ function expectedAlarms(ctx: ReadBackContext) {
   const actions = [topic, topic];
   const target = (name: string) => ({ service: ctx.config.name, target: name });
   const onFailure = { actions, missing: 'notBreaching', threshold: 1 };
+  const perTarget = ctx.config.alarms.staleness === 'per-target';
   return [
     { name: `${ctx.config.name}-orchestrator-errors`, metric: 'AWS/Lambda/Errors', dimensions: { FunctionName: functionName(ctx) }, ...onFailure },
     { name: `${ctx.config.name}-orchestrator-dead-letters`, metric: 'AWS/SQS/ApproximateNumberOfMessagesVisible', dimensions: { QueueName: `${ctx.config.name}-orchestrator-dead-letters` }, ...onFailure },
+    ...(perTarget ? [] : [{ name: `${ctx.config.name}-stale-targets`, metric: `${METRICS_NAMESPACE}/StaleTargets`, dimensions: { service: ctx.config.name }, actions, missing: 'breaching', threshold: 0 }]),
     ...ctx.config.targets.flatMap((t) => [
-      { name: `${ctx.config.name}-${t.name}-no-backup`, metric: `${METRICS_NAMESPACE}/BackupAgeHours`, dimensions: target(t.name), actions, missing: 'breaching', threshold: backupAgeLimitHours(t) },
+      ...(perTarget ? [{ name: `${ctx.config.name}-${t.name}-no-backup`, metric: `${METRICS_NAMESPACE}/BackupAgeHours`, dimensions: target(t.name), actions, missing: 'breaching', threshold: backupAgeLimitHours(t) }] : []),
       { name: `${ctx.config.name}-${t.name}-backup-shrank`, metric: `${METRICS_NAMESPACE}/BackupShrank`, dimensions: target(t.name), ...onFailure },
       ...(t.drill === undefined
         ? []

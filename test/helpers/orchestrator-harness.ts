@@ -58,8 +58,8 @@ export interface Harness<S extends S3Server = MotoS3> {
   addService(service: string, container: Omit<StandinContainer, 'name' | 'mounts'>): string;
   /** Makes a directory with a fake `pg_dump` (see fakePgDumpDir), removed with the harness. */
   fakePgDump(behaviour: string): string;
-  /** Sets the targets the Lambda gets (validated with the real schema). */
-  setTargets(targets: Record<string, unknown>[]): Target[];
+  /** Sets the targets the Lambda gets (validated with the real schema), with staleness limits as the stack packages them for `alarms.staleness: "fleet"`. */
+  setTargets(targets: Record<string, unknown>[], ageLimitHours?: Record<string, number>): Target[];
   /** Starts an invocation; `env` adds to or overrides the Lambda environment. */
   invoke(event: unknown, opts?: { remainingMs?: number; env?: Record<string, string> }): RunningLambda;
   /** Invokes and waits. */
@@ -123,9 +123,9 @@ export async function startHarness<S extends S3Server = MotoS3>(
       return id;
     },
     fakePgDump: (behaviour) => fakePgDumpDir(behaviour, scratchDir),
-    setTargets(targets) {
+    setTargets(targets, ageLimitHours) {
       const parsed = targets.map((t) => targetSchema.parse({ cluster: CLUSTER, backupDir: targetBackupDir(String(t.name)), ...t }));
-      writeFileSync(targetsFile, serializeTargets(parsed));
+      writeFileSync(targetsFile, serializeTargets(parsed, ageLimitHours));
       return parsed;
     },
     invoke,

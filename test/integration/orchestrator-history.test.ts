@@ -107,6 +107,37 @@ describe('BackupAgeHours', () => {
   });
 });
 
+describe('StaleTargets (alarms.staleness: "fleet")', () => {
+  /** The StaleTargets values an invocation published, each with its target dimension (none: the fleet-level one). */
+  const staleCounts = (run: LambdaRun) =>
+    run.metrics.filter((m) => typeof m.StaleTargets === 'number').map((m) => ({ count: m.StaleTargets, target: m.target }));
+
+  it("counts, after each scheduled run, the targets stale by their own limits (no backup, too old) in one fleet-level metric", async () => {
+    pgTarget('fleet-old');
+    await h.seedWeek('fleet-old', 'pgdump');
+    pgTarget('fleet-young');
+    await h.seedWeek('fleet-young', 'pgdump');
+    h.addService('fleet-none', { env: containerEnv({ DB_PASSWORD: pg.password }) });
+    const target = (name: string) => ({ name, engine: 'postgres', service: name, container: name, database: 'app', user: 'postgres', passwordEnv: 'DB_PASSWORD', port: pg.port });
+    // The seeded backups are from 2026-01-01: over a 29 h limit, under a limit of a million hours.
+    h.setTargets([target('fleet-old'), target('fleet-young'), target('fleet-none')], { 'fleet-old': 29, 'fleet-young': 1_000_000, 'fleet-none': 29 });
+
+    const run = await h.run(SCHEDULED_EVENT);
+
+    expect(run.error, run.stderr).toBeNull();
+    expect(staleCounts(run)).toEqual([{ count: 2, target: undefined }]);
+    const line = run.logs.find((l) => l.message === 'stale targets');
+    expect((line?.targets as { target: string }[]).map((t) => t.target).sort()).toEqual(['fleet-none', 'fleet-old']);
+    // The per-target reports go on: the dashboard charts them.
+    expect(ages(run, 'fleet-young')).toHaveLength(1);
+  });
+
+  it('is not published with per-target alarms (no limits packaged)', async () => {
+    pgTarget('per-target-pg');
+    expect(staleCounts(await h.run(SCHEDULED_EVENT))).toEqual([]);
+  });
+});
+
 describe('a rolling deploy with a freshly initialised task', () => {
   const manual = { action: 'backup', target: 'shop' };
   const fast = { env: { FAST_PATH_SECONDS: '60' } };

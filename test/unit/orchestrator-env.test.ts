@@ -59,7 +59,16 @@ describe('readEnv', () => {
     expect(() => readEnv(env(over))).toThrow(message);
   });
 
+  it("reads the targets' staleness limits the stack packages with them for the fleet alarm", () => {
+    writeFileSync(join(codeDir, 'fleet.json'), serializeTargets(targets, { pg: 29 }));
+    expect(readEnv(env({ BACKUP_TARGETS_FILE: 'fleet.json' }))).toMatchObject({ targets, ageLimitHours: { pg: 29 } });
+    expect(readEnv(env()).ageLimitHours).toBeUndefined();
+  });
+
   it.each([
+    ['has no staleness limit for a target', JSON.stringify({ targets, ageLimitHours: {} }), /^the targets file \S+ is invalid:\n {2}ageLimitHours: has no limit for target "pg"$/],
+    ['has a staleness limit for no target', JSON.stringify({ targets, ageLimitHours: { pg: 29, gone: 29 } }), /^the targets file \S+ is invalid:\n {2}ageLimitHours\.gone: is not a target$/],
+    ['has a staleness limit under an hour', JSON.stringify({ targets, ageLimitHours: { pg: 0 } }), /ageLimitHours\.pg: Too small/],
     ['is missing from the code', null, /^cannot read the targets file \S+\/absent\.json: ENOENT.*: redeploy the stack, which packages it with the function$/],
     ['is not JSON', '{"targets": [', /^the targets file \S+ is not valid JSON: .*: redeploy the stack$/],
     ['holds a target the schema refuses', JSON.stringify({ targets: [{ ...targets[0], backupDir: 'relative' }] }), /^the targets file \S+ is invalid:\n {2}targets\[0\]\.backupDir: must be an absolute path/],

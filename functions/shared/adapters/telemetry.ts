@@ -32,11 +32,22 @@ export const METRICS = {
 /** A metric name the orchestrator emits. */
 export type MetricName = keyof typeof METRICS;
 
+/** The metrics of the whole deployment, with the one dimension { service } (no target). */
+export const FLEET_METRICS = {
+  /** Targets stale after a scheduled invocation (core/fleet-staleness.ts): what `alarms.staleness: "fleet"` alarms on. */
+  StaleTargets: MetricUnit.Count,
+} as const;
+
+/** A fleet-level metric name. */
+export type FleetMetricName = keyof typeof FLEET_METRICS;
+
 /** Logger and per-target metrics of one process. */
 export interface Telemetry {
   logger: Logger;
   /** Publishes the given metrics at once, as one EMF document with dimensions { service, target }. */
   emit(target: string, values: Partial<Record<MetricName, number>>): void;
+  /** Publishes fleet-level metrics at once, with the dimension { service } only. */
+  emitFleet(values: Partial<Record<FleetMetricName, number>>): void;
 }
 
 /** Creates the logger and the metrics emitter, reading the Powertools environment variables. */
@@ -46,16 +57,19 @@ export function createTelemetry(env: NodeJS.ProcessEnv = process.env): Telemetry
   const logger = new Logger({ serviceName });
   return {
     logger,
-    emit(target, values) {
-      // A fresh instance per emission: targets run concurrently, and shared dimensions would mix them up.
-      const metrics = new Metrics({ namespace, serviceName, defaultDimensions: { target } });
-      let any = false;
-      for (const [name, value] of Object.entries(values) as [MetricName, number | undefined][]) {
-        if (value === undefined || !Number.isFinite(value)) continue;
-        metrics.addMetric(name, METRICS[name], value);
-        any = true;
-      }
-      if (any) metrics.publishStoredMetrics();
-    },
+    // A fresh instance per emission: targets run concurrently, and shared dimensions would mix them up.
+    emit: (target, values) => publish(new Metrics({ namespace, serviceName, defaultDimensions: { target } }), METRICS, values),
+    emitFleet: (values) => publish(new Metrics({ namespace, serviceName }), FLEET_METRICS, values),
   };
+}
+
+/** Adds the finite values with their units and publishes them as one EMF document (none: nothing written). */
+function publish<N extends string>(metrics: Metrics, units: Record<N, Parameters<Metrics['addMetric']>[1]>, values: Partial<Record<N, number>>): void {
+  let any = false;
+  for (const [name, value] of Object.entries(values) as [N, number | undefined][]) {
+    if (value === undefined || !Number.isFinite(value)) continue;
+    metrics.addMetric(name, units[name], value);
+    any = true;
+  }
+  if (any) metrics.publishStoredMetrics();
 }

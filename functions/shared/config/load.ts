@@ -61,16 +61,37 @@ export function resolveConfigPath(flag: string | undefined, env: NodeJS.ProcessE
   return flag ?? env[CONFIG_PATH_ENV] ?? DEFAULT_CONFIG_PATH;
 }
 
-/** The targets file's schema: the validated targets, under a key so the file can grow. */
-const targetsFileSchema = z.strictObject({ targets: z.array(targetSchema).min(1) });
+/**
+ * The targets file's schema: the validated targets, under a key so the file can grow; with
+ * `alarms.staleness: "fleet"` also each target's staleness limit (backupAgeLimitHours, measured at synth:
+ * a cold start measuring hundreds of schedules again would spend seconds of CPU).
+ */
+const targetsFileSchema = z
+  .strictObject({
+    targets: z.array(targetSchema).min(1),
+    ageLimitHours: z.record(z.string(), z.number().int().min(1)).optional(),
+  })
+  .superRefine((file, ctx) => {
+    if (file.ageLimitHours === undefined) return;
+    const names = file.targets.map((t) => t.name);
+    for (const name of names) if (!(name in file.ageLimitHours)) ctx.addIssue({ code: 'custom', path: ['ageLimitHours'], message: `has no limit for target "${name}"` });
+    for (const name of Object.keys(file.ageLimitHours)) if (!names.includes(name)) ctx.addIssue({ code: 'custom', path: ['ageLimitHours', name], message: 'is not a target' });
+  });
 
-/** The content of the targets file for validated targets. */
-export function serializeTargets(targets: readonly Target[]): string {
-  return `${JSON.stringify({ targets })}\n`;
+/** What the stack packages with the function: the targets, and their staleness limits in fleet mode. */
+export interface PackagedTargets {
+  readonly targets: readonly Target[];
+  /** Hours each target's newest backup may be old, by name; only with `alarms.staleness: "fleet"`. */
+  readonly ageLimitHours?: Readonly<Record<string, number>>;
+}
+
+/** The content of the targets file for validated targets (and, in fleet mode, their staleness limits). */
+export function serializeTargets(targets: readonly Target[], ageLimitHours?: Readonly<Record<string, number>>): string {
+  return `${JSON.stringify({ targets, ...(ageLimitHours === undefined ? {} : { ageLimitHours }) })}\n`;
 }
 
 /** Reads and re-validates the targets file the stack packaged with the function; the error says what to do. */
-export function readTargetsFile(path: string): readonly Target[] {
+export function readPackagedTargets(path: string): PackagedTargets {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -83,7 +104,12 @@ export function readTargetsFile(path: string): readonly Target[] {
   } catch (error) {
     throw new ConfigError(`the targets file ${path} is not valid JSON: ${errorMessage(error)}: redeploy the stack`, [], { cause: error });
   }
-  return parseWith(targetsFileSchema, json, `the targets file ${path}`).targets;
+  return parseWith(targetsFileSchema, json, `the targets file ${path}`);
+}
+
+/** The targets of the targets file (see {@link readPackagedTargets}). */
+export function readTargetsFile(path: string): readonly Target[] {
+  return readPackagedTargets(path).targets;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -27,6 +27,12 @@ export const LOG_RETENTION_DAYS = [
 ] as const;
 
 
+/** How staleness is alarmed on: one alarm per target, or one for the whole fleet (modules/alarms.ts says why). */
+export const STALENESS_ALARMS = ['per-target', 'fleet'] as const;
+
+/** A value of `alarms.staleness`. */
+export type StalenessAlarm = (typeof STALENESS_ALARMS)[number];
+
 /** Target names end up in S3 keys, EFS paths, metric dimensions and shell scripts. */
 const targetName = pattern(
   /^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$/,
@@ -264,6 +270,17 @@ export const configSchema = z
       })
       .describe('VPC endpoints to create.'),
     alarmEmail: z.email({ message: 'must be an e-mail address' }).optional().describe('E-mail subscribed to the alarm topic.'),
+    alarms: z
+      .strictObject({
+        staleness: z
+          .enum(STALENESS_ALARMS)
+          .default('per-target')
+          .describe(
+            '"per-target": one BackupAgeHours alarm per target ($0.10 each). "fleet": one alarm for all targets on the StaleTargets count the orchestrator publishes every hour (targets over their own limit, without a backup, or not looked at); for large fleets. The log line "stale targets" names them.',
+          ),
+      })
+      .default({ staleness: 'per-target' })
+      .describe('Alarm settings.'),
     lambda: z
       .strictObject({
         timeoutSeconds: z.number().int().min(60).max(900).default(900).describe('Lambda timeout.'),
