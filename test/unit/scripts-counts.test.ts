@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AWK_ESC, AWK_JNAME } from '../../functions/shared/core/scripts/common.js';
 import { MYSQL_COUNT_AWK } from '../../functions/shared/core/scripts/engines/mysql.js';
-import { EMPTY_MD5, PG_CONTENT_AWK } from '../../functions/shared/core/scripts/engines/postgres-content.js';
+import { EMPTY_MD5, PG_CONTENT_AWK, ROW_BATCH, ROW_BATCH_BYTES } from '../../functions/shared/core/scripts/engines/postgres-content.js';
 
 /** The awks the jobs meet: Debian's gawk and mawk, and busybox awk (Alpine). */
 const AWKS = [
@@ -109,6 +109,18 @@ describe.each(AWKS)('row counting under $name', ({ argv }) => {
   it('counts only, without digests, when the container has no md5sum', () => {
     expect(pgContent(argv, PG_DATA, false)).toMatchObject({ tables: { 'public.t': 4 }, largeObjects: { count: 2 } });
     expect(pgContent(argv, PG_DATA, false)).not.toHaveProperty('digests');
+  });
+
+  it('digests rows handed over in batches exactly like row by row: full batches, a partial last one, rows over the byte limit', () => {
+    const many = Array.from({ length: 3 * ROW_BATCH + 5 }, (_, i) => `${i}\trow ${i}\n`).join('');
+    const huge = ['1\tsmall\n', `2\t${'x'.repeat(ROW_BATCH_BYTES)}\n`, '3\tafter\n', `4\t${'y'.repeat(ROW_BATCH_BYTES / 2)}\n`].join('');
+    const exact = Array.from({ length: ROW_BATCH }, (_, i) => `${i}\n`).join('');
+    const input = `COPY public.many (id, v) FROM stdin;\n${many}\\.\nCOPY public.huge (id, v) FROM stdin;\n${huge}\\.\nCOPY public.exact (id) FROM stdin;\n${exact}\\.\n`;
+    expect(pgContent(argv, input)).toEqual({
+      tables: { 'public.many': 3 * ROW_BATCH + 5, 'public.huge': 4, 'public.exact': ROW_BATCH },
+      digests: { 'public.many': md5(many), 'public.huge': md5(huge), 'public.exact': md5(exact) },
+      sequences: {},
+    });
   });
 
   it('counts nothing for a database without tables', () => {
