@@ -1,4 +1,4 @@
-import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeSecurityGroupRulesCommand, DescribeVpcEndpointsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { DescribeAccessPointsCommand, EFSClient } from '@aws-sdk/client-efs';
@@ -10,13 +10,9 @@ import {
   GetBucketVersioningCommand, GetPublicAccessBlockCommand, S3Client,
 } from '@aws-sdk/client-s3';
 import { ListSubscriptionsByTopicCommand, SNSClient } from '@aws-sdk/client-sns';
-import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { readTargetsFile, TARGETS_FILE_ENV, TARGETS_FILE_NAME } from '../../functions/shared/config/load.js';
+import { TARGETS_FILE_ENV, TARGETS_FILE_NAME } from '../../functions/shared/config/load.js';
 import type { BackupConfig } from '../../functions/shared/config/schema.js';
 import { orchestratorFunctionName } from '../../functions/shared/config/deployment-names.js';
 import { backupAgeLimitHours } from '../../functions/shared/core/schedule.js';
@@ -26,6 +22,7 @@ import { targetPosixUser, targetRootPath } from '../../functions/shared/core/tar
 import { EFS_MOUNT_PATH, LAMBDA_ARCHITECTURE, LAMBDA_RUNTIME } from '../../modules/orchestrator-function.js';
 import { SSMMESSAGES_ACTIONS } from '../../modules/task-role-exec.js';
 import type { AwsEndpoint } from './aws-endpoint.js';
+import { readDeployedCode } from './deployed-code.js';
 
 /**
  * Reads a deployed stack back through the AWS SDK and compares every property that matters with what
@@ -147,8 +144,15 @@ const endpointService = (ctx: ReadBackContext, service: string) => `com.amazonaw
 const interfaceServices = (config: BackupConfig) => [...(config.endpoints.ecs ? ['ecs'] : []), ...(config.endpoints.ssmmessages ? ['ssmmessages'] : [])];
 
 async function alarms(ctx: ReadBackContext) {
-  const found = await ctx.clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: `${ctx.config.name}-` }));
-  return (found.MetricAlarms ?? []).map((a) => ({
+  // AWS answers 100 alarms a page at most: a fleet has hundreds.
+  const found: MetricAlarm[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await ctx.clients.cloudwatch.send(new DescribeAlarmsCommand({ AlarmNamePrefix: `${ctx.config.name}-`, MaxRecords: 100, NextToken: nextToken }));
+    found.push(...(page.MetricAlarms ?? []));
+    nextToken = page.NextToken;
+  } while (nextToken !== undefined);
+  return found.map((a) => ({
     name: a.AlarmName,
     metric: `${a.Namespace}/${a.MetricName}`,
     dimensions: Object.fromEntries((a.Dimensions ?? []).map((d) => [d.Name, d.Value])),
@@ -195,16 +199,6 @@ function expectedEnvironment(ctx: ReadBackContext): Record<string, unknown> {
 /** The zip Terraform uploaded as the function's code (the state's `filename`, relative to the stack directory). */
 export function deployedZip(ctx: Pick<ReadBackContext, 'state' | 'stackDir'>): string {
   return join(ctx.stackDir, String(stateValues(ctx, 'aws_lambda_function.').filename));
-}
-
-function targetsInZip(zip: string): unknown {
-  const dir = mkdtempSync(join(tmpdir(), 'deployed-code-'));
-  try {
-    execFileSync('unzip', ['-q', zip, TARGETS_FILE_NAME, '-d', dir]);
-    return readTargetsFile(join(dir, TARGETS_FILE_NAME));
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 /** Every property checked after a deploy. */
@@ -312,13 +306,17 @@ export const READ_BACK_ROWS: readonly ReadBackRow[] = [
     expected: expectedEnvironment,
   },
   {
-    what: "Lambda code: the synthesized asset, with the config's targets in it",
+    what: "Lambda code, downloaded from GetFunction's Code.Location: the synthesized asset, with the config's targets (and fleet staleness limits) in it",
     read: async (ctx) => {
-      const f = await ctx.clients.lambda.send(new GetFunctionConfigurationCommand({ FunctionName: functionName(ctx) }));
-      const zip = deployedZip(ctx);
-      return { codeIsTheAsset: f.CodeSha256 === createHash('sha256').update(readFileSync(zip)).digest('base64'), targets: targetsInZip(zip) };
+      const code = await readDeployedCode(ctx.clients.lambda, functionName(ctx), deployedZip(ctx));
+      return { downloadedIsDeployed: code.downloadedIsDeployed, deployedIsTheAsset: code.deployedIsTheAsset, ...code.packaged };
     },
-    expected: (ctx) => ({ codeIsTheAsset: true, targets: ctx.config.targets }),
+    expected: (ctx) => ({
+      downloadedIsDeployed: true,
+      deployedIsTheAsset: true,
+      targets: ctx.config.targets,
+      ...(ctx.config.alarms.staleness === 'fleet' ? { ageLimitHours: Object.fromEntries(ctx.config.targets.map((t) => [t.name, backupAgeLimitHours(t)])) } : {}),
+    }),
   },
   {
     what: 'Lambda reserved concurrency',
