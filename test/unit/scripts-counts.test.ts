@@ -16,12 +16,12 @@ const AWKS = [
 ];
 
 /** The job's pg_content_awk: rows to one md5sum per table (its line into a file on fd 3), large objects to another. */
-function pgContent(awkArgv: string[], input: string, hash = true): Record<string, unknown> {
+function pgContent(awkArgv: string[], input: string, hash = true, direct = false): Record<string, unknown> {
   const dir = mkdtempSync(join(tmpdir(), 'pg-content-'));
   try {
     const h = hash ? ['md5sum >&3', `md5sum >${dir}/lo`] : ['', ''];
-    const script = `LC_ALL=C ${awkArgv.join(' ')} -v hash="$2" -v lohash="$3" -v dg="$1/dg" -v lofile="$1/lo" "$4" 3>"$1/dg"`;
-    const out = execFileSync('sh', ['-c', script, 'sh', dir, ...h, PG_CONTENT_AWK], { input, env: { PATH: '/usr/bin:/bin' } }).toString('utf8');
+    const script = `LC_ALL=C ${awkArgv.join(' ')} -v direct="$5" -v hash="$2" -v lohash="$3" -v dg="$1/dg" -v lofile="$1/lo" "$4" 3>"$1/dg"`;
+    const out = execFileSync('sh', ['-c', script, 'sh', dir, ...h, PG_CONTENT_AWK, direct ? '1' : '0'], { input, env: { PATH: '/usr/bin:/bin' } }).toString('utf8');
     return JSON.parse(out) as Record<string, unknown>;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -111,12 +111,12 @@ describe.each(AWKS)('row counting under $name', ({ argv }) => {
     expect(pgContent(argv, PG_DATA, false)).not.toHaveProperty('digests');
   });
 
-  it('digests rows handed over in batches exactly like row by row: full batches, a partial last one, rows over the byte limit', () => {
+  it.each([false, true])('digests rows handed over in batches exactly like row by row (direct=%s): full batches, a partial last one, rows over the byte limit', (direct) => {
     const many = Array.from({ length: 3 * ROW_BATCH + 5 }, (_, i) => `${i}\trow ${i}\n`).join('');
     const huge = ['1\tsmall\n', `2\t${'x'.repeat(ROW_BATCH_BYTES)}\n`, '3\tafter\n', `4\t${'y'.repeat(ROW_BATCH_BYTES / 2)}\n`].join('');
     const exact = Array.from({ length: ROW_BATCH }, (_, i) => `${i}\n`).join('');
     const input = `COPY public.many (id, v) FROM stdin;\n${many}\\.\nCOPY public.huge (id, v) FROM stdin;\n${huge}\\.\nCOPY public.exact (id) FROM stdin;\n${exact}\\.\n`;
-    expect(pgContent(argv, input)).toEqual({
+    expect(pgContent(argv, input, true, direct)).toEqual({
       tables: { 'public.many': 3 * ROW_BATCH + 5, 'public.huge': 4, 'public.exact': ROW_BATCH },
       digests: { 'public.many': md5(many), 'public.huge': md5(huge), 'public.exact': md5(exact) },
       sequences: {},

@@ -21,7 +21,7 @@ const BATCH_PRINTF = `printf "${'%s\\n'.repeat(ROW_BATCH)}", ${Array.from({ leng
  * the row count and the md5 of its COPY rows in order (handed over ROW_BATCH rows per write: measured, per-row writes made gawk cost 2.5× the CPU on 1 GB), each sequence's `setval` value, and the count and md5 of the
  * large objects. A COPY header or a setval may span lines (a name may hold a newline), so statements are joined until
  * their quotes balance. Rows go to one `$HASH` process per non-empty table (md5sum: in coreutils and busybox alike),
- * which writes its line to the file `dg`; large objects to `lohash` (writing `lofile`). Empty hashers (a container without
+ * which writes its line to the file `dg` (with `direct` set, row by row: mawk buffers its pipes itself); large objects to `lohash` (writing `lofile`). Empty hashers (a container without
  * md5sum) record counts only. Exits 4 when a hasher's output is missing.
  */
 export const PG_CONTENT_AWK = `BEGIN {
@@ -71,14 +71,17 @@ function setval(s,  v, c, nm) {
 }
 incopy {
   if ($0 == "\\\\.") {
-    incopy = 0
+    # Counted per block, not per row: one array update less on every row.
+    incopy = 0; cnt[name] += rows
     flushrows()
     if (rows == 0 || hash == "") bempty[nb] = 1
     else close(hash)
     next
   }
-  rows++; cnt[name]++
-  if (hash != "") { r[++bn] = $0; bbytes += length($0); if (bn == ${ROW_BATCH} || bbytes >= ${ROW_BATCH_BYTES}) flushrows() }
+  rows++
+  if (hash == "") next
+  if (direct) print | hash
+  else { r[++bn] = $0; bbytes += length($0); if (bn == ${ROW_BATCH} || bbytes >= ${ROW_BATCH_BYTES}) flushrows() }
   next
 }
 /^COPY / {
@@ -95,7 +98,7 @@ incopy {
   next
 }
 END {
-  if (incopy && hash != "") flushrows()
+  if (incopy) { cnt[name] += rows; if (hash != "") flushrows() }
   for (b = 1; b <= nb; b++) {
     if (bempty[b]) d = EMPTY
     else if ((getline line < dg) > 0) { d = line; sub(/ .*/, "", d) }

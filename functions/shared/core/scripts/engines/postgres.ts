@@ -16,9 +16,12 @@ pg_tool_version() {
 # pg_sql SQL: runs one statement in the maintenance database.
 pg_sql() { pg psql -X -q -A -t -v ON_ERROR_STOP=1 -d postgres -c "$1"; }
 # pg_content_awk OUT: the data-only SQL on stdin as content JSON (rows, digests, sequences, large objects) into OUT.
+# mawk when the image has it: measured on 1 GB, it reads the rows in ~60% of gawk's CPU and buffers its pipes itself
+# (rows go to md5sum one print each); any other awk hands them over in batches.
 pg_content_awk() {
   if command -v md5sum >/dev/null 2>&1; then set -- "$1" "md5sum >&3" "md5sum >$1.lo"; else set -- "$1" "" ""; fi
-  LC_ALL=C awk -v hash="$2" -v lohash="$3" -v dg="$1.dg" -v lofile="$1.lo" "$PG_CONTENT_AWK" 3>"$1.dg" >"$1"
+  if command -v mawk >/dev/null 2>&1; then set -- "$@" mawk 1; else set -- "$@" awk 0; fi
+  LC_ALL=C "$4" -v direct="$5" -v hash="$2" -v lohash="$3" -v dg="$1.dg" -v lofile="$1.lo" "$PG_CONTENT_AWK" 3>"$1.dg" >"$1"
   _rc=$?
   rm -f "$1.dg" "$1.lo"
   return $_rc
