@@ -40,7 +40,7 @@ const PERIOD = 3600;
 export const TARGET_CHARTS: readonly { title: string; metrics: readonly MetricName[]; stat: 'Maximum' | 'Sum'; view: 'timeSeries' | 'bar' }[] = [
   { title: 'bytes per backup', metrics: ['BackupBytes'], stat: 'Maximum', view: 'timeSeries' },
   { title: 'dump and upload seconds', metrics: ['DumpSeconds', 'UploadSeconds'], stat: 'Maximum', view: 'timeSeries' },
-  { title: 'age of the newest backup (hours; its alarm is the no-backup one)', metrics: ['BackupAgeHours'], stat: 'Maximum', view: 'timeSeries' },
+  { title: 'age of the newest backup (hours; its alarm: no-backup, or stale-targets for the fleet)', metrics: ['BackupAgeHours'], stat: 'Maximum', view: 'timeSeries' },
   { title: 'backups, failures and drills', metrics: ['BackupSuccess', 'BackupFailure', 'BackupShrank', 'RestoreDrillSuccess', 'RestoreDrillFailure', 'BucketVersioningDisabled'], stat: 'Sum', view: 'bar' },
 ];
 

@@ -63,6 +63,14 @@ describe('fleet staleness alarm (alarms.staleness: "fleet")', () => {
     });
   });
 
+  it("shows the fleet alarm's state on the dashboard with the deployment's alarms, in no target's row", () => {
+    const body = String(resources(synthStack(FLEET), 'aws_cloudwatch_dashboard')[0]!.dashboard_body);
+    // Each alarm strip of the jsonencode'd body: its title and its alarm ARNs.
+    const strips = [...body.matchAll(/"title" = "([^"]+)", "alarms" = \[([^\]]*)\]/g)].map((m) => [m[1], m[2]] as const);
+    expect(strips.length).toBeGreaterThan(1);
+    expect(strips.filter(([, alarms]) => alarms!.includes(':alarm:ecs-db-backup-stale-targets')).map(([title]) => title)).toEqual(['orchestrator alarms']);
+  });
+
   it("packages each target's own limit, the threshold its per-target alarm would have", () => {
     const thresholds = Object.fromEntries(
       resources(synthStack(PER_TARGET), 'aws_cloudwatch_metric_alarm')
