@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { loadConfigFile, resolveConfigPath } from './functions/shared/config/load.js';
 import { errorMessage } from './functions/shared/errors.js';
 import { BackupStack } from './modules/backup-stack.js';
+import { EMULATOR_SKIP_ENV, removeResourceTypes, skippedTypes } from './modules/emulator-skip.js';
 import { BUNDLE_DIR_ENV, buildOrchestratorBundle } from './modules/orchestrator-bundle.js';
 
 /**
@@ -22,7 +23,10 @@ function main(argv: readonly string[]): void {
   // A prebuilt bundle (CI, scripts/verify-infra.ts) keeps several synths on exactly the same code.
   const bundleDir = process.env[BUNDLE_DIR_ENV] ?? buildOrchestratorBundle().dir;
   const app = new App();
-  new BackupStack(app, config.name, { config, bundleDir });
+  const stack = new BackupStack(app, config.name, { config, bundleDir });
+  // verify:deploy only: what the emulator cannot create (modules/emulator-skip.ts); unset in a real deployment.
+  const skipped = removeResourceTypes(stack, skippedTypes(process.env[EMULATOR_SKIP_ENV]));
+  if (skipped.length > 0) process.stderr.write(`${EMULATOR_SKIP_ENV}: left out ${skipped.join(', ')}\n`);
   app.synth();
 }
 

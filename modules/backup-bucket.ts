@@ -74,6 +74,9 @@ export class BackupBucket extends Construct {
         provider,
         bucket: bucket.id,
         rule: { defaultRetention: { mode: lock.mode.toUpperCase(), days: lock.days } },
+        // S3 refuses this configuration unless versioning is Enabled: applied after it, and destroyed before it
+        // (without the edge `terraform destroy` may suspend versioning first and then fail here).
+        dependsOn: [this.versioning],
       });
     }
     new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {

@@ -15,17 +15,16 @@ import { verifyDeployment, type DeploymentReport } from './verify-deploy/deploym
 /** The example configs deployed by default. */
 export const DEPLOYED_EXAMPLES = ['examples/minimal.json', 'examples/full.json', 'examples/ten-targets.json', 'examples/disaster-recovery.json'] as const;
 
-/**
- * Parts of an example moto cannot deploy, removed before the deployment (verify:infra still plans them):
- * moto 5.2's AWS Backup has no backup selections (so the whole snapshot layer and its job alarms are
- * plan-only), and the replica's KMS key would have to exist in the second region.
- */
-export const PLAN_ONLY: Readonly<Record<string, (config: Record<string, unknown>) => Record<string, unknown>>> = {
-  'examples/disaster-recovery.json': ({ snapshots: _snapshots, ...config }) => {
-    const { kmsKeyArn: _key, ...replication } = config.replication as Record<string, unknown>;
-    return { ...config, replication };
-  },
-};
+/** A resource type moto cannot create: left out of the deployed stack (verify:infra still validates and plans it). */
+export interface PlanOnlyResource {
+  readonly resourceType: string;
+  readonly why: string;
+}
+
+/** Every resource type of the examples that moto 5.2 cannot deploy, with why. */
+export const PLAN_ONLY_RESOURCES: readonly PlanOnlyResource[] = [
+  { resourceType: 'aws_backup_selection', why: "moto 5.2's AWS Backup has no backup selections (CreateBackupSelection, GetBackupSelection)" },
+];
 
 const FORMS = ['json', 'hcl'] as const;
 
@@ -44,7 +43,7 @@ async function runJob(job: Job, workRoot: string, bundleDir: string): Promise<{ 
       workDir: join(workRoot, `${basename(job.config, '.json')}-${job.form}`),
       bundleDir,
       log: (l) => lines.push(l),
-      ...(PLAN_ONLY[job.config] === undefined ? {} : { adjust: PLAN_ONLY[job.config] }),
+      skipResourceTypes: PLAN_ONLY_RESOURCES.map((r) => r.resourceType),
     });
     lines.push(`  ${report.rowsChecked} properties read back, ${Math.round((Date.now() - started) / 1000)} s`);
     return { job, report, lines };
@@ -86,6 +85,9 @@ async function main(argv: readonly string[]): Promise<number> {
       if (!ok) failed++;
       const out = [`${job.config} (${job.form}): ${ok ? 'deployed, read back, planned clean, destroyed' : 'FAILED'}`, ...r.lines];
       for (const gap of r.report?.gaps ?? []) out.push(`  emulator gap: ${gap}`);
+      for (const skipped of r.report?.skipped ?? []) {
+        out.push(`  plan-only: ${skipped}: ${PLAN_ONLY_RESOURCES.find((p) => skipped.startsWith(`${p.resourceType}.`))?.why ?? ''}`);
+      }
       for (const problem of r.report?.problems ?? []) out.push(`  error: ${problem}`);
       if (r.error !== undefined) out.push(`  error: ${r.error}`);
       (ok ? process.stdout : process.stderr).write(`${out.join('\n')}\n`);

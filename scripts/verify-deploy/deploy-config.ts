@@ -16,12 +16,15 @@ interface RawConfig {
   execKmsKeys?: Record<string, string>;
   endpoints?: { routeTableIds?: string[] };
   targets: Array<{ taskRoleName?: string }>;
+  replication?: { region: string; kmsKeyArn?: string };
   [key: string]: unknown;
 }
 
 /** Name of the backups' key in {@link ExistingInfra.kmsKeyArns}. */
 const BACKUP_KEY = 'backups';
 const execKeyName = (cluster: string) => `exec:${cluster}`;
+/** Name of the replica's key (in the replica region) in {@link ExistingInfra.kmsKeyArns}. */
+const REPLICA_KEY = 'replica';
 
 /** What must exist before `config` can be deployed. */
 export function existingInfraShape(config: unknown): ExistingInfraShape {
@@ -34,6 +37,7 @@ export function existingInfraShape(config: unknown): ExistingInfraShape {
     kmsKeys: [...(c.kmsKeyArn === undefined ? [] : [BACKUP_KEY]), ...Object.keys(c.execKmsKeys ?? {}).map(execKeyName)],
     taskRoleNames: [...new Set(c.targets.flatMap((t) => (t.taskRoleName === undefined ? [] : [t.taskRoleName])))],
     ...(c.bucket.existing === true ? { existingBucket: c.bucket.name } : {}),
+    ...(c.replication?.kmsKeyArn === undefined ? {} : { otherRegionKmsKeys: { [REPLICA_KEY]: c.replication.region } }),
   };
 }
 
@@ -47,6 +51,7 @@ export function configForInfra(config: unknown, infra: ExistingInfra): Record<st
   c.efs = { ...(c.efs as object), fileSystemId: infra.fileSystemId, mountTargetSecurityGroupId: infra.mountTargetSecurityGroupId };
   if (c.endpoints?.routeTableIds !== undefined) c.endpoints.routeTableIds = infra.routeTableIds;
   if (c.kmsKeyArn !== undefined) c.kmsKeyArn = keyArn(infra, BACKUP_KEY);
+  if (c.replication?.kmsKeyArn !== undefined) c.replication.kmsKeyArn = keyArn(infra, REPLICA_KEY);
   if (c.execKmsKeys !== undefined) {
     c.execKmsKeys = Object.fromEntries(Object.keys(c.execKmsKeys).map((cluster) => [cluster, keyArn(infra, execKeyName(cluster))]));
   }

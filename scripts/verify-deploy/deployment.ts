@@ -4,6 +4,9 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../../functions/shared/config/load.js';
 import type { BackupConfig } from '../../functions/shared/config/schema.js';
+import { Testing } from 'cdktf';
+import { BackupStack } from '../../modules/backup-stack.js';
+import { EMULATOR_SKIP_ENV } from '../../modules/emulator-skip.js';
 import { BUNDLE_DIR_ENV } from '../../modules/orchestrator-bundle.js';
 import { startMotoServer } from '../../test/helpers/moto.js';
 import { run } from '../verify-infra.js';
@@ -12,7 +15,8 @@ import { configForInfra, existingInfraShape } from './deploy-config.js';
 import { judgeDrift, planDrift } from './drift.js';
 import { createExistingInfra, type ExistingInfra } from './existing-infra.js';
 import { inventoryDiff, takeInventory } from './inventory.js';
-import { clientsFor, readBack, type ReadBackContext, type StateResource } from './read-back.js';
+import { clientsFor, READ_BACK_ROWS, readBack, type ReadBackContext, type StateResource } from './read-back.js';
+import { DISASTER_RECOVERY_ROWS } from './read-back-dr.js';
 
 /**
  * One example config deployed for real into moto, the way the README tells users: JSON with
@@ -51,6 +55,8 @@ export interface DeploymentOptions {
   readonly adjust?: (config: Record<string, unknown>) => Record<string, unknown>;
   /** Runs after the read-back, before the second plan (e.g. the orchestrator against the deployment); the read-back runs again after it. */
   readonly whileDeployed?: (deployed: Deployed) => Promise<void>;
+  /** Resource types left out of the deployed stack (the emulator cannot create them; modules/emulator-skip.ts). Default: none. */
+  readonly skipResourceTypes?: readonly string[];
   /** Stop after the read-back (and whileDeployed): no second plan, no destroy (npm test's time budget). Default: false. */
   readonly deployOnly?: boolean;
 }
@@ -62,16 +68,19 @@ export interface DeploymentReport {
   /** Known emulator gaps met (read-back rows and plan drift), printed. */
   readonly gaps: string[];
   readonly rowsChecked: number;
+  /** Resources of the stack left out of the deployment (plan-only). */
+  readonly skipped: string[];
 }
 
 /** Deploys, reads back, plans again and destroys one config; the emulator is stopped at the end. */
 export async function verifyDeployment(opts: DeploymentOptions): Promise<DeploymentReport> {
   const example = JSON.parse(readFileSync(opts.examplePath, 'utf8')) as unknown;
   // The example itself must still validate (it is what users copy).
-  parseConfig(example, opts.examplePath);
+  const parsed = parseConfig(example, opts.examplePath);
   rmSync(opts.workDir, { recursive: true, force: true });
   mkdirSync(opts.workDir, { recursive: true });
-  const moto = await startMotoServer({ enforceIam: true });
+  // AWS Backup's service role attaches AWS's managed policies, which moto loads only when asked (slower start).
+  const moto = await startMotoServer({ enforceIam: true, awsManagedPolicies: parsed.snapshots !== undefined });
   const aws = awsEndpoint(moto.endpoint, moto.admin);
   const problems: string[] = [];
   const gaps: string[] = [];
@@ -89,25 +98,35 @@ export async function verifyDeployment(opts: DeploymentOptions): Promise<Deploym
     const outputs = await tf.outputs();
     const accountId = await callerAccount(aws, config.region);
     const ctx: ReadBackContext = { config, outputs, accountId, clients, state: tf.state(), stackDir: tf.stackDir };
-    const read = await readBack(ctx);
+    const rows = [...READ_BACK_ROWS, ...DISASTER_RECOVERY_ROWS];
+    const read = await readBack(ctx, rows);
     problems.push(...read.problems);
     gaps.push(...read.gaps);
     if (opts.whileDeployed !== undefined) {
       await opts.whileDeployed({ aws, config, infra, outputs, accountId, state: ctx.state, stackDir: tf.stackDir });
       // What the run changed to work around the emulator must be back as deployed.
-      problems.push(...(await readBack(ctx)).problems.map((p) => `after the run: ${p}`));
+      problems.push(...(await readBack(ctx, rows)).problems.map((p) => `after the run: ${p}`));
     }
-    if (opts.deployOnly === true) return { problems, gaps, rowsChecked: read.checked };
+    const skipped = resourcesOfTypes(config, opts.bundleDir, opts.skipResourceTypes ?? []);
+    if (opts.deployOnly === true) return { problems, gaps, rowsChecked: read.checked, skipped };
     const drift = judgeDrift(planDrift(await tf.plan()));
     problems.push(...drift.problems.map((p) => `second plan wants to change ${p}`));
     gaps.push(...drift.known.map((k) => `second plan: ${k}`));
     await tf.destroy();
     problems.push(...inventoryDiff(before, await takeInventory(clients)).map((l) => `after destroy: ${l}`));
-    return { problems, gaps, rowsChecked: read.checked };
+    return { problems, gaps, rowsChecked: read.checked, skipped };
   } finally {
     clients?.destroy();
     await moto.stop();
   }
+}
+
+/** The addresses of the stack's resources of `types` (those the deployment left out). */
+function resourcesOfTypes(config: BackupConfig, bundleDir: string, types: readonly string[]): string[] {
+  if (types.length === 0) return [];
+  const stack = new BackupStack(Testing.app(), config.name, { config, bundleDir });
+  const synth = JSON.parse(Testing.synth(stack)) as { resource?: Record<string, Record<string, unknown>> };
+  return types.flatMap((t) => Object.keys(synth.resource?.[t] ?? {}).map((id) => `${t}.${id}`));
 }
 
 async function callerAccount(aws: AwsEndpoint, region: string): Promise<string> {
@@ -130,6 +149,7 @@ function terraformSteps(opts: DeploymentOptions, aws: AwsEndpoint, configPath: s
     AWS_SECRET_ACCESS_KEY: aws.secretAccessKey,
     BACKUP_CONFIG: configPath,
     [BUNDLE_DIR_ENV]: opts.bundleDir,
+    [EMULATOR_SKIP_ENV]: (opts.skipResourceTypes ?? []).join(','),
     TF_CLI_CONFIG_FILE: join(REPO_ROOT, 'terraformrc'),
     // Deployments run side by side: no shared plugin cache (the providers come from the mirror anyway).
     CDKTF_DISABLE_PLUGIN_CACHE_ENV: 'true',

@@ -20,6 +20,8 @@ export interface ExistingInfraShape {
   readonly routeTables: number;
   /** One key per name (e.g. "backups", or a cluster's exec key). */
   readonly kmsKeys: readonly string[];
+  /** Keys in other regions, by name: their region (the replica's key). Default: none. */
+  readonly otherRegionKmsKeys?: Readonly<Record<string, string>>;
   readonly taskRoleNames: readonly string[];
   /** An existing bucket to create, versioned and encrypted. */
   readonly existingBucket?: string;
@@ -67,6 +69,14 @@ export async function createExistingInfra(aws: AwsEndpoint, shape: ExistingInfra
     }
     const kmsKeyArns: Record<string, string> = {};
     for (const name of shape.kmsKeys) kmsKeyArns[name] = (await kms.send(new CreateKeyCommand({ Description: `${name} (the user's own)` }))).KeyMetadata!.Arn!;
+    for (const [name, keyRegion] of Object.entries(shape.otherRegionKmsKeys ?? {})) {
+      const regional = new KMSClient(aws.clientConfig(keyRegion));
+      try {
+        kmsKeyArns[name] = (await regional.send(new CreateKeyCommand({ Description: `${name} (the user's own, in ${keyRegion})` }))).KeyMetadata!.Arn!;
+      } finally {
+        regional.destroy();
+      }
+    }
     for (const roleName of shape.taskRoleNames) {
       const trust = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ecs-tasks.amazonaws.com' }, Action: 'sts:AssumeRole' }] };
       await iam.send(new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: JSON.stringify(trust) }));

@@ -1,3 +1,4 @@
+import { BackupClient } from '@aws-sdk/client-backup';
 import { CloudWatchClient, DescribeAlarmsCommand, type MetricAlarm } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, DescribeLogGroupsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { DescribeSecurityGroupRulesCommand, DescribeVpcEndpointsCommand, EC2Client } from '@aws-sdk/client-ec2';
@@ -52,7 +53,7 @@ export interface StateResource {
 }
 
 /** The values of the one state entry whose address starts with `prefix`. */
-function stateValues(ctx: Pick<ReadBackContext, 'state'>, prefix: string): Record<string, unknown> {
+export function stateValues(ctx: Pick<ReadBackContext, 'state'>, prefix: string): Record<string, unknown> {
   const found = ctx.state.filter((r) => r.address.startsWith(prefix));
   if (found.length !== 1) throw new Error(`expected one ${prefix}* in the state, found ${found.length}`);
   return found[0]!.values;
@@ -80,6 +81,8 @@ export interface Clients {
   readonly cloudwatch: CloudWatchClient;
   readonly logs: CloudWatchLogsClient;
   readonly sns: SNSClient;
+  /** S3 and AWS Backup in another region (the replica's, the copy vault's), made on first use. */
+  inRegion(region: string): { readonly s3: S3Client; readonly backup: BackupClient };
   destroy(): void;
 }
 
@@ -96,8 +99,23 @@ export function clientsFor(aws: AwsEndpoint, region: string): Clients {
     cloudwatch: new CloudWatchClient(c),
     logs: new CloudWatchLogsClient(c),
     sns: new SNSClient(c),
+    backup: new BackupClient(c),
   };
-  return { ...made, destroy: () => Object.values(made).forEach((client) => client.destroy()) };
+  const regional = new Map<string, { s3: S3Client; backup: BackupClient }>([[region, made]]);
+  const inRegion = (r: string) => {
+    let found = regional.get(r);
+    if (found === undefined) {
+      const rc = aws.clientConfig(r);
+      found = { s3: new S3Client({ ...rc, forcePathStyle: true }), backup: new BackupClient(rc) };
+      regional.set(r, found);
+    }
+    return found;
+  };
+  const destroy = () => {
+    Object.values(made).forEach((client) => client.destroy());
+    for (const [r, other] of regional) if (r !== region) [other.s3, other.backup].forEach((client) => client.destroy());
+  };
+  return { ...made, inRegion, destroy };
 }
 
 const created = (config: BackupConfig) => !config.bucket.existing;
@@ -105,8 +123,10 @@ const functionName = (ctx: ReadBackContext) => orchestratorFunctionName(ctx.conf
 const roleName = functionName;
 const bucket = (ctx: ReadBackContext) => ctx.config.bucket.name;
 const bucketArn = (ctx: ReadBackContext) => `arn:aws:s3:::${bucket(ctx)}`;
-const sorted = <T>(values: Iterable<T>) => [...values].sort();
-const policyJson = (text: string | undefined) => JSON.parse(decodeURIComponent(text ?? '{}')) as { Statement: Array<Record<string, unknown>> };
+/** The values, sorted. */
+export const sorted = <T>(values: Iterable<T>) => [...values].sort();
+/** A policy document as IAM returns it (URL-encoded JSON). */
+export const policyJson = (text: string | undefined) => JSON.parse(decodeURIComponent(text ?? '{}')) as { Statement: Array<Record<string, unknown>> };
 /** A policy field as a sorted list (AWS may return a one-element list unwrapped). */
 const asList = (value: unknown): string[] => (value === undefined ? [] : Array.isArray(value) ? sorted(value as string[]) : [String(value)]);
 
@@ -193,6 +213,7 @@ function expectedEnvironment(ctx: ReadBackContext): Record<string, unknown> {
     POWERTOOLS_SERVICE_NAME: ctx.config.name,
     POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     ...(ctx.config.kmsKeyArn === undefined ? {} : { KMS_KEY_ARN: ctx.config.kmsKeyArn }),
+    ...(ctx.config.replication === undefined ? {} : { REPLICA_BUCKET: ctx.config.replication.bucketName, REPLICA_REGION: ctx.config.replication.region }),
   };
 }
 

@@ -114,12 +114,18 @@ const ADMIN_SETUP_CALLS = 3;
  * Starts moto (test/helpers/moto_server.py: moto.server plus the fixes it documents) on a free loopback
  * port. `enforceIam` makes moto check every call's signature and the caller's IAM policies
  * (INITIAL_NO_AUTH_ACTION_COUNT): an assumed role's credentials can do exactly what its policies allow.
+ * `awsManagedPolicies` loads AWS's managed policies (MOTO_IAM_LOAD_MANAGED_POLICIES; moto leaves them out
+ * by default), so a role can attach one (AWS Backup's service role).
  */
-export async function startMotoServer(opts: { enforceIam?: boolean } = {}): Promise<MotoServer> {
+export async function startMotoServer(opts: { enforceIam?: boolean; awsManagedPolicies?: boolean } = {}): Promise<MotoServer> {
   const port = await freePort();
   const child = spawn('python3', [MOTO_SERVER_SCRIPT, '-H', '127.0.0.1', '-p', String(port)], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, ...(opts.enforceIam ? { INITIAL_NO_AUTH_ACTION_COUNT: String(ADMIN_SETUP_CALLS) } : {}) },
+    env: {
+      ...process.env,
+      ...(opts.enforceIam ? { INITIAL_NO_AUTH_ACTION_COUNT: String(ADMIN_SETUP_CALLS) } : {}),
+      ...(opts.awsManagedPolicies ? { MOTO_IAM_LOAD_MANAGED_POLICIES: 'true' } : {}),
+    },
   });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));

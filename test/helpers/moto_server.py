@@ -1,6 +1,7 @@
-"""moto's server (python3 -m moto.server, same arguments) with three fixes its IAM enforcement needs.
+"""moto's server (python3 -m moto.server, same arguments) with four fixes its IAM enforcement needs, one gap
+filled and one fix of AWS Backup's ListTags.
 
-moto 5.2 checks SigV4 signatures against a request it rebuilds from what it received, and gets two things
+moto 5.2 checks SigV4 signatures against a request it rebuilds from what it received, and gets three things
 wrong, so it answers SignatureDoesNotMatch to correctly signed requests:
 
 - The query string: it rebuilds it decoded (`prefix=a/b/`), where SigV4 signs it percent-encoded
@@ -9,6 +10,10 @@ wrong, so it answers SignatureDoesNotMatch to correctly signed requests:
 - The body: it rebuilds the request with `data=body or parsed_data`. For a rest-json GET/HEAD/DELETE
   without a body (EFS DescribeAccessPoints, ...) the parsed data is the request's headers, so moto hashes
   them as the payload. The fix: such requests are rebuilt with the empty body they were signed with.
+- The path: it rebuilds it decoded (`/tags/arn:aws:backup:...`), where the client sent it percent-encoded
+  (`arn%3Aaws%3Abackup...`) and, for every service but S3, signed it encoded once more: every AWS Backup
+  ListTags (its path holds the vault's ARN) was refused. The fix: outside S3 each path segment is encoded
+  again as it was sent, and botocore's signer encodes it the second time.
 
 And one in its trust-policy check:
 
@@ -22,7 +27,15 @@ And one gap filled, the way AWS fills it:
   function runs) that moto does not serve: an `https://awslambda-<region>-tasks.s3...` address that does not
   exist. Here it is a URL on this server, `/_moto-lambda-code/<account>/<region>/<function>`, answering
   the bytes moto stored from CreateFunction/UpdateFunctionCode. Like a presigned URL it needs no signature.
+
+And AWS Backup's ListTags:
+
+- AWS Backup's ListTags (`GET /tags/{ResourceArn}/`) takes the ARN from the path's second-to-last segment, so
+  a request without the trailing slash (the AWS SDKs send none) lists the tags of a resource named "tags":
+  none. Every vault and plan read back without its tags, and Terraform planned to add them again. The fix:
+  the ARN is everything after "/tags/", with or without the slash.
 """
+import json
 import os
 import sys
 import threading
@@ -45,9 +58,17 @@ def _sigv4_query(path):
     return base + "?" + "&".join(pairs)
 
 
+def _sigv4_path(path):
+    base, question, query = path.partition("?")
+    segments = [quote(unquote(segment), safe="-_.~") for segment in base.split("/")]
+    return "/".join(segments) + question + query
+
+
 def _create_aws_request_as_signed(self):
     request = _create_aws_request(self)
     request.url = _sigv4_query(request.url)
+    if self._service != "s3":
+        request.url = _sigv4_path(request.url)
     if not self._body and self._method in ("GET", "HEAD", "DELETE"):
         request.data = b""
     return request
@@ -109,6 +130,17 @@ def _install_lambda_code_location():
         return answer
 
     LambdaFunction.get_code = get_code_served_here
+
+
+from moto.backup.responses import BackupResponse
+
+
+def _list_backup_tags(self):
+    resource_arn = unquote(self.path.split("/tags/", 1)[1].rstrip("/"))
+    return json.dumps({"Tags": self.backup_backend.list_tags(resource_arn=resource_arn)})
+
+
+BackupResponse.list_tags = _list_backup_tags
 
 
 def _exit_with_parent():

@@ -50,10 +50,11 @@ function fixtureBundle(): string {
   return sharedFixtureDir('infra-test-bundle', FIXTURE_HANDLER, (dir) => writeFileSync(join(dir, 'index.mjs'), FIXTURE_HANDLER));
 }
 
-/** Validates `config` like main.ts does and synthesizes the stack to Terraform JSON. */
-export function synthStack(config: unknown = BASE_CONFIG): SynthJson {
+/** Validates `config` like main.ts does and synthesizes the stack to Terraform JSON (`change` applied to the stack first). */
+export function synthStack(config: unknown = BASE_CONFIG, change?: (stack: BackupStack) => void): SynthJson {
   const app = Testing.app();
   const stack = new BackupStack(app, 'test', { config: parseConfig(config), bundleDir: fixtureBundle() });
+  change?.(stack);
   return JSON.parse(Testing.synth(stack)) as SynthJson;
 }
 

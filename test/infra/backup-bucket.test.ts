@@ -90,6 +90,8 @@ describe('backup bucket', () => {
     expect(onlyResource(synth, 'aws_s3_bucket_object_lock_configuration')).toEqual({
       bucket: '${aws_s3_bucket.bucket_3056591E.id}',
       rule: { default_retention: { mode: s3Mode, days } },
+      // S3 needs versioning Enabled under it: applied after, destroyed before.
+      depends_on: ['aws_s3_bucket_versioning.bucket_versioning_FFA4302A'],
     });
   });
 });

@@ -43,6 +43,17 @@ describe('an example config for the emulator', () => {
     expect(config.targets).toEqual(parseConfig(raw).targets);
   });
 
+  it("makes the replica's key in the replica region and puts it in the config (disaster-recovery.json)", () => {
+    const raw = example('examples/disaster-recovery.json');
+    const shape = existingInfraShape(raw);
+    expect(shape).toMatchObject({ region: 'eu-west-1', kmsKeys: ['backups'], otherRegionKmsKeys: { replica: 'eu-central-1' } });
+    const replicaKey = 'arn:aws:kms:eu-central-1:123456789012:key/00000000-0000-0000-0000-000000000003';
+    const infra = { ...INFRA, subnetIds: INFRA.subnetIds.slice(0, shape.subnets), kmsKeyArns: { backups: INFRA.kmsKeyArns.backups.replace('us-east-2', 'eu-west-1'), replica: replicaKey } };
+    const config = parseConfig(configForInfra(raw, infra));
+    expect(config.replication).toMatchObject({ region: 'eu-central-1', kmsKeyArn: replicaKey });
+    expect(config.snapshots).toEqual(parseConfig(raw).snapshots);
+  });
+
   it.each(DEPLOYED_EXAMPLES)('%s still validates', (path) => {
     expect(() => parseConfig(example(path), path)).not.toThrow();
   });
