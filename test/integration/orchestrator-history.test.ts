@@ -111,6 +111,8 @@ describe('StaleTargets (alarms.staleness: "fleet")', () => {
   /** The StaleTargets values an invocation published, each with its target dimension (none: the fleet-level one). */
   const staleCounts = (run: LambdaRun) =>
     run.metrics.filter((m) => typeof m.StaleTargets === 'number').map((m) => ({ count: m.StaleTargets, target: m.target }));
+  /** A target on the test's PostgreSQL. */
+  const target = (name: string) => ({ name, engine: 'postgres', service: name, container: name, database: 'app', user: 'postgres', passwordEnv: 'DB_PASSWORD', port: pg.port });
 
   it("counts, after each scheduled run, the targets stale by their own limits (no backup, too old) in one fleet-level metric", async () => {
     pgTarget('fleet-old');
@@ -118,7 +120,6 @@ describe('StaleTargets (alarms.staleness: "fleet")', () => {
     pgTarget('fleet-young');
     await h.seedWeek('fleet-young', 'pgdump');
     h.addService('fleet-none', { env: containerEnv({ DB_PASSWORD: pg.password }) });
-    const target = (name: string) => ({ name, engine: 'postgres', service: name, container: name, database: 'app', user: 'postgres', passwordEnv: 'DB_PASSWORD', port: pg.port });
     // The seeded backups are from 2026-01-01: over a 29 h limit, under a limit of a million hours.
     h.setTargets([target('fleet-old'), target('fleet-young'), target('fleet-none')], { 'fleet-old': 29, 'fleet-young': 1_000_000, 'fleet-none': 29 });
 
@@ -130,6 +131,17 @@ describe('StaleTargets (alarms.staleness: "fleet")', () => {
     expect((line?.targets as { target: string }[]).map((t) => t.target).sort()).toEqual(['fleet-none', 'fleet-old']);
     // The per-target reports go on: the dashboard charts them.
     expect(ages(run, 'fleet-young')).toHaveLength(1);
+  });
+
+  it('counts the targets a run left for the next hour (its time budget spent before them) as stale', async () => {
+    h.setTargets([target('fleet-old'), target('fleet-young')], { 'fleet-old': 1_000_000, 'fleet-young': 1_000_000 });
+
+    // Less left than the handler's safety margin: no target step starts.
+    const run = await h.run(SCHEDULED_EVENT, { remainingMs: 30_000 });
+
+    expect(run.error, run.stderr).toBeNull();
+    expect((run.result as { results: Outcome[] }).results.map((r) => r.outcome)).toEqual(['deferred', 'deferred']);
+    expect(staleCounts(run)).toEqual([{ count: 2, target: undefined }]);
   });
 
   it('is not published with per-target alarms (no limits packaged)', async () => {
