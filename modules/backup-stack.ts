@@ -1,3 +1,5 @@
+import { RunnerTasks } from './runner-tasks.js';
+import { execTargets } from '../functions/shared/config/target-mode.js';
 import type { Construct } from 'constructs';
 import { LocalBackend, TerraformOutput, TerraformStack } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider/index.js';
@@ -83,10 +85,21 @@ export class BackupStack extends TerraformStack {
     });
     const targetAccessPoints = new TargetAccessPoints(this, 'efs-targets', { namePrefix, efs: config.efs, targets: config.targets, account });
     const deadLetters = new OrchestratorDeadLetterQueue(this, 'dead-letters', { queueName: `${namePrefix}-orchestrator-dead-letters` });
+    const runners = new RunnerTasks(this, 'runners', {
+      namePrefix,
+      targets: config.targets,
+      fileSystemId: config.efs.fileSystemId,
+      fileSystemArn: accessPoint.fileSystemArn,
+      accessPoints: targetAccessPoints.byTarget,
+      efsMountTargetSecurityGroupId: config.efs.mountTargetSecurityGroupId,
+      logRetentionDays: config.lambda.logRetentionDays,
+      account,
+    });
     const role = new OrchestratorRole(this, 'role', {
       roleName: functionName,
       functionName,
-      targets: config.targets,
+      targets: execTargets(config.targets),
+      runners: runners.grants,
       bucketArn: bucket.bucketArn,
       keyPrefix: config.keyPrefix,
       readBucketVersioning: config.bucket.existing,

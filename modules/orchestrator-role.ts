@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { RunnerGrant } from './runner-tasks.js';
 import { Construct } from 'constructs';
 import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document/index.js';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role/index.js';
@@ -39,8 +40,10 @@ export interface OrchestratorRoleProps {
   readonly roleName: string;
   /** Name of the function, for its log group's ARN. */
   readonly functionName: string;
-  /** The services and containers the orchestrator works on. */
+  /** The services and containers the orchestrator execs into (mode "exec" targets). */
   readonly targets: readonly ExecTarget[];
+  /** The runner tasks the orchestrator starts and stops (mode "task" targets). Default: none. */
+  readonly runners?: readonly RunnerGrant[];
   /** ARN of the backup bucket. */
   readonly bucketArn: string;
   /** Key prefix the orchestrator may read and write under ("" for the whole bucket). */
@@ -82,9 +85,11 @@ export class OrchestratorRole extends Construct {
 
   constructor(scope: Construct, id: string, props: OrchestratorRoleProps) {
     super(scope, id);
-    if (props.targets.length === 0) throw new ConfigError('OrchestratorRole: targets must not be empty');
+    const runners = props.runners ?? [];
+    if (props.targets.length === 0 && runners.length === 0) throw new ConfigError('OrchestratorRole: targets and runners must not both be empty');
     const { account } = props;
-    const clusters = [...new Set(props.targets.map((t) => t.cluster))].sort();
+    const execClusters = [...new Set(props.targets.map((t) => t.cluster))].sort();
+    const clusters = [...new Set([...execClusters, ...runners.map((r) => r.cluster)])].sort();
     const clusterArn = (c: string) => account.arn('ecs', `cluster/${c}`);
     const tasksArn = (c: string) => account.arn('ecs', `task/${c}/*`);
     const clusterCondition = { test: 'ArnEquals', variable: 'ecs:cluster', values: clusters.map(clusterArn) };
@@ -117,6 +122,7 @@ export class OrchestratorRole extends Construct {
         actions: ['ecs:UpdateService'],
         resources: services.map((r) => account.arn('ecs', r)),
       })),
+      ...runnerStatements(runners, clusterArn, tasksArn),
       ...clustersByContainers(props.targets).flatMap((group) => executeCommandStatements(group, clusterArn, tasksArn)),
       {
         sid: 'S3ObjectsUnderPrefix',
@@ -269,6 +275,41 @@ function executeCommandStatements(group: ExecGroup, clusterArn: (c: string) => s
       actions: ['ecs:ExecuteCommand'],
       resources: tasks,
       condition: [containers, { test: 'StringEquals', variable: 'aws:ResourceTag/aws:ecs:serviceName', values: group.services }],
+    },
+  ];
+}
+
+/**
+ * Runner tasks: RunTask only of their task definitions and only in their clusters, StopTask (a dump past its timeout)
+ * only in those clusters, PassRole only of their roles and only to ECS tasks, GetSecretValue only of their secrets.
+ */
+function runnerStatements(runners: readonly RunnerGrant[], clusterArn: (c: string) => string, tasksArn: (c: string) => string): DataAwsIamPolicyDocumentStatement[] {
+  if (runners.length === 0) return [];
+  const clusters = [...new Set(runners.map((r) => r.cluster))].sort();
+  return [
+    ...clusters.map((cluster) => ({
+      sid: `EcsRunRunnerTasks${statementSuffix(cluster)}`,
+      actions: ['ecs:RunTask'],
+      resources: [...new Set(runners.filter((r) => r.cluster === cluster).map((r) => r.taskDefinitionArns))].sort(),
+      condition: [{ test: 'ArnEquals', variable: 'ecs:cluster', values: [clusterArn(cluster)] }],
+    })),
+    {
+      sid: 'EcsStopRunnerTasks',
+      actions: ['ecs:StopTask'],
+      resources: clusters.map(tasksArn),
+      condition: [{ test: 'ArnEquals', variable: 'ecs:cluster', values: clusters.map(clusterArn) }],
+    },
+    {
+      sid: 'PassRunnerTaskRoles',
+      actions: ['iam:PassRole'],
+      resources: runners.flatMap((r) => r.passRoleArns),
+      condition: [{ test: 'StringEquals', variable: 'iam:PassedToService', values: ['ecs-tasks.amazonaws.com'] }],
+    },
+    {
+      sid: 'ReadRunnerSecrets',
+      // The host, port and user of the database; the password in it reaches only the runner task.
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [...new Set(runners.map((r) => r.secretArn))].sort(),
     },
   ];
 }

@@ -1,5 +1,6 @@
 import type { ECSClient } from '@aws-sdk/client-ecs';
 import type { S3Client } from '@aws-sdk/client-s3';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { EfsState } from '../shared/adapters/efs-state.js';
 import type { Telemetry } from '../shared/adapters/telemetry.js';
 import type { EcsExec } from '../shared/exec/exec-client.js';
@@ -14,6 +15,8 @@ export interface Deps {
   s3: S3Client;
   /** S3 in the replica's region, when replication is configured (restores from the replica). */
   replicaS3?: S3Client;
+  /** Reads the database secrets of mode "task" targets. */
+  secrets: SecretsManagerClient;
   exec: EcsExec;
   state: EfsState;
   telemetry: Telemetry;

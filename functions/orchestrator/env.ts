@@ -1,10 +1,13 @@
 import { resolve } from 'node:path';
+import { DEFAULT_DEPLOYMENT_NAME } from '../shared/config/deployment-names.js';
 import { readPackagedTargets, TARGETS_FILE_ENV } from '../shared/config/load.js';
 import type { Target } from '../shared/config/schema.js';
 import { ConfigError } from '../shared/errors.js';
 
 /** The orchestrator's settings, read once from the Lambda environment. */
 export interface OrchestratorEnv {
+  /** The deployment's name (the stack sets it as the metrics' service): it prefixes the runner task families. */
+  deploymentName: string;
   targets: readonly Target[];
   bucket: string;
   /** May be empty (objects at the bucket root). */
@@ -64,6 +67,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): OrchestratorEnv {
   // Relative to the code directory: the stack packages the file next to the handler.
   const packaged = readPackagedTargets(resolve(env.LAMBDA_TASK_ROOT ?? '.', required(env, TARGETS_FILE_ENV)));
   return {
+    // The stack sets the metrics' service to the deployment name; a function set up by hand without it has the default.
+    deploymentName: env.POWERTOOLS_SERVICE_NAME || DEFAULT_DEPLOYMENT_NAME,
     targets: packaged.targets,
     ageLimitHours: packaged.ageLimitHours,
     bucket: required(env, 'BUCKET'),

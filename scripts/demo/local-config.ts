@@ -1,3 +1,4 @@
+import { execTargets } from '../../functions/shared/config/target-mode.js';
 import type { BackupConfig, Engine } from '../../functions/shared/config/schema.js';
 import { ConfigError } from '../../functions/shared/errors.js';
 
@@ -29,7 +30,7 @@ export function planLocalTasks(config: Pick<BackupConfig, 'targets'>, env: Reado
     .map((t) => `target "${t.name}" reads its password from ${t.passwordEnv}, which is not set: export ${t.passwordEnv}=... before running the demo`);
   if (missing.length > 0) throw new ConfigError(missing.join('\nerror: '), missing);
   const tasks: PlannedTask[] = [];
-  for (const t of config.targets) {
+  for (const t of execTargets(config.targets)) {
     let task = tasks.find((k) => k.cluster === t.cluster && k.service === t.service);
     if (!task) tasks.push((task = { cluster: t.cluster, service: t.service, containers: [] }));
     let container = task.containers.find((c) => c.name === t.container);

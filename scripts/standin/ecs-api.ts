@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { StandinCluster, StandinContainer, StandinDefinition, StandinTask } from './definition.js';
+import type { RunTasks } from './run-tasks.js';
 
 /** An ECS API error as the service returns it (`__type` + `message`, HTTP 400). */
 export class EcsApiError extends Error {
@@ -56,6 +57,8 @@ export interface EcsState {
   startSession(request: ExecRequest): ExecSession;
   /** Run (and awaited) before UpdateService with forceNewDeployment answers; none: the call only records a deployment. */
   onForceNewDeployment?: ForceNewDeploymentHook | undefined;
+  /** Task definitions and one-off tasks (RegisterTaskDefinition, RunTask, StopTask). */
+  runTasks: RunTasks;
 }
 
 /** One deployment of a service, as UpdateService reports it. */
@@ -108,6 +111,12 @@ export class EcsApi {
         return this.describeTaskDefinition(input);
       case 'UpdateService':
         return this.updateService(input);
+      case 'RegisterTaskDefinition':
+        return this.state.runTasks.registerTaskDefinition(input);
+      case 'RunTask':
+        return this.state.runTasks.runTask(input);
+      case 'StopTask':
+        return this.state.runTasks.stopTask(input);
       default:
         throw new EcsApiError('UnknownOperationException', `The stand-in does not implement ${operation}.`);
     }
@@ -162,7 +171,9 @@ export class EcsApi {
     const failures: Json[] = [];
     for (const ref of refs) {
       const task = cluster.tasks.find((t) => t.id === lastSegment(ref));
+      const runTask = task ? undefined : this.state.runTasks.describeTask(ref);
       if (task) tasks.push(this.describeTask(cluster, task));
+      else if (runTask && runTask.clusterArn === this.arn(`cluster/${cluster.name}`)) tasks.push(runTask);
       else failures.push({ arn: ref.startsWith('arn:') ? ref : this.arn(`task/${cluster.name}/${ref}`), reason: 'MISSING' });
     }
     return { tasks, failures };
@@ -272,6 +283,8 @@ export class EcsApi {
   }
 
   private describeTaskDefinition(input: Json): Json {
+    const registered = this.state.runTasks.definition(String(input.taskDefinition ?? ''));
+    if (registered) return { taskDefinition: registered, tags: [] };
     const ref = lastSegment(String(input.taskDefinition ?? ''));
     const family = ref.split(':')[0];
     const task = this.state.definition.clusters.flatMap((c) => c.tasks).find((t) => t.service === family);

@@ -1,4 +1,5 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -7,11 +8,13 @@ import { AgentSession, DEFAULT_TIMINGS, type AgentKms, type AgentTimings } from 
 import { parseDefinition, type StandinDefinition, type StandinTask } from './definition.js';
 import { EcsApi, EcsApiError, newSessionIdentity, runtimeId, type EcsState, type ExecRequest, type ExecSession, type ForceNewDeploymentHook } from './ecs-api.js';
 import { seededRandom, type StandinFaults } from './faults.js';
+import { RunTasks, type StandinImage } from './run-tasks.js';
 import { SSM_TARGET_PREFIX, SsmApi } from './ssm-api.js';
 
 export type { StandinContainer, StandinTask, StandinCluster, StandinDefinition } from './definition.js';
 export type { StandinFaults } from './faults.js';
 export { EcsApiError, type ForceNewDeploymentHook } from './ecs-api.js';
+export type { StandinImage } from './run-tasks.js';
 export { REAL_AGENT_TIMINGS, DEFAULT_TIMINGS, type AgentTimings } from './agent-session.js';
 
 /*
@@ -26,6 +29,8 @@ export { REAL_AGENT_TIMINGS, DEFAULT_TIMINGS, type AgentTimings } from './agent-
  * and the command starts only once it completes. A container runs at most `sessionLimit` sessions at once.
  * SSM's TerminateSession (same endpoint: AWS_ENDPOINT_URL_SSM) ends a session.
  * UpdateService with forceNewDeployment runs the onForceNewDeployment hook (ECS replacing the tasks) before it answers.
+ * RegisterTaskDefinition + RunTask run a one-off task's container as a local process (run-tasks.ts): `images` says what
+ * an image stands for, `efs` where its EFS volumes are, `secrets` (moto's Secrets Manager) fills its `secrets`.
  */
 
 /** A running stand-in for the ECS API and the ECS Exec agent. */
@@ -43,6 +48,8 @@ export interface Standin {
   setTask(cluster: string, task: StandinTask): void;
   /** Replaces (or, with undefined, removes) the onForceNewDeployment hook for calls from now on. */
   setForceNewDeploymentHook(hook: ForceNewDeploymentHook | undefined): void;
+  /** The output (stdout and stderr) of a run task's container, as its log stream would hold it. */
+  taskOutput(taskRef: string): string | undefined;
   /** Every API call received, in order; `throttled`: answered with the throttleRate fault's ThrottlingException. */
   calls: StandinCall[];
   /** Sessions whose command is still running or whose channel is still open. */
@@ -79,6 +86,14 @@ export interface StandinOptions {
   requireKmsChallengeResponse?: boolean;
   /** Concurrent sessions per container (default 2, the ECS agent's SessionWorkersLimit). */
   sessionLimit?: number;
+  /** Run tasks: image reference → the environment (PATH to its tools) and /bin/sh it stands for. Default: none. */
+  images?: Record<string, StandinImage>;
+  /** Run tasks: EFS file system or access point id → host directory. Default: none. */
+  efs?: Record<string, string>;
+  /** Run tasks: where container `secrets` are read (a client of moto's Secrets Manager in tests). */
+  secrets?: SecretsManagerClient;
+  /** Run tasks: SIGTERM to SIGKILL on StopTask (default 30 s, ECS's default stopTimeout). */
+  stopTimeoutMs?: number;
 }
 
 const TARGET_PREFIX = 'AmazonEC2ContainerServiceV20141113.';
@@ -140,6 +155,18 @@ export async function startStandin(def: StandinDefinition, opts: StandinOptions 
       return { sessionId, tokenValue, streamUrl };
     },
     onForceNewDeployment: opts.onForceNewDeployment,
+    runTasks: new RunTasks(
+      {
+        region,
+        accountId,
+        images: opts.images ?? {},
+        efs: opts.efs ?? {},
+        secrets: opts.secrets,
+        stopTimeoutMs: opts.stopTimeoutMs ?? 30_000,
+        clusterExists: (name) => definition.clusters.some((c) => c.name === name),
+      },
+      (type, message) => new EcsApiError(type, message),
+    ),
   };
   const api = new EcsApi(state);
   const ssm = new SsmApi((sessionId) => sessions.get(sessionId)?.terminate());
@@ -209,10 +236,12 @@ export async function startStandin(def: StandinDefinition, opts: StandinOptions 
       if (index >= 0) c.tasks[index] = copy;
       else c.tasks.push(copy);
     },
+    taskOutput: (ref) => state.runTasks.output(ref),
     activeSessions: () => sessions.size,
     activeSessionIds: () => [...sessions.keys()],
     async stop() {
       for (const session of [...sessions.values()]) session.stop();
+      state.runTasks.stopAll();
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       server.closeAllConnections();

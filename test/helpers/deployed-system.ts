@@ -1,3 +1,4 @@
+import { execTargets } from '../../functions/shared/config/target-mode.js';
 import { GetRoleCommand, UpdateAssumeRolePolicyCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { GetFunctionConfigurationCommand } from '@aws-sdk/client-lambda';
 import { DeleteBucketPolicyCommand, DeleteObjectCommand, GetBucketPolicyCommand, ListObjectVersionsCommand, PutBucketPolicyCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -65,7 +66,7 @@ export async function startDeployedSystem(d: Deployed, containerEnvironment: Rec
       accountId: d.accountId,
       clusters: [...new Set(d.config.targets.map((t) => t.cluster))].map((name) => ({ name, tasks: [] })),
     });
-    for (const [i, t] of d.config.targets.entries()) {
+    for (const [i, t] of execTargets(d.config.targets).entries()) {
       // Each target's container sees only its own directory, as through its own access point (<rootPath>/<target>).
       const targetDir = join(efsDir, t.name);
       mkdirSync(targetDir, { mode: 0o777 });

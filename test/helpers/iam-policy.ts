@@ -83,6 +83,9 @@ export function resolveTokens(text: string, resources: Resources, region: string
     .replace(/\$\{aws_sqs_queue\.([\w-]+)\.arn\}/g, (ref, id: string) =>
       resources.aws_sqs_queue?.[id] === undefined ? ref : `arn:aws:sqs:${region}:${TEST_ACCOUNT}:${String(resources.aws_sqs_queue[id]?.name)}`,
     )
+    .replace(/\$\{aws_iam_role\.([\w-]+)\.arn\}/g, (ref, id: string) =>
+      resources.aws_iam_role?.[id]?.name === undefined ? ref : `arn:aws:iam::${TEST_ACCOUNT}:role/${String(resources.aws_iam_role[id].name)}`,
+    )
     .replace(/\$\{aws_efs_access_point\.([\w-]+)\.arn\}/g, (ref, id: string) =>
       resources.aws_efs_access_point?.[id] === undefined ? ref : `arn:aws:elasticfilesystem:${region}:${TEST_ACCOUNT}:access-point/${TEST_ACCESS_POINT_ID}`,
     );

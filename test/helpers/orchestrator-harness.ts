@@ -1,13 +1,18 @@
 import type { KMSClient } from '@aws-sdk/client-kms';
+import { RegisterTaskDefinitionCommand } from '@aws-sdk/client-ecs';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { serializeTargets, TARGETS_FILE_NAME } from '../../functions/shared/config/load.js';
 import { targetSchema, type Target } from '../../functions/shared/config/schema.js';
 import { WEEKDAYS } from '../../functions/shared/core/s3-keys.js';
-import { startStandin, type Standin, type StandinContainer } from '../../scripts/standin/index.js';
+import { runnerContainerDefinition, runnerFamily, RUNNER_VOLUME } from '../../functions/shared/core/runner-task.js';
+import { startStandin, type Standin, type StandinContainer, type StandinImage } from '../../scripts/standin/index.js';
+import { ecsClientFor } from './standin.js';
 import { startFaultyProxy, type FaultyProxy } from './faulty-proxy.js';
 import { buildOrchestratorBundle, invokeBundle, localLambdaEnv, type LambdaRun, type RunningLambda } from './lambda-runner.js';
 import { PG_BIN } from './postgres.js';
@@ -32,6 +37,13 @@ export function targetBackupDir(target: string): string {
 export const CLUSTER = 'db';
 /** Key prefix of the tests' bucket. */
 export const KEY_PREFIX = 'backups/';
+/** The EFS access point the runner tasks' definitions mount (the stand-in maps it to the harness's EFS directory). */
+/** The stand-in id of a target's own access point, which its runner task mounts (its directory <efsDir>/<target>). */
+export function runnerAccessPoint(target: string): string {
+  return `fsap-${createHash('sha256').update(target).digest('hex').slice(0, 17)}`;
+}
+/** The EFS file system of that access point. */
+export const RUNNER_FILE_SYSTEM = 'fs-0123456789abcdef0';
 /** The EventBridge event of the hourly schedule. */
 export const SCHEDULED_EVENT = {
   version: '0',
@@ -66,6 +78,8 @@ export interface Harness<S extends S3Server = MotoS3> {
   run(event: unknown, opts?: { remainingMs?: number; env?: Record<string, string> }): Promise<LambdaRun>;
   /** An object's bytes, or null. */
   getObject(key: string): Promise<Buffer | null>;
+  /** Registers a mode "task" target's runner task definition with the stand-in, as the stack defines it. */
+  registerRunner(target: Target): Promise<void>;
   /** Puts `<weekday>.<ext>` and a manifest for every weekday of a target, as an earlier week's good backups. */
   seedWeek(target: string, ext: string): Promise<Map<string, Buffer>>;
   stop(): Promise<void>;
@@ -78,17 +92,35 @@ export interface HarnessKms {
   agent: KMSClient;
 }
 
+/**
+ * Run tasks (mode "task" targets): the Secrets Manager their secrets are in (moto), what each image stands for, and
+ * how long a stopped task's container gets between SIGTERM and SIGKILL.
+ */
+export interface HarnessRunTasks {
+  secretsEndpoint: string;
+  images: Record<string, StandinImage>;
+  stopTimeoutMs?: number;
+}
+
 /** Starts the harness; `fastPathSeconds` defaults to 0 (the first invocation only starts the dump); `startS3` defaults to moto. */
 export async function startHarness<S extends S3Server = MotoS3>(
-  opts: { fastPathSeconds?: number; partSizeMb?: number; kms?: HarnessKms; startS3?: () => Promise<S> } = {},
+  opts: { fastPathSeconds?: number; partSizeMb?: number; kms?: HarnessKms; startS3?: () => Promise<S>; runTasks?: HarnessRunTasks } = {},
 ): Promise<Harness<S>> {
   const efsDir = mkdtempSync(join(tmpdir(), 'efs-'));
   chmodSync(efsDir, 0o777);
   const scratchDir = mkdtempSync(join(tmpdir(), 'orchestrator-scratch-'));
+  const secrets = opts.runTasks
+    ? new SecretsManagerClient({ endpoint: opts.runTasks.secretsEndpoint, region: 'us-east-1', credentials: { accessKeyId: 'MOTO', secretAccessKey: 'MOTO' } })
+    : undefined;
+  // Each runner task mounts its target's own access point: the target's directory (filled in by registerRunner).
+  const runnerAccessPoints: Record<string, string> = {};
+  const runTaskOptions = opts.runTasks
+    ? { images: opts.runTasks.images, efs: runnerAccessPoints, secrets, stopTimeoutMs: opts.runTasks.stopTimeoutMs ?? 2_000 }
+    : {};
   const [bundle, s3, standin] = await Promise.all([
     buildOrchestratorBundle(),
     (opts.startS3 ?? (startMotoS3 as unknown as () => Promise<S>))(),
-    startStandin({ clusters: [{ name: CLUSTER, tasks: [], ...(opts.kms ? { kmsKeyId: opts.kms.keyArn } : {}) }] }, opts.kms ? { kms: opts.kms.agent } : {}),
+    startStandin({ clusters: [{ name: CLUSTER, tasks: [], ...(opts.kms ? { kmsKeyId: opts.kms.keyArn } : {}) }] }, { ...(opts.kms ? { kms: opts.kms.agent } : {}), ...runTaskOptions }),
   ]);
   const proxy = await startFaultyProxy(s3.endpoint);
   // Next to the bundle, as the stack packages it.
@@ -106,6 +138,7 @@ export async function startHarness<S extends S3Server = MotoS3>(
       ...(opts.kms ? { kmsEndpoint: opts.kms.endpoint } : {}),
     }),
     ...(opts.partSizeMb ? { UPLOAD_PART_SIZE_MB: String(opts.partSizeMb) } : {}),
+    ...(opts.runTasks ? { AWS_ENDPOINT_URL_SECRETS_MANAGER: opts.runTasks.secretsEndpoint } : {}),
   });
   const invoke: Harness['invoke'] = (event, o = {}) => invokeBundle(bundle, event, { ...baseEnv(), ...o.env }, o.remainingMs);
   return {
@@ -124,7 +157,8 @@ export async function startHarness<S extends S3Server = MotoS3>(
     },
     fakePgDump: (behaviour) => fakePgDumpDir(behaviour, scratchDir),
     setTargets(targets, ageLimitHours) {
-      const parsed = targets.map((t) => targetSchema.parse({ cluster: CLUSTER, backupDir: targetBackupDir(String(t.name)), ...t }));
+      // Runner tasks mount the backup EFS at their own fixed path.
+      const parsed = targets.map((t) => targetSchema.parse({ cluster: CLUSTER, ...(t.mode === 'task' ? {} : { backupDir: targetBackupDir(String(t.name)) }), ...t }));
       writeFileSync(targetsFile, serializeTargets(parsed, ageLimitHours));
       return parsed;
     },
@@ -137,6 +171,25 @@ export async function startHarness<S extends S3Server = MotoS3>(
       } catch {
         return null;
       }
+    },
+    async registerRunner(target) {
+      if (target.secretArn === undefined) throw new Error(`target ${target.name} has no secretArn`);
+      const targetDir = join(efsDir, target.name);
+      mkdirSync(targetDir, { recursive: true, mode: 0o777 });
+      runnerAccessPoints[runnerAccessPoint(target.name)] = targetDir;
+      const ecs = ecsClientFor(standin);
+      await ecs.send(
+        new RegisterTaskDefinitionCommand({
+          family: runnerFamily('ecs-db-backup', target),
+          requiresCompatibilities: ['FARGATE'],
+          networkMode: 'awsvpc',
+          cpu: String(target.task?.cpu ?? 512),
+          memory: String(target.task?.memoryMb ?? 1024),
+          containerDefinitions: [runnerContainerDefinition({ ...target, secretArn: target.secretArn }, { region: standin.region }) as never],
+          volumes: [{ name: RUNNER_VOLUME, efsVolumeConfiguration: { fileSystemId: RUNNER_FILE_SYSTEM, transitEncryption: 'ENABLED', authorizationConfig: { accessPointId: runnerAccessPoint(target.name), iam: 'ENABLED' } } }],
+        }),
+      );
+      ecs.destroy();
     },
     async seedWeek(target, ext) {
       const seeded = new Map<string, Buffer>();
@@ -155,6 +208,7 @@ export async function startHarness<S extends S3Server = MotoS3>(
     async stop() {
       await proxy.stop();
       await Promise.all([s3.stop(), standin.stop()]);
+      secrets?.destroy();
       rmSync(efsDir, { recursive: true, force: true });
       rmSync(dirname(bundle), { recursive: true, force: true });
       rmSync(scratchDir, { recursive: true, force: true });

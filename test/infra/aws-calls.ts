@@ -42,6 +42,10 @@ export interface CallScope {
   readonly s3Service: string;
   /** The replica bucket (`replication`), which restores read from: its ARN, the object's there, its KMS key and S3 endpoint name. */
   readonly replica?: { readonly bucket: string; readonly object: string; readonly key: string | undefined; readonly s3Service: string };
+  /** The target's mode: exec targets are reached over ECS Exec, task targets through their runner task. */
+  readonly mode: 'exec' | 'task';
+  /** A task target's runner: a revision of its task definition, the roles RunTask passes, its secret. */
+  readonly runner?: { readonly taskDefinition: string; readonly passRoles: readonly string[]; readonly secretArn: string };
 }
 
 /** One request IAM authorizes. */
@@ -82,15 +86,27 @@ const none = () => [];
 const onReplica = (s: CallScope, read: (r: NonNullable<CallScope['replica']>) => IamRequest[]) => (s.replica === undefined ? [] : read(s.replica));
 /** What S3 asks the replica's KMS key for on a read there. */
 const decryptViaReplicaS3 = (r: NonNullable<CallScope['replica']>) => (r.key === undefined ? [] : [req('kms:Decrypt', r.key, { 'kms:ViaService': r.s3Service })]);
+/** Only for exec targets (ECS Exec and the task lookup before it). */
+const exec = (needs: (s: CallScope) => readonly IamRequest[]) => (s: CallScope) => (s.mode === 'exec' ? needs(s) : []);
+/** Only for task targets, with their runner. */
+const runner = (needs: (s: CallScope, r: NonNullable<CallScope['runner']>) => readonly IamRequest[]) => (s: CallScope) => (s.runner ? needs(s, s.runner) : []);
 
 /** Every SDK command in functions/. One line each. */
 export const AWS_CALLS: readonly AwsCall[] = [
   // The orchestrator Lambda, with its role.
-  { command: 'ListTasksCommand', client: ECS, by: 'orchestrator', needs: (s) => [inCluster('ListTasks', (x) => x.containerInstance)(s)] },
+  { command: 'ListTasksCommand', client: ECS, by: 'orchestrator', needs: exec((s) => [inCluster('ListTasks', (x) => x.containerInstance)(s)]) },
   { command: 'DescribeTasksCommand', client: ECS, by: 'orchestrator', needs: (s) => [inCluster('DescribeTasks', (x) => x.task)(s)] },
-  { command: 'DescribeClustersCommand', client: ECS, by: 'orchestrator', needs: (s) => [req('ecs:DescribeClusters', s.cluster)] },
+  { command: 'DescribeClustersCommand', client: ECS, by: 'orchestrator', needs: exec((s) => [req('ecs:DescribeClusters', s.cluster)]) },
   // The task is the service's: with ECS managed tags on, it carries aws:ecs:serviceName (the role may require it).
-  { command: 'ExecuteCommandCommand', client: ECS, by: 'orchestrator', needs: (s) => [s.cluster, s.task].map((r) => req('ecs:ExecuteCommand', r, { 'ecs:cluster': s.cluster, 'ecs:container-name': s.container, 'ecs:task': s.task, ...(r === s.task ? { 'aws:ResourceTag/aws:ecs:serviceName': s.service.slice(s.service.lastIndexOf('/') + 1) } : {}) })) },
+  { command: 'ExecuteCommandCommand', client: ECS, by: 'orchestrator', needs: exec((s) => [s.cluster, s.task].map((r) => req('ecs:ExecuteCommand', r, { 'ecs:cluster': s.cluster, 'ecs:container-name': s.container, 'ecs:task': s.task, ...(r === s.task ? { 'aws:ResourceTag/aws:ecs:serviceName': s.service.slice(s.service.lastIndexOf('/') + 1) } : {}) }))) },
+  {
+    command: 'RunTaskCommand',
+    client: ECS,
+    by: 'orchestrator',
+    needs: runner((s, r) => [req('ecs:RunTask', r.taskDefinition, { 'ecs:cluster': s.cluster }), ...r.passRoles.map((role) => req('iam:PassRole', role, { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' }))]),
+  },
+  { command: 'StopTaskCommand', client: ECS, by: 'orchestrator', needs: runner((s) => [inCluster('StopTask', (x) => x.task)(s)]) },
+  { command: 'GetSecretValueCommand', client: '@aws-sdk/client-secrets-manager', by: 'orchestrator', needs: runner((_s, r) => [req('secretsmanager:GetSecretValue', r.secretArn)]) },
   { command: 'UpdateServiceCommand', client: ECS, by: 'orchestrator', needs: (s) => (s.restartable ? [inCluster('UpdateService', (x) => x.service)(s)] : []) },
   { command: 'GenerateDataKeyCommand', client: KMS, by: 'orchestrator', needs: (s) => (s.execKey === undefined ? [] : [req('kms:GenerateDataKey', s.execKey)]) },
   { command: 'TerminateSessionCommand', client: '@aws-sdk/client-ssm', by: 'orchestrator', needs: (s) => [req('ssm:TerminateSession', s.session)] },

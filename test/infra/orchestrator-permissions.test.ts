@@ -2,6 +2,7 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../functions/shared/config/load.js';
 import type { Target } from '../../functions/shared/config/schema.js';
+import { RUNNER_CONTAINER, runnerFamily } from '../../functions/shared/core/runner-task.js';
 import { targetPrefix } from '../../functions/shared/core/s3-keys.js';
 import { rolePolicies, TEST_ACCESS_POINT_ID, TEST_ACCOUNT, type NamedPolicy } from '../helpers/iam-policy.js';
 import { BASE_CONFIG, synthStack, TWO_CLUSTER_TARGETS } from '../helpers/synth.js';
@@ -24,6 +25,9 @@ const REPLICA = 'team-backups-replica';
 const OTHER_KEY = `arn:aws:kms:${ARN}:key/99999999-8888-7777-6666-555555555555`;
 const FILE_SYSTEM = `arn:aws:elasticfilesystem:${ARN}:file-system/${BASE_CONFIG.efs.fileSystemId}`;
 const ACCESS_POINT = `arn:aws:elasticfilesystem:${ARN}:access-point/${TEST_ACCESS_POINT_ID}`;
+const RDS_SECRET = `arn:aws:secretsmanager:${ARN}:secret:db/d-rds-AbCdEf`;
+const OTHER_SECRET = `arn:aws:secretsmanager:${ARN}:secret:db/payments-AbCdEf`;
+const runnerRole = (target: string, kind: 'exec' | 'task') => `arn:aws:iam::${TEST_ACCOUNT}:role/ecs-db-backup-runner-${target}-${kind}`;
 const LOG_STREAM = `arn:aws:logs:${ARN}:log-group:/aws/lambda/${ROLE}:log-stream:2026/01/01/[$LATEST]0123456789abcdef`;
 
 /** Every feature that adds a permission: SSE-KMS, a KMS-encrypted exec cluster, a restartable service, a key prefix, a replica with its key. */
@@ -33,7 +37,10 @@ const FULL = {
   kmsKeyArn: BUCKET_KEY,
   execKmsKeys: { green: EXEC_KEY },
   keyPrefix: 'db/prod/',
-  targets: TWO_CLUSTER_TARGETS.map((t) => (t.cluster === 'green' ? { ...t, ecsManagedTags: true } : t)),
+  targets: [
+    ...TWO_CLUSTER_TARGETS.map((t) => (t.cluster === 'green' ? { ...t, ecsManagedTags: true } : t)),
+    { name: 'd-rds', engine: 'postgres', mode: 'task', cluster: 'runners', database: 'app', secretArn: RDS_SECRET, task: { subnetIds: ['subnet-0a1b2c3d4e5f60711'], securityGroupIds: ['sg-0a1b2c3d4e5f60755'] } },
+  ],
 };
 /** The other side of each switch: an existing bucket, SSE-S3, no prefix, no restart. */
 const PLAIN = { ...BASE_CONFIG, bucket: { name: 'team-existing-bucket', existing: true }, keyPrefix: '' };
@@ -48,7 +55,7 @@ function scopeOf(config: ReturnType<typeof parseConfig>, target: Target): CallSc
     cluster,
     task: `arn:aws:ecs:${ARN}:task/${target.cluster}/0123456789abcdef0123456789abcdef`,
     containerInstance: `arn:aws:ecs:${ARN}:container-instance/${target.cluster}/0123456789abcdef0123456789abcdef`,
-    container: target.container,
+    container: target.container ?? RUNNER_CONTAINER,
     service: `arn:aws:ecs:${ARN}:service/${target.cluster}/${target.service}`,
     restartable: target.allowServiceRestart,
     bucketKey: config.kmsKeyArn,
@@ -65,6 +72,16 @@ function scopeOf(config: ReturnType<typeof parseConfig>, target: Target): CallSc
             s3Service: `s3.${config.replication.region}.amazonaws.com`,
           },
         }),
+    mode: target.mode,
+    ...(target.mode === 'task' && target.secretArn
+      ? {
+          runner: {
+            taskDefinition: `arn:aws:ecs:${ARN}:task-definition/${runnerFamily(config.name, target)}:3`,
+            passRoles: [runnerRole(target.name, 'exec'), runnerRole(target.name, 'task')],
+            secretArn: target.secretArn,
+          },
+        }
+      : {}),
   };
 }
 
@@ -167,6 +184,12 @@ describe('orchestrator role denies', () => {
     ['ecs:UpdateService on a service without allowServiceRestart', { action: 'ecs:UpdateService', resource: blue.service, context: { 'ecs:cluster': blue.cluster } }, 'ImplicitlyDenied'],
     ['ssm:TerminateSession of a non-exec session', { action: 'ssm:TerminateSession', resource: `arn:aws:ssm:${ARN}:session/admin-0a1b2c3d4e5f60788` }, 'ImplicitlyDenied'],
     ['elasticfilesystem:ClientRootAccess without the access point', { action: 'elasticfilesystem:ClientRootAccess', resource: FILE_SYSTEM }, 'ImplicitlyDenied'],
+    ['ecs:RunTask of another task definition', { action: 'ecs:RunTask', resource: `arn:aws:ecs:${ARN}:task-definition/payments-migrate:1`, context: { 'ecs:cluster': `arn:aws:ecs:${ARN}:cluster/runners` } }, 'ImplicitlyDenied'],
+    ['ecs:RunTask of a runner in another cluster', { action: 'ecs:RunTask', resource: `arn:aws:ecs:${ARN}:task-definition/ecs-db-backup-runner-d-rds:1`, context: { 'ecs:cluster': unconfigured } }, 'ImplicitlyDenied'],
+    ['ecs:StopTask in an unconfigured cluster', { action: 'ecs:StopTask', resource: `arn:aws:ecs:${ARN}:task/payments/0123456789abcdef0123456789abcdef`, context: { 'ecs:cluster': unconfigured } }, 'ImplicitlyDenied'],
+    ['iam:PassRole of a runner role to another service', { action: 'iam:PassRole', resource: runnerRole('d-rds', 'task'), context: { 'iam:PassedToService': 'lambda.amazonaws.com' } }, 'ImplicitlyDenied'],
+    ['iam:PassRole of another role', { action: 'iam:PassRole', resource: `arn:aws:iam::${TEST_ACCOUNT}:role/admin`, context: { 'iam:PassedToService': 'ecs-tasks.amazonaws.com' } }, 'ImplicitlyDenied'],
+    ['secretsmanager:GetSecretValue of another secret', { action: 'secretsmanager:GetSecretValue', resource: OTHER_SECRET }, 'ImplicitlyDenied'],
     ['elasticfilesystem:ClientMount without the access point', { action: 'elasticfilesystem:ClientMount', resource: FILE_SYSTEM }, 'ImplicitlyDenied'],
   ])('%s', async (_name, request, expected) => {
     expect(await decide(policies, request)).toBe(expected);

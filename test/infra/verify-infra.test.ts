@@ -65,7 +65,7 @@ describe('verify-infra', () => {
   // and the disaster-recovery layers (snapshots, copies, replication, Object Lock) in two regions.
   it.each([
     ['examples/minimal.json', [/1 × create aws_lambda_function\b/, /1 × create aws_s3_bucket\b/]],
-    ['examples/full.json', [/3 × create aws_vpc_endpoint\b/, /1 × create aws_sns_topic_subscription\b/, /1 × create aws_cloudwatch_dashboard\b/]],
+    ['examples/full.json', [/3 × create aws_vpc_endpoint\b/, /1 × create aws_sns_topic_subscription\b/, /1 × create aws_cloudwatch_dashboard\b/, /1 × create aws_ecs_task_definition\b/]],
     ['examples/ten-targets.json', [/10 × create aws_iam_role_policy_attachment\b/, /22 × create aws_cloudwatch_metric_alarm\b/]],
     // Every disaster-recovery layer on, in two regions: the second region's provider plans offline too.
     ['examples/disaster-recovery.json', [/2 × create aws_backup_vault\b/, /2 × create aws_backup_vault_lock_configuration\b/, /1 × create aws_s3_bucket_replication_configuration\b/, /2 × create aws_s3_bucket_object_lock_configuration\b/]],

@@ -79,7 +79,7 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
 
     expect(result.code).toBe(0);
     expect(m.ok).toBe(true);
-    expect(m.steps.map((s) => s.name)).toEqual(['secret', 'version', 'dump', 'check', 'promote']);
+    expect(m.steps.map((s) => s.name)).toEqual(['secret', 'version', 'server', 'dump', 'check', 'promote']);
     expect(m.file).toBe('dump.pgdump');
     const bytes = readFileSync(join(runDir, 'dump.pgdump'));
     expect(m.bytes).toBe(bytes.length);
@@ -198,8 +198,8 @@ describe.each(shells())('postgres jobs under $name', (shell) => {
   });
 
   it.each([
-    { case: 'a wrong password', env: { POSTGRES_PASSWORD: 'wrong' }, target: {}, failing: 'dump' },
-    { case: 'a missing database', env: { POSTGRES_PASSWORD: 'test-password' }, target: { database: 'nope' }, failing: 'dump' },
+    { case: 'a wrong password', env: { POSTGRES_PASSWORD: 'wrong' }, target: {}, failing: 'server' },
+    { case: 'a missing database', env: { POSTGRES_PASSWORD: 'test-password' }, target: { database: 'nope' }, failing: 'server' },
     { case: 'a missing password variable', env: {}, target: {}, failing: 'secret' },
   ])('writes ok=false naming the failing step and promotes nothing, given $case', async ({ case: name, env, target, failing }) => {
     const { runDir, result } = await backup(shell, name.replace(/\W+/g, '-'), pgTarget(target), env);

@@ -54,6 +54,11 @@ describe('decideRun', () => {
     { name: 'fails and kills a dump past its time limit', o: { dumpTimeoutMinutes: 30 }, expected: { action: 'fail', kill: true } },
     { name: 'asks for the task first when there is no marker', o: {}, expected: { action: 'check-task' } },
     { name: 'fails at once when the task is gone', o: { taskRunning: false }, expected: { action: 'fail', kill: false, reason: 'task abc stopped before the job wrote its marker' } },
+    {
+      name: 'says why a runner task stopped',
+      o: { taskRunning: false, taskStopped: 'EssentialContainerExited: Essential container in task exited; container dump exited with code 137' },
+      expected: { action: 'fail', kill: false, reason: 'task abc stopped before the job wrote its marker: EssentialContainerExited: Essential container in task exited; container dump exited with code 137' },
+    },
     { name: 'asks for the job when the task runs', o: { taskRunning: true }, expected: { action: 'check-job' } },
     { name: 'fails when the job died without a marker', o: { taskRunning: true, jobAlive: false }, expected: { action: 'fail', kill: false } },
     { name: 'waits for a running job', o: { taskRunning: true, jobAlive: true }, expected: { action: 'wait' } },

@@ -23,6 +23,7 @@ const env = (over: Record<string, string | undefined> = {}): NodeJS.ProcessEnv =
 describe('readEnv', () => {
   it('reads the settings with their defaults', () => {
     expect(readEnv(env())).toEqual({
+      deploymentName: 'ecs-db-backup',
       targets,
       bucket: 'backups',
       keyPrefix: 'ecs-db-backup/',
@@ -38,6 +39,10 @@ describe('readEnv', () => {
 
   it('reads the replica a restore may read from', () => {
     expect(readEnv(env({ REPLICA_BUCKET: 'backups-replica', REPLICA_REGION: 'eu-central-1' })).replica).toEqual({ bucket: 'backups-replica', region: 'eu-central-1' });
+  });
+
+  it('takes the deployment name from the metrics service the stack sets', () => {
+    expect(readEnv(env({ POWERTOOLS_SERVICE_NAME: 'staging' })).deploymentName).toBe('staging');
   });
 
   it('accepts an empty key prefix and reads the optional knobs', () => {

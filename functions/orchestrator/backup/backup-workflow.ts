@@ -9,7 +9,7 @@ import { buildBackupJob } from '../../shared/core/scripts/jobs.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { Deps, TargetOutcome } from '../deps.js';
 import { failRun } from './fail-run.js';
-import { containerRunDir, isJobAlive, isTaskRunning, launchJob, observeMarker } from '../jobs/exec-job-runner.js';
+import { containerRunDir, isJobAlive, jobTarget, launchJob, observeMarker, taskState, type TaskState } from '../jobs/job-runner.js';
 import { MAX_UPLOAD_ATTEMPTS, uploadEarlyParts, uploadRun } from './upload-step.js';
 
 /**
@@ -23,6 +23,8 @@ const LEASE_SLACK_MS = 45_000;
 const FAST_PATH_POLL_MS = 250;
 /** How long a "task still runs" answer is trusted during the fast path. */
 const TASK_CHECK_TTL_MS = 15_000;
+/** The same for a runner task, whose end is the job's end: asked more often, as the exec job's liveness is not asked at all. */
+const RUNNER_TASK_CHECK_TTL_MS = 5_000;
 /** How long a "job still lives" answer is trusted during the fast path (each costs an exec). */
 const JOB_CHECK_TTL_MS = 30_000;
 
@@ -69,7 +71,7 @@ async function startRun(deps: Deps, target: Target, slot: Date | null): Promise<
   try {
     const swept = await deps.state.sweep(target.name, run.runId);
     if (swept.length > 0) deps.telemetry.logger.info('removed leftovers of earlier runs', { ...log, removed: swept });
-    const job = buildBackupJob(target, { runId: run.runId, runDir: containerRunDir(target, run.runId), startedAt: now.toISOString() });
+    const job = buildBackupJob(await jobTarget(deps, target), { runId: run.runId, runDir: containerRunDir(target, run.runId), startedAt: now.toISOString() });
     const started = await launchJob(deps, target, run.runId, job);
     run = { ...run, phase: 'running', task: started.task, pid: started.pid, startedAt: started.startedAt.toISOString() };
     await deps.state.writeRun(run);
@@ -113,10 +115,11 @@ async function continueRun(deps: Deps, target: Target, run: RunRecord, fastUntil
 
 async function stepRun(deps: Deps, target: Target, run: RunRecord, fastUntil: number | null): Promise<TargetOutcome | 'abandoned'> {
   // Task and job lookups cost an API call or an exec: their answers are reused for a while on the fast path.
-  let task: { running: boolean; at: number } | null = null;
+  let task: (TaskState & { at: number }) | null = null;
   let job: { alive: boolean; at: number } | null = null;
   let earlyParts = 0;
   const fresh = (o: { at: number } | null, ttl: number) => o !== null && Date.now() - o.at <= ttl;
+  const taskTtl = target.mode === 'task' ? RUNNER_TASK_CHECK_TTL_MS : TASK_CHECK_TTL_MS;
   for (;;) {
     const { observation, marker } = await observeMarker(deps, run);
     const action: RunAction = decideRun({
@@ -125,7 +128,7 @@ async function stepRun(deps: Deps, target: Target, run: RunRecord, fastUntil: nu
       marker: observation,
       dumpTimeoutMinutes: target.dumpTimeoutMinutes,
       maxUploadAttempts: MAX_UPLOAD_ATTEMPTS,
-      ...(fresh(task, TASK_CHECK_TTL_MS) ? { taskRunning: task!.running } : {}),
+      ...(fresh(task, taskTtl) ? { taskRunning: task!.running, ...(task!.stopped !== undefined ? { taskStopped: task!.stopped } : {}) } : {}),
       ...(fresh(job, JOB_CHECK_TTL_MS) ? { jobAlive: job!.alive } : {}),
     });
     switch (action.action) {
@@ -143,11 +146,11 @@ async function stepRun(deps: Deps, target: Target, run: RunRecord, fastUntil: nu
       // After a lookup the marker is read again: the job may have finished in between.
       case 'check-task':
         if (fastUntil !== null && Date.now() >= fastUntil) return { target: target.name, outcome: 'started', runId: run.runId };
-        task = { running: await aliveUnlessKnownDead(deps, target, run, 'task', () => isTaskRunning(deps, run)), at: Date.now() };
+        task = { ...(await aliveUnlessKnownDead(deps, target, run, 'task', () => taskState(deps, target, run), { running: true })), at: Date.now() };
         continue;
       case 'check-job':
         if (fastUntil !== null && Date.now() >= fastUntil) return { target: target.name, outcome: 'started', runId: run.runId };
-        job = { alive: await aliveUnlessKnownDead(deps, target, run, 'job', () => isJobAlive(deps, run)), at: Date.now() };
+        job = { alive: await aliveUnlessKnownDead(deps, target, run, 'job', () => isJobAlive(deps, target, run), true), at: Date.now() };
         continue;
       case 'wait': {
         earlyParts = await uploadEarlyParts(deps, target, run, earlyParts);
@@ -166,11 +169,11 @@ async function stepRun(deps: Deps, target: Target, run: RunRecord, fastUntil: nu
  * Asks whether the run's task or job still lives. Not getting an answer (ECS throttling, a network blip, an exec
  * that failed) is not the dump's failure: it counts as alive, and the dump timeout still bounds the run.
  */
-async function aliveUnlessKnownDead(deps: Deps, target: Target, run: RunRecord, what: 'task' | 'job', probe: () => Promise<boolean>): Promise<boolean> {
+async function aliveUnlessKnownDead<T>(deps: Deps, target: Target, run: RunRecord, what: 'task' | 'job', probe: () => Promise<T>, alive: T): Promise<T> {
   try {
     return await probe();
   } catch (error) {
     deps.telemetry.logger.warn(`cannot check the ${what}: ${errorMessage(error)}`, { target: target.name, runId: run.runId });
-    return true;
+    return alive;
   }
 }

@@ -5,7 +5,7 @@ import type { Target } from '../../shared/config/schema.js';
 import type { RunRecord } from '../../shared/core/run-record.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { Deps, TargetOutcome } from '../deps.js';
-import { killJob } from '../jobs/exec-job-runner.js';
+import { stopJob } from '../jobs/job-runner.js';
 
 /**
  * Ends a failed backup run (restores and drills end in restore/restore-finish.ts): one error log line with the
@@ -26,7 +26,7 @@ export async function failRun(
   deps.telemetry.emit(target.name, { BackupFailure: 1 });
   const problems: string[] = [];
   if (kill) {
-    const problem = await killJob(deps, run);
+    const problem = await stopJob(deps, target, run, reason);
     if (problem) problems.push(`could not stop the job: ${problem}`);
   }
   const progressPath = join(deps.state.runDir(target.name, run.runId), UPLOAD_PROGRESS_FILE);

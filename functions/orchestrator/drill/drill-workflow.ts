@@ -8,7 +8,7 @@ import { errorMessage } from '../../shared/errors.js';
 import type { Deps } from '../deps.js';
 import { cleanUpDeadDrill } from './drill-cleanup.js';
 import { compareCounts, drillSummary } from './drill-compare.js';
-import { containerRunDir } from '../jobs/exec-job-runner.js';
+import { containerRunDir } from '../jobs/job-runner.js';
 import { endJob, markerFailure, progressOutcome, resultOutcome } from '../restore/restore-finish.js';
 import { readJobResult, type JobResult } from '../restore/restore-history.js';
 import { advanceJob } from '../restore/restore-runner.js';
@@ -93,8 +93,8 @@ export async function continueDrill(deps: Deps, target: Target, run: RunRecord, 
   try {
     params = jobParams(run);
     const scratch = params.scratchDatabase ?? scratchDatabaseOf(target);
-    const build = (r: RunRecord, p: JobParams) =>
-      buildDrillJob(target, { runId: r.runId, runDir: containerRunDir(target, r.runId), startedAt: deps.now().toISOString() }, { file: p.file, scratchDatabase: scratch });
+    const build = (r: RunRecord, p: JobParams, t: Target) =>
+      buildDrillJob(t, { runId: r.runId, runDir: containerRunDir(t, r.runId), startedAt: deps.now().toISOString() }, { file: p.file, scratchDatabase: scratch });
     step = await advanceJob(deps, target, run, build, jobBudget(deps, manual));
   } catch (error) {
     step = { state: 'failed' as const, run, reason: errorMessage(error), kill: false };

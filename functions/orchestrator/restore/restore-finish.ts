@@ -3,7 +3,7 @@ import type { Marker } from '../../shared/core/marker.js';
 import type { RunRecord } from '../../shared/core/run-record.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { Deps } from '../deps.js';
-import { killJob } from '../jobs/exec-job-runner.js';
+import { stopJob } from '../jobs/job-runner.js';
 import { writeJobResult, type JobResult } from './restore-history.js';
 import type { JobStep } from './restore-runner.js';
 import { jobParams, type JobOutcome, type JobParams } from './restore-state.js';
@@ -44,7 +44,7 @@ export async function endJob(
   };
   const problems: string[] = [];
   if (kill) {
-    const problem = await killJob(deps, run);
+    const problem = await stopJob(deps, target, run, `${run.kind} failed`);
     if (problem) problems.push(`could not stop the job: ${problem}`);
   }
   await writeJobResult(deps.state.root, target.name, full).catch((e: unknown) => problems.push(`could not record the result: ${errorMessage(e)}`));

@@ -9,7 +9,7 @@ import type { RunRecord } from '../../shared/core/run-record.js';
 import { transferBegins, transferProblem, transferProgressed } from '../../shared/core/transfer-progress.js';
 import { errorMessage } from '../../shared/errors.js';
 import type { Deps } from '../deps.js';
-import { isJobAlive, isTaskRunning, launchJob, observeMarker } from '../jobs/exec-job-runner.js';
+import { isJobAlive, jobTarget, launchJob, observeMarker, taskState, type TaskState } from '../jobs/job-runner.js';
 import { sourceBucket } from './restore-bucket.js';
 import { jobParams, type JobParams } from './restore-state.js';
 
@@ -40,7 +40,7 @@ export type JobStep =
   | { state: 'failed'; run: RunRecord; reason: string; kill: boolean; stderrTail?: string };
 
 /** Builds the in-container job of a run once its file is downloaded. */
-export type JobBuilder = (run: RunRecord, params: JobParams) => string;
+export type JobBuilder = (run: RunRecord, params: JobParams, jobTarget: Target) => string;
 
 /** How long this invocation may work on a run (epoch ms): downloading, and waiting for the job's marker. */
 export interface JobBudget {
@@ -126,7 +126,7 @@ async function downloadAndLaunch(deps: Deps, target: Target, run: RunRecord, bui
     deps.telemetry.logger.info('backup downloaded and verified', { ...log, key: params.source.key, versionId: params.source.versionId, size: result.size, sha256: result.sha256 });
     const downloaded = { ...run, params: { ...params, bytesDownloaded: result.size } };
     try {
-      const started = await launchJob(deps, target, run.runId, build(downloaded, params));
+      const started = await launchJob(deps, target, run.runId, build(downloaded, params, await jobTarget(deps, target)));
       run = { ...downloaded, phase: 'running', task: started.task, pid: started.pid, startedAt: started.startedAt.toISOString() };
     } catch (error) {
       return { state: 'failed', run: downloaded, reason: `could not start the ${run.kind} job: ${errorMessage(error)}`, kill: false };
@@ -157,13 +157,13 @@ async function claimEnd(deps: Deps, run: RunRecord, step: Extract<JobStep, { sta
 }
 
 async function watchJob(deps: Deps, target: Target, run: RunRecord, until: number): Promise<JobStep> {
-  let taskRunning: boolean | undefined;
+  let task: TaskState | undefined;
   let jobAlive: boolean | undefined;
   let checkedAt = 0;
   for (;;) {
     // Task and job answers cost an API call or an exec: they are trusted for a while, then asked again.
     if (Date.now() - checkedAt > CHECK_TTL_MS) {
-      taskRunning = undefined;
+      task = undefined;
       jobAlive = undefined;
     }
     const { observation, marker } = await observeMarker(deps, run);
@@ -178,19 +178,19 @@ async function watchJob(deps: Deps, target: Target, run: RunRecord, until: numbe
       marker: observation,
       dumpTimeoutMinutes: target.dumpTimeoutMinutes,
       maxUploadAttempts: MAX_DOWNLOAD_ATTEMPTS,
-      ...(taskRunning !== undefined ? { taskRunning } : {}),
+      ...(task !== undefined ? { taskRunning: task.running, ...(task.stopped !== undefined ? { taskStopped: task.stopped } : {}) } : {}),
       ...(jobAlive !== undefined ? { jobAlive } : {}),
     });
     switch (action.action) {
       case 'fail':
         return claimEnd(deps, run, { state: 'failed', run, reason: action.reason, kill: action.kill });
       case 'check-task':
-        taskRunning = await isTaskRunning(deps, run);
+        task = await taskState(deps, target, run);
         checkedAt = Date.now();
         continue;
       case 'check-job':
         try {
-          jobAlive = await isJobAlive(deps, run);
+          jobAlive = await isJobAlive(deps, target, run);
         } catch (error) {
           deps.telemetry.logger.warn(`cannot check the job: ${errorMessage(error)}`, { target: target.name, runId: run.runId });
           jobAlive = true;

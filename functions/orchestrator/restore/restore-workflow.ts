@@ -8,7 +8,7 @@ import { buildRestoreJob } from '../../shared/core/scripts/jobs.js';
 import { compareCounts, drillSummary } from '../drill/drill-compare.js';
 import { BackupError, errorMessage } from '../../shared/errors.js';
 import type { Deps } from '../deps.js';
-import { containerRunDir } from '../jobs/exec-job-runner.js';
+import { containerRunDir } from '../jobs/job-runner.js';
 import { endJob, markerFailure, progressOutcome, resultOutcome } from './restore-finish.js';
 import { readJobResult } from './restore-history.js';
 import { sourceBucket } from './restore-bucket.js';
@@ -35,6 +35,9 @@ const MANUAL_DOWNLOAD_SLICE_MS = 5 * 60_000;
  * `overwrite`. A Redis restore without overwrite only stages a copy beside the live file, so it may.
  */
 export function restoreRefusal(target: Target, request: Pick<RestoreRequest, 'intoDatabase' | 'overwrite'>): string | null {
+  if (target.mode === 'task' && target.engine === 'redis') {
+    return `refusing to restore target "${target.name}": a Redis restore stages the RDB where the server loads it, which a runner task cannot reach; download the object and load it with your provider's import, or start redis-server on it`;
+  }
   if (request.overwrite || target.engine === 'redis') return null;
   const into = request.intoDatabase;
   if (into !== undefined && (target.database === undefined || !mayBeSameDatabase(target.engine, into, target.database))) return null;
@@ -122,8 +125,8 @@ export async function continueRestore(deps: Deps, target: Target, run: RunRecord
     return resultOutcome(target, await endJob(deps, target, run, { outcome: 'failed', reason: errorMessage(error) }, false));
   }
   const database = databaseOf(target, params);
-  const build = (r: RunRecord, p: JobParams) =>
-    buildRestoreJob(target, { runId: r.runId, runDir: containerRunDir(target, r.runId), startedAt: deps.now().toISOString() }, restoreOptions(target, p));
+  const build = (r: RunRecord, p: JobParams, t: Target) =>
+    buildRestoreJob(t, { runId: r.runId, runDir: containerRunDir(t, r.runId), startedAt: deps.now().toISOString() }, restoreOptions(t, p));
   const log = { target: target.name, runId: run.runId };
   let step;
   try {

@@ -21,6 +21,36 @@ export const ENGINES = ['postgres', 'redis', 'mysql', 'mariadb', 'mongodb'] as c
 /** A database engine name. */
 export type Engine = (typeof ENGINES)[number];
 
+/** How the dump job reaches a target: inside its own container (ECS Exec) or in a one-off Fargate task of the stack. */
+export const TARGET_MODES = ['exec', 'task'] as const;
+
+/** A target's mode. */
+export type TargetMode = (typeof TARGET_MODES)[number];
+
+/**
+ * The official image each engine's runner task uses when the target names none. pg_dump must be at least the
+ * server's major version, so postgres defaults to the newest; set task.image to match older or newer servers.
+ */
+export const DEFAULT_TASK_IMAGES: Record<Engine, string> = {
+  postgres: 'postgres:17',
+  redis: 'redis:7',
+  mysql: 'mysql:8.4',
+  mariadb: 'mariadb:11',
+  mongodb: 'mongo:7',
+};
+
+/** Where the runner task mounts the backup EFS access point (the stack's task definitions use it). */
+export const TASK_BACKUP_DIR = '/backup';
+
+/** Fargate's CPU units and the memory (MiB) each allows, from the ECS documentation's table. */
+export const FARGATE_SIZES: Record<number, { min: number; max: number; step: number }> = {
+  256: { min: 512, max: 2048, step: 512 },
+  512: { min: 1024, max: 4096, step: 1024 },
+  1024: { min: 2048, max: 8192, step: 1024 },
+  2048: { min: 4096, max: 16384, step: 1024 },
+  4096: { min: 8192, max: 30720, step: 1024 },
+};
+
 /** Retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
@@ -32,6 +62,7 @@ export const STALENESS_ALARMS = ['per-target', 'fleet'] as const;
 
 /** A value of `alarms.staleness`. */
 export type StalenessAlarm = (typeof STALENESS_ALARMS)[number];
+const id = (prefix: string) => pattern(new RegExp(`^${prefix}-[0-9a-f]{8,17}$`), `an id like "${prefix}-0123456789abcdef0"`);
 
 /** Target names end up in S3 keys, EFS paths, metric dimensions and shell scripts. */
 const targetName = pattern(
@@ -81,15 +112,47 @@ const drillSchema = z
 
 /** A POSIX uid or gid of a target's access point: not root (0 is the orchestrator's) and not 4294967295 (-1). */
 const posixId = z.number().int().min(1, { message: 'must be at least 1: uid/gid 0 (root) is the orchestrator\'s' }).max(4294967294);
+/** A Secrets Manager secret ARN (IAM policies and task definitions need the full ARN). */
+const secretArn = pattern(
+  /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$/,
+  'a Secrets Manager secret ARN like "arn:aws:secretsmanager:eu-west-1:123456789012:secret:db/app-AbCdEf"',
+);
+/** An image reference: registry/repository:tag or @digest, no shell characters. */
+const imageRef = pattern(/^[a-z0-9][a-z0-9._/:@-]{0,254}[a-z0-9]$/, 'an image like "postgres:17" or "public.ecr.aws/docker/library/postgres:17"');
+
+const taskSchema = z
+  .strictObject({
+    image: imageRef.optional().describe('Image of the runner task; default the engine\'s official image (postgres:17, mariadb:11, mysql:8.4, mongo:7, redis:7). pg_dump must be at least the server\'s major version.'),
+    cpu: z.union([z.literal(256), z.literal(512), z.literal(1024), z.literal(2048), z.literal(4096)]).default(512).describe('Fargate CPU units of the runner task.'),
+    memoryMb: z.number().int().default(1024).describe('Fargate memory (MiB) of the runner task; must fit the CPU size.'),
+    subnetIds: z.array(id('subnet')).min(1).describe('Subnets the runner task runs in (they must reach the database and EFS).'),
+    securityGroupIds: z.array(id('sg')).min(1).describe('Security groups of the runner task (the database must let them in).'),
+    assignPublicIp: z.boolean().default(false).describe('Give the task a public IP (only for public subnets without a NAT gateway, to pull the image).'),
+  })
+  .superRefine((t, ctx) => {
+    const size = FARGATE_SIZES[t.cpu]!;
+    if (t.memoryMb < size.min || t.memoryMb > size.max || (t.memoryMb - size.min) % size.step !== 0) {
+      ctx.addIssue({ code: 'custom', path: ['memoryMb'], message: `must be ${size.min}-${size.max} MiB in steps of ${size.step} for cpu ${t.cpu} (Fargate's sizes)` });
+    }
+  })
+  .describe('Runner task of a mode "task" target: a one-off Fargate task the stack defines for this target.');
 
 /** One database to back up. */
 export const targetSchema = z
   .strictObject({
     name: targetName.describe('Unique name of the target; used in S3 keys, EFS paths and metrics.'),
     engine: z.enum(ENGINES).describe('Database engine running in the container.'),
-    cluster: ecsName.describe('ECS cluster of the database service.'),
-    service: ecsName.describe('ECS service running the database.'),
-    container: ecsName.describe('Container (in the task definition) that runs the database.'),
+    mode: z
+      .enum(TARGET_MODES)
+      .default('exec')
+      .describe('"exec": dump inside the database\'s own container over ECS Exec; "task": dump from a one-off Fargate task (managed databases, images without the tools).'),
+    cluster: ecsName.describe('ECS cluster of the database service (mode task: the cluster the runner task runs in).'),
+    service: ecsName.optional().describe('ECS service running the database (mode exec only, required there).'),
+    container: ecsName.optional().describe('Container (in the task definition) that runs the database (mode exec only, required there).'),
+    secretArn: secretArn
+      .optional()
+      .describe('Mode task: Secrets Manager secret with username, password, host (or endpoint), port and dbname; the task gets the password through its task definition\'s secrets.'),
+    task: taskSchema.optional(),
     database: dbName
       .optional()
       .describe('Database to dump. Required for postgres, mysql and mariadb; mongodb dumps all when omitted.'),
@@ -99,7 +162,9 @@ export const targetSchema = z
       .describe('Name of the container environment variable holding the password (never the password itself).'),
     host: hostName.default('127.0.0.1').describe('Host the dump tool connects to, seen from inside the container.'),
     port: z.number().int().min(1).max(65535).optional().describe("Port; default the engine's standard port."),
-    backupDir: absolutePath.describe("Directory inside the container where the target's own EFS access point is mounted."),
+    backupDir: absolutePath
+      .optional()
+      .describe(`Directory inside the container where the target's own EFS access point is mounted (mode exec, required there; mode task: always ${TASK_BACKUP_DIR}).`),
     schedule: cronExpression.default('0 0 * * *').describe('When a backup is due (5-field cron).'),
     timeZone: timeZone.default('UTC').describe('IANA time zone of the schedule.'),
     taskRoleName: pattern(/^[\w+=,.@-]{1,64}$/, 'an IAM role name')
@@ -135,6 +200,7 @@ export const targetSchema = z
       .describe('When a backup counts as shrunk (still uploaded, but flagged: BackupShrank metric and alarm, a log line naming the tables, the manifest\'s "shrank"; npm run status says "shrank").'),
   })
   .superRefine((t, ctx) => {
+    modeRules(t, ctx);
     if (['postgres', 'mysql', 'mariadb'].includes(t.engine) && t.database === undefined) {
       ctx.addIssue({ code: 'custom', path: ['database'], message: `is required for engine "${t.engine}"` });
     }
@@ -186,13 +252,39 @@ function drillIssues(ctx: z.RefinementCtx, t: { name: string; engine: Engine; da
   }
 }
 
+/** Which fields each mode needs and which it refuses, so a target never carries settings that would be ignored. */
+function modeRules(
+  t: { mode: TargetMode; service?: string | undefined; container?: string | undefined; backupDir?: string | undefined; secretArn?: string | undefined; task?: unknown; passwordEnv?: string | undefined; taskRoleName?: string | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const need = (field: keyof typeof t, why: string) => {
+    if (t[field] === undefined) ctx.addIssue({ code: 'custom', path: [field], message: `is required for mode "${t.mode}" (${why})` });
+  };
+  const refuse = (field: keyof typeof t, why: string) => {
+    if (t[field] !== undefined) ctx.addIssue({ code: 'custom', path: [field], message: `is not used in mode "${t.mode}": ${why}` });
+  };
+  if (t.mode === 'exec') {
+    need('service', 'the service whose task the dump runs in');
+    need('container', 'the container the dump runs in');
+    need('backupDir', 'where that container mounts the backup EFS');
+    refuse('secretArn', 'exec targets read the password from the container\'s environment (passwordEnv)');
+    refuse('task', 'only mode "task" runs a task of its own');
+  } else {
+    need('secretArn', 'the runner task gets the host and credentials from it');
+    need('task', 'the subnets and security groups of the runner task');
+    refuse('service', 'the dump runs in a task of its own');
+    refuse('container', 'the dump runs in a task of its own');
+    refuse('backupDir', `the runner task mounts the backup EFS at ${TASK_BACKUP_DIR}`);
+    refuse('passwordEnv', 'the password comes from secretArn');
+    refuse('taskRoleName', 'ECS Exec permissions are for exec targets');
+  }
+}
+
 /** A validated target, defaults filled in. */
 export type Target = z.output<typeof targetSchema>;
 
 /** RFC 1918 private ranges: any VPC's usual CIDR, the default clients of the interface endpoints. */
 export const PRIVATE_CIDRS = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] as const;
-
-const id = (prefix: string) => pattern(new RegExp(`^${prefix}-[0-9a-f]{8,17}$`), `an id like "${prefix}-0123456789abcdef0"`);
 
 /** The whole configuration file. */
 export const configSchema = z

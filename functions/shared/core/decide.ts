@@ -34,6 +34,8 @@ export interface RunObservation {
   marker: MarkerObservation;
   /** Whether the recorded task is still RUNNING; undefined until looked up (the decision asks for it only when needed). */
   taskRunning?: boolean;
+  /** Why the task stopped, when ECS said (a runner task's stop code, reason and exit code). */
+  taskStopped?: string;
   /** Whether the job's process still lives in the container; undefined until looked up (asked for after the task). */
   jobAlive?: boolean;
   dumpTimeoutMinutes: number;
@@ -100,7 +102,10 @@ export function decideRun(o: RunObservation): RunAction {
   }
   if (o.taskRunning === undefined) return { action: 'check-task' };
   // A detached job dies with its task; without a marker it can never finish, so fail now rather than at the timeout.
-  if (!o.taskRunning) return { action: 'fail', reason: `task ${run.task?.taskId ?? '?'} stopped before the job wrote its marker`, kill: false };
+  if (!o.taskRunning) {
+    const why = o.taskStopped === undefined ? '' : `: ${o.taskStopped}`;
+    return { action: 'fail', reason: `task ${run.task?.taskId ?? '?'} stopped before the job wrote its marker${why}`, kill: false };
+  }
   if (o.jobAlive === undefined) return { action: 'check-job' };
   // The job writes its marker last, whatever happened; gone without one means it was killed (OOM killer, kill -9).
   if (!o.jobAlive) return { action: 'fail', reason: `the job (pid ${run.pid ?? '?'}) ended without writing its marker: it was killed`, kill: false };

@@ -1,3 +1,4 @@
+import { execPlacement } from '../config/target-mode.js';
 import { executeCommandDeniedReason } from './exec-denied-reason.js';
 import { lines } from './result.js';
 import { denied, execContext, simulate } from './simulate.js';
@@ -44,7 +45,7 @@ export const orchestratorPermission: Check = async (ctx) => {
       : red(
           title,
           `${refused.map((d) => `${d.decision} on ${d.resource}`).join(', ')} for ${role}`,
-          `${executeCommandDeniedReason(ctx.task, backup.target)}; otherwise allow ecs:ExecuteCommand on ${clusterArn} and tasks of it for ${role}`,
+          `${executeCommandDeniedReason(ctx.task, { ...execPlacement(backup.target), ecsManagedTags: backup.target.ecsManagedTags })}; otherwise allow ecs:ExecuteCommand on ${clusterArn} and tasks of it for ${role}`,
         ),
   ];
 };

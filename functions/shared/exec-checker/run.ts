@@ -1,3 +1,4 @@
+import { execPlacement, type ExecPlacement } from '../config/target-mode.js';
 import { loadConfigFile, resolveConfigPath } from '../config/load.js';
 import type { BackupConfig, Target } from '../config/schema.js';
 import { orchestratorFunctionName } from '../config/deployment-names.js';
@@ -44,9 +45,10 @@ export async function runExecCheck(
     notes.push('backup-path checks skipped: pass --target NAME to check the orchestrator, EFS and the backup mount');
   } else {
     const { config, target } = options.loaded ?? loadTarget(request.target, request.configPath);
-    const task = request.task ?? (await orchestratorTask(clients.ecs, target.cluster, target.service, target.container));
+    const placement = execPlacement(target);
+    const task = request.task ?? (await orchestratorTask(clients.ecs, target.cluster, placement.service, placement.container));
     const functionName = request.functionName ?? orchestratorFunctionName(config.name);
-    input = { cluster: target.cluster, task, container: target.container, backup: { config, target, functionName } };
+    input = { cluster: target.cluster, task, container: placement.container, backup: { config, target, functionName } };
   }
   const loaded = await loadContext(clients, input);
   if (loaded.context === undefined) return { results: loaded.preflight, notes };
@@ -62,8 +64,7 @@ export async function runExecCheck(
           lambda: clients.lambda,
           cluster: ctx.task.clusterArn ?? input.cluster,
           task: ctx.task.taskArn ?? input.task,
-          container: ctx.backup.target.container,
-          backupDir: ctx.backup.target.backupDir,
+          ...pick(execPlacement(ctx.backup.target)),
           functionName: ctx.backup.functionName,
           target: ctx.backup.target.name,
         })),
@@ -71,4 +72,8 @@ export async function runExecCheck(
     }
   }
   return { results, notes };
+}
+
+function pick(p: ExecPlacement): { container: string; backupDir: string } {
+  return { container: p.container, backupDir: p.backupDir };
 }

@@ -3,7 +3,7 @@ import { assembleJob, secretStep, type JobContext } from './common.js';
 import { mongoBackup, mongoVars } from './engines/mongodb.js';
 import { mysqlBackup, mysqlVars } from './engines/mysql.js';
 import { postgresBackup, postgresVars } from './engines/postgres.js';
-import { redisBackup } from './engines/redis.js';
+import { redisBackup, redisRemoteBackup } from './engines/redis.js';
 import { SECRET_VARS } from './secrets.js';
 
 export type { JobContext } from './common.js';
@@ -18,9 +18,10 @@ export function buildBackupJob(target: Target, ctx: JobContext): string {
   const withSecret = (body: { functions: string; main: string }) => ({ ...body, main: `${secretStep(target)}\n${body.main}` });
   switch (target.engine) {
     case 'postgres':
-      return assembleJob({ ...common, vars: postgresVars(), ...withSecret(postgresBackup()) });
+      return assembleJob({ ...common, vars: { ...postgresVars(), VERSION_HINT: target.mode }, ...withSecret(postgresBackup()) });
     case 'redis':
-      return assembleJob({ ...common, ...withSecret(redisBackup()) });
+      // A runner task has no access to the server's files: it fetches the RDB over the network.
+      return assembleJob({ ...common, ...withSecret(target.mode === 'task' ? redisRemoteBackup() : redisBackup()) });
     case 'mysql':
     case 'mariadb':
             {

@@ -155,6 +155,17 @@ pg_yield_session() {
   done
   return 0
 }
+# pg_server_check: pg_dump refuses a server of a newer major version; say so before dumping, with what to change.
+pg_server_check() {
+  _srv=$(pg psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$DB" -c 'SHOW server_version_num') || {
+    log "error: cannot connect to the server to read its version (see psql's message above)"; return 1; }
+  _srv_major=$((_srv / 10000))
+  [ "\${_major:-0}" -ge "$_srv_major" ] && return 0
+  if [ "$VERSION_HINT" = task ]; then _fix="set the target's task.image to postgres:$_srv_major (or newer)"
+  else _fix="use a container whose pg_dump is version $_srv_major or newer"; fi
+  log "error: pg_dump $_major is older than the server (PostgreSQL $_srv_major) and cannot dump it: $_fix"
+  return 1
+}
 # pg_stream_dump: one pass over pg_dump's archive writes the file and, at the same time, hashes it and decompresses every
 # data block into exact per-table row counts and row digests (drills compare like for like). Measured: the checks ride on
 # the second core instead of re-reading the file from EFS afterwards. pg_restore reads a pipe-written archive fine, also with -j.
@@ -192,6 +203,7 @@ pg_stream_dump() {
 }
 `,
     main: `step version pg_version
+step server pg_server_check
 step dump pg_stream_dump
 step check pg_list dump.pgdump.tmp
 step promote promote dump.pgdump.tmp dump.pgdump

@@ -63,6 +63,30 @@ now() { date +%s; }
 nap() { sleep 0.2 2>/dev/null || sleep 1; }
 `;
 
+/**
+ * Functions and steps of a redis backup from a runner task, which cannot read the server's files: `redis-cli --rdb`
+ * asks the server for a fresh RDB over the replication protocol (the server must allow SYNC: managed services that
+ * refuse it need their own snapshot export), then redis-check-rdb and promote as for a copied file.
+ */
+export function redisRemoteBackup(): { functions: string; main: string } {
+  return {
+    functions: `${shared}
+redis_fetch() {
+  _args=; [ -z "$DBUSER" ] || _args="--user $DBUSER"
+  # $_args is one word pair of a checked user name (the config and secret patterns allow no spaces).
+  redis-cli -h "$HOST" -p "$PORT" $_args --rdb dump.rdb.tmp </dev/null 2>&1 | tr -d '\\r' >&2
+  [ -s dump.rdb.tmp ] || { log "error: redis-cli --rdb wrote no RDB; the server must allow SYNC for this user"; return 1; }
+}
+redis_backup_check() { redis_check dump.rdb.tmp || return $?; COUNTS_JSON=$(redis_file_counts); }
+`,
+    main: `step version redis_version
+step fetch redis_fetch
+step check redis_backup_check
+step promote promote dump.rdb.tmp dump.rdb
+[ "$OK" = 1 ] || rm -f dump.rdb.tmp`,
+  };
+}
+
 /** Functions and steps of a redis backup: a fresh BGSAVE (waited for), copy of dir/dbfilename, redis-check-rdb, promote. */
 export function redisBackup(): { functions: string; main: string } {
   return {
