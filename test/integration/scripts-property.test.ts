@@ -20,6 +20,13 @@ for a in "$@"; do printf '%s\\0' "$a"; done >argv.bin
 printf '%s' "$PGPASSWORD" >secret.bin
 printf 'PGDMP fake'
 `,
+  // The client answers the job's question about the server's version (pg_dump must be at least as new).
+  psql: `#!/bin/sh
+case $1 in --version) echo 'psql (PostgreSQL) 16.4'; exit 0;; esac
+for a in "$@"; do printf '%s\\0' "$a"; done >client-argv.bin
+printf '%s' "$PGPASSWORD" >client-secret.bin
+echo 160004
+`,
   pg_restore: `#!/bin/sh
 case $1 in --version) echo 'pg_restore (PostgreSQL) 16.4'; exit 0;; --list) exit 0;; esac
 cat >/dev/null
@@ -104,7 +111,12 @@ describe.each(shells())('generated jobs under $name', (shell) => {
                '--hex-blob', '--no-tablespaces', '--default-character-set=utf8mb4', v.database];
         expect(argv).toEqual(expected);
         expect(readFileSync(join(runDir, 'secret.bin'), 'utf8')).toBe(v.password);
-        if (v.engine === 'mysql') expect(readFileSync(join(runDir, 'client-secret.bin'), 'utf8')).toBe(v.password);
+        expect(readFileSync(join(runDir, 'client-secret.bin'), 'utf8')).toBe(v.password);
+        if (v.engine === 'postgres') {
+          // The last psql call's arguments (the server check and the session queries share the connection options).
+          const client = readFileSync(join(runDir, 'client-argv.bin'), 'utf8').split('\0').slice(0, -1);
+          expect(client.slice(0, 7)).toEqual(['-h', v.host, '-p', String(v.port), '-w', '-U', v.user]);
+        }
         expect(existsSync(join(runDir, v.engine === 'postgres' ? 'dump.pgdump' : 'dump.sql.gz'))).toBe(true);
       }),
       { numRuns: 50 },
